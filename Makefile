@@ -1,0 +1,37 @@
+# smlab: one entry point for setup, tests and benchmarks. Everything installs into .venv from pinned
+# versions (requirements.lock); nothing is downloaded by any other route.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+MP     := $(VENV)/bin/micropython
+# Heap for device-side test runs: an ESP32 without PSRAM has roughly this much Python heap.
+MPHEAP ?= 96K
+STAMP  := $(VENV)/.setup-stamp
+
+.PHONY: setup test test-mp test-py bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(MP) -c "import vfs, hashlib, cryptolib; print('micropython unix port ok')"
+	touch $(STAMP)
+
+# Shared-logic tests under the MicroPython unix port (heap-limited), then every test under CPython.
+test: setup
+	$(MAKE) --no-print-directory test-mp
+	$(MAKE) --no-print-directory test-py
+
+test-mp: setup
+	$(PY) tests/mprun.py --heap $(MPHEAP) tests/unit
+
+test-py: setup
+	$(PY) -m pytest tests
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build out *.egg-info
