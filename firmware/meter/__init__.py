@@ -1,0 +1,1 @@
+"""ESME device role: meter model (load switch, payment mode) and device security state."""
