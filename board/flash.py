@@ -1,0 +1,135 @@
+"""Simulated NOR flash block devices for littlefs2 (issue 2 items 5-6; docs/virtual-board.md).
+
+`NorFlash` implements MicroPython's extended block interface (readblocks/writeblocks with an
+offset, ioctl 1-6; MicroPython docs "vfs: block devices") over a bytearray (RAM) or an image file
+(the virtual board's flash). NOR semantics: erase sets a block to 0xFF, program ANDs bits in.
+Power-cut injection: `cut_after=N` lets N program/erase operations complete; operation N+1 is
+torn (its first half applied, `torn=True`) or lost, then the device is dead: `on_cut` runs (the
+virtual board kills its own process there) and every later call raises PowerCut.
+Fault model from shared/reference/micropython.md §4.2.
+"""
+from firmware.compat import const
+
+_IOCTL_INIT = const(1)
+_IOCTL_DEINIT = const(2)
+_IOCTL_SYNC = const(3)
+_IOCTL_COUNT = const(4)
+_IOCTL_SIZE = const(5)
+_IOCTL_ERASE = const(6)
+
+
+class PowerCut(OSError):
+    """Raised by a flash device after its power was cut (EIO)."""
+
+    def __init__(self, detail="power cut"):
+        super().__init__(5, detail)
+
+
+class NorFlash:
+    """NOR flash of `block_count` blocks of `block_size` bytes over a bytearray or image file."""
+
+    def __init__(self, data, block_size=4096, block_count=None, cut_after=None, torn=True,
+                 on_cut=None):
+        self.bs = block_size
+        if isinstance(data, (bytearray, memoryview)):
+            self.mem = data
+            self.f = None
+            size = len(data)
+        else:  # an open image file ("r+b")
+            self.mem = None
+            self.f = data
+            data.seek(0, 2)
+            size = data.tell()
+        self.count = block_count if block_count is not None else size // block_size
+        if self.count * block_size > size or self.count < 2:
+            raise ValueError("flash image too small")
+        self.writes = 0  # program + erase operations done so far
+        self.cut_after = cut_after
+        self.torn = torn
+        self.on_cut = on_cut
+        self.dead = False
+
+    # -- raw access -----------------------------------------------------------------------------
+    def _get(self, addr, n):
+        if self.mem is not None:
+            return bytes(self.mem[addr:addr + n])
+        self.f.seek(addr)
+        return self.f.read(n)
+
+    def _put(self, addr, b):
+        if self.mem is not None:
+            self.mem[addr:addr + len(b)] = b
+        else:
+            self.f.seek(addr)
+            self.f.write(b)
+            self.f.flush()
+
+    def _op(self):
+        """Count one program/erase; returns the fraction of it to apply (1 full, 0.5 torn)."""
+        if self.dead:
+            raise PowerCut()
+        if self.cut_after is not None and self.writes >= self.cut_after:
+            self.dead = True
+            return 0.5 if self.torn else 0
+        self.writes += 1
+        return 1
+
+    def _die(self):
+        if self.on_cut is not None:
+            self.on_cut(self)
+        raise PowerCut("power cut after %d writes" % self.writes)
+
+    def _program(self, addr, b):
+        frac = self._op()
+        n = len(b) if frac == 1 else int(len(b) * frac)
+        if n:
+            old = self._get(addr, n)
+            if old == b"\xff" * n:
+                self._put(addr, bytes(b[:n]))
+            else:
+                out = bytearray(old)
+                for i in range(n):
+                    out[i] &= b[i]
+                self._put(addr, out)
+        if frac != 1:
+            self._die()
+
+    def _erase(self, block):
+        frac = self._op()
+        n = self.bs if frac == 1 else int(self.bs * frac)
+        if n:
+            self._put(block * self.bs, b"\xff" * n)
+        if frac != 1:
+            self._die()
+
+    # -- MicroPython block-device protocol ------------------------------------------------------
+    def readblocks(self, block, buf, offset=0):
+        if self.dead:
+            raise PowerCut()
+        addr = block * self.bs + offset
+        buf[:] = self._get(addr, len(buf))
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:  # simple interface: whole blocks, erase first
+            for i in range(len(buf) // self.bs):
+                self._erase(block + i)
+                self._program((block + i) * self.bs, buf[i * self.bs:(i + 1) * self.bs])
+        else:
+            self._program(block * self.bs + offset, buf)
+
+    def ioctl(self, op, arg):
+        if op == _IOCTL_COUNT:
+            return self.count
+        if op == _IOCTL_SIZE:
+            return self.bs
+        if op == _IOCTL_ERASE:
+            self._erase(arg)
+            return 0
+        if op in (_IOCTL_INIT, _IOCTL_DEINIT, _IOCTL_SYNC):
+            return 0
+        return None
+
+
+def blank(block_size=4096, block_count=32):
+    """A RAM image of erased flash."""
+    return bytearray(b"\xff" * (block_size * block_count))
