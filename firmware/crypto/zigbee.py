@@ -1,0 +1,97 @@
+"""ZigBee security helpers (shared/reference/han.md §1-2): CRC-16/X-25 for install codes,
+the AES-MMO hash (ZigBee spec B.6, Matyas-Meyer-Oseas with AES-128) and HMAC-MMO (spec B.1.4,
+RFC 2104 construction with the 16-byte MMO hash, 16-byte block).
+
+Install codes carry their CRC least-significant byte first (on-air / hash-input order); the link
+key is AES-MMO(code || CRC as on the wire).
+"""
+from firmware.alerts import Reject
+from firmware.crypto.aes import AES
+
+INSTALL_CODE_LENGTHS = (6, 8, 12, 16)
+
+
+def crc16_x25(data):
+    """CRC-16/X-25: poly 0x1021 reflected (0x8408), init 0xFFFF, xorout 0xFFFF."""
+    crc = 0xFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            if crc & 1:
+                crc = (crc >> 1) ^ 0x8408
+            else:
+                crc >>= 1
+    return crc ^ 0xFFFF
+
+
+def install_code_crc_bytes(code):
+    """The 2 CRC bytes to append to an install code (least-significant byte first)."""
+    if len(code) not in INSTALL_CODE_LENGTHS:
+        raise Reject("format", None, "install code must be 6, 8, 12 or 16 bytes")
+    c = crc16_x25(code)
+    return bytes((c & 0xFF, c >> 8))
+
+
+def check_install_code(code_with_crc, display_order=False):
+    """Validate an install code followed by its 2-byte CRC; return the code without the CRC.
+
+    Wire order is CRC LSB first. With display_order=True (vendor display strings that print the
+    CRC most-significant byte first) either byte order is accepted. Reject("format") otherwise.
+    """
+    n = len(code_with_crc) - 2
+    if n not in INSTALL_CODE_LENGTHS:
+        raise Reject("format", None, "install code + CRC must be 8, 10, 14 or 18 bytes")
+    code = bytes(code_with_crc[:n])
+    got = bytes(code_with_crc[n:])
+    want = install_code_crc_bytes(code)
+    if got == want or (display_order and got == want[::-1]):
+        return code
+    raise Reject("format", None, "install code CRC mismatch")
+
+
+def normalise_install_code(code, display_order=False):
+    """Accept a code with or without CRC; return code || CRC in wire order (the MMO input)."""
+    if len(code) in INSTALL_CODE_LENGTHS:
+        return bytes(code) + install_code_crc_bytes(code)
+    c = check_install_code(code, display_order)
+    return c + install_code_crc_bytes(c)
+
+
+def _mmo_pad(data):
+    n = len(data)
+    bits = n * 8
+    if bits < 1 << 16:
+        pad = b"\x80" + bytes((13 - n) % 16) + bits.to_bytes(2, "big")
+    else:
+        pad = b"\x80" + bytes((9 - n) % 16) + bits.to_bytes(4, "big") + b"\x00\x00"
+    return pad
+
+
+def aes_mmo(data):
+    """AES-MMO hash: H0 = 0; Hj = AES_{Hj-1}(Mj) xor Mj. Returns 16 bytes."""
+    data = bytes(data)
+    if len(data) >= 1 << 29:
+        raise Reject("format", None, "MMO input too long")
+    msg = data + _mmo_pad(data)
+    h = bytes(16)
+    for off in range(0, len(msg), 16):
+        m = msg[off:off + 16]
+        e = AES(h).encrypt_block(m)
+        h = (int.from_bytes(e, "big") ^ int.from_bytes(m, "big")).to_bytes(16, "big")
+    return h
+
+
+def install_code_link_key(code, display_order=False):
+    """Link key derived from an install code (with or without its CRC)."""
+    return aes_mmo(normalise_install_code(code, display_order))
+
+
+def hmac_mmo(key, data):
+    """HMAC with AES-MMO as the hash (block 16 bytes), ZigBee spec B.1.4."""
+    key = bytes(key)
+    if len(key) > 16:
+        key = aes_mmo(key)
+    key = key + bytes(16 - len(key))
+    ipad = bytes(b ^ 0x36 for b in key)
+    opad = bytes(b ^ 0x5C for b in key)
+    return aes_mmo(opad + aes_mmo(ipad + bytes(data)))
