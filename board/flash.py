@@ -5,7 +5,9 @@ offset, ioctl 1-6; MicroPython docs "vfs: block devices") over a bytearray (RAM)
 (the virtual board's flash). NOR semantics: erase sets a block to 0xFF, program ANDs bits in.
 Power-cut injection: `cut_after=N` lets N program/erase operations complete; operation N+1 is
 torn (its first half applied, `torn=True`) or lost, then the device is dead: `on_cut` runs (the
-virtual board kills its own process there) and every later call raises PowerCut.
+virtual board kills its own process there) and that and every later call returns -EIO, which
+littlefs turns into OSError(EIO) for the file operation (returning an error, not raising, keeps
+the heap untouched when a file finaliser runs against the dead device).
 Fault model from shared/reference/micropython.md §4.2.
 """
 from firmware.compat import const
@@ -18,11 +20,7 @@ _IOCTL_SIZE = const(5)
 _IOCTL_ERASE = const(6)
 
 
-class PowerCut(OSError):
-    """Raised by a flash device after its power was cut (EIO)."""
-
-    def __init__(self, detail="power cut"):
-        super().__init__(5, detail)
+_EIO = const(-5)
 
 
 class NorFlash:
@@ -65,9 +63,9 @@ class NorFlash:
             self.f.flush()
 
     def _op(self):
-        """Count one program/erase; returns the fraction of it to apply (1 full, 0.5 torn)."""
+        """Count one program/erase; returns the fraction of it to apply (1 full, 0.5 torn, 0)."""
         if self.dead:
-            raise PowerCut()
+            return 0
         if self.cut_after is not None and self.writes >= self.cut_after:
             self.dead = True
             return 0.5 if self.torn else 0
@@ -75,13 +73,15 @@ class NorFlash:
         return 1
 
     def _die(self):
-        if self.on_cut is not None:
-            self.on_cut(self)
-        raise PowerCut("power cut after %d writes" % self.writes)
+        if self.on_cut is not None and self.writes >= 0:
+            cb = self.on_cut
+            self.on_cut = None
+            cb(self)
+        return _EIO
 
     def _program(self, addr, b):
         frac = self._op()
-        n = len(b) if frac == 1 else int(len(b) * frac)
+        n = len(b) if frac == 1 else (len(b) // 2 if frac else 0)
         if n:
             old = self._get(addr, n)
             if old == b"\xff" * n:
@@ -91,31 +91,32 @@ class NorFlash:
                 for i in range(n):
                     out[i] &= b[i]
                 self._put(addr, out)
-        if frac != 1:
-            self._die()
+        return 0 if frac == 1 else self._die()
 
     def _erase(self, block):
         frac = self._op()
-        n = self.bs if frac == 1 else int(self.bs * frac)
+        n = self.bs if frac == 1 else (self.bs // 2 if frac else 0)
         if n:
             self._put(block * self.bs, b"\xff" * n)
-        if frac != 1:
-            self._die()
+        return 0 if frac == 1 else self._die()
 
     # -- MicroPython block-device protocol ------------------------------------------------------
     def readblocks(self, block, buf, offset=0):
         if self.dead:
-            raise PowerCut()
+            return _EIO
         addr = block * self.bs + offset
         buf[:] = self._get(addr, len(buf))
+        return 0
 
     def writeblocks(self, block, buf, offset=None):
         if offset is None:  # simple interface: whole blocks, erase first
             for i in range(len(buf) // self.bs):
-                self._erase(block + i)
-                self._program((block + i) * self.bs, buf[i * self.bs:(i + 1) * self.bs])
-        else:
-            self._program(block * self.bs + offset, buf)
+                r = self._erase(block + i) or self._program((block + i) * self.bs,
+                                                            buf[i * self.bs:(i + 1) * self.bs])
+                if r:
+                    return r
+            return 0
+        return self._program(block * self.bs + offset, buf)
 
     def ioctl(self, op, arg):
         if op == _IOCTL_COUNT:
@@ -123,8 +124,7 @@ class NorFlash:
         if op == _IOCTL_SIZE:
             return self.bs
         if op == _IOCTL_ERASE:
-            self._erase(arg)
-            return 0
+            return self._erase(arg)
         if op in (_IOCTL_INIT, _IOCTL_DEINIT, _IOCTL_SYNC):
             return 0
         return None
