@@ -20,6 +20,7 @@ Bad input raises firmware.alerts.Reject (reason "key" / "format"); verify return
 malformed or wrong signature.
 """
 import hashlib
+import os
 from firmware.alerts import Reject, AUTH_FAILED
 from firmware.crypto.hmac import HMAC_SHA256
 
@@ -120,8 +121,25 @@ def _madd(X, Y, Z, x, y):
     return X3, (R * (V - X3) - Y * HHH) % p, Z * H % p
 
 
+def inverse(a, m):
+    """a^-1 mod m for 0 < a < m, m prime (extended Euclid: ~7x faster than pow(a, m - 2, m) on
+    MicroPython; never pow(a, -1, m), which silently returns 0 there). 0 when not invertible."""
+    u = a % m
+    v = m
+    x1 = 1
+    x2 = 0
+    while u > 1:
+        q, r = divmod(v, u)
+        v = u
+        u = r
+        x1, x2 = x2 - q * x1, x1
+    if u != 1:
+        return 0
+    return x1 % m
+
+
 def _to_affine(X, Y, Z):
-    zi = pow(Z, P - 2, P)
+    zi = inverse(Z, P)
     zi2 = zi * zi % P
     return X * zi2 % P, Y * zi2 * zi % P
 
@@ -134,7 +152,7 @@ def _affine_batch(pts):
     for q in pts:
         pre.append(acc)
         acc = acc * q[2] % p
-    inv = pow(acc, p - 2, p)
+    inv = inverse(acc, p)
     out = [None] * len(pts)
     i = len(pts) - 1
     while i >= 0:
@@ -263,29 +281,42 @@ class CombTable:
         return int.from_bytes(self._buf, "big")
 
     def add_mul(self, e, X, Y, Z):
-        """(X,Y,Z) + e * P for 0 <= e < 2^256, using only mixed additions."""
+        """(X,Y,Z) + e * P for 0 <= e < 2^256, using only mixed additions (no doublings).
+
+        The signed recoding is done inline: digit d in [-(2^(w-1) - 1), 2^(w-1)]; a negative
+        digit uses entry |d| with y negated (the carry flag c marks it)."""
         p = P
         m = _M256
-        half = self.half
-        off = 0
-        step = half * 64
         mv = self._mv
-        for d in _recode(e, self.w):
+        half = self.half
+        w = self.w
+        full = 1 << w
+        mask = full - 1
+        step = half * 64
+        off = -64
+        c = 0
+        for _ in range(self.rows):
+            d = (e & mask) + c
+            e >>= w
+            if d > half:
+                d = full - d
+                c = 1
+            else:
+                c = 0
             if d:
-                if d > 0:
-                    o = off + (d - 1) * 64
-                else:
-                    o = off + (-d - 1) * 64
+                o = off + d * 64
                 if mv is not None:
                     v = int.from_bytes(mv[o:o + 64], "big")
                 else:
                     v = self.entry(o)
                 x = v >> 256
                 y = v & m
-                if d < 0:
+                if c:
                     y = p - y
                 if Z == 0:
-                    X, Y, Z = x, y, 1
+                    X = x
+                    Y = y
+                    Z = 1
                 else:
                     z2 = Z * Z % p
                     H = (x * z2 - X) % p
@@ -294,7 +325,8 @@ class CombTable:
                         if R == 0:
                             X, Y, Z = _dbl(X, Y, Z)
                         else:
-                            X, Y, Z = 1, 1, 0
+                            X = Y = 1
+                            Z = 0
                     else:
                         HH = H * H % p
                         HHH = H * HH % p
@@ -309,7 +341,13 @@ class CombTable:
 
 def build_table(x, y, w):
     """The whole comb table for (x, y) as one bytes object (size (256//w + 1) * 2^(w-1) * 64)."""
-    return b"".join(comb_rows(x, y, w))
+    half = 1 << (w - 1)
+    out = bytearray((256 // w + 1) * half * 64)
+    o = 0
+    for row in comb_rows(x, y, w):
+        out[o:o + len(row)] = row
+        o += len(row)
+    return out
 
 
 def write_table(path, x, y, w):
@@ -447,7 +485,7 @@ def _sig_scalars(hash32, sig64):
     if r == 0 or s == 0 or r >= N or s >= N:
         return None
     e = int.from_bytes(hash32, "big") % N
-    w = pow(s, N - 2, N)
+    w = inverse(s, N)
     return r, e * w % N, r * w % N
 
 
@@ -547,10 +585,16 @@ def sign(d32, hash32):
         r = x % N
         if r == 0:
             continue
-        s = pow(k, N - 2, N) * (e + r * d) % N
+        # blind the nonce inversion: k^-1 = b * (k * b)^-1 (Euclid's time depends on its input)
+        bl = int.from_bytes(_urandom(32), "big") % (N - 1) + 1
+        s = bl * inverse(k * bl % N, N) % N * (e + r * d) % N
         if s == 0:
             continue
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+def _urandom(n):
+    return os.urandom(n)
 
 
 def sha256(data):

@@ -44,7 +44,7 @@ def check_install_code(code_with_crc, display_order=False):
     code = bytes(code_with_crc[:n])
     got = bytes(code_with_crc[n:])
     want = install_code_crc_bytes(code)
-    if got == want or (display_order and got == want[::-1]):
+    if got == want or (display_order and got == bytes((want[1], want[0]))):
         return code
     raise Reject("format", None, "install code CRC mismatch")
 
