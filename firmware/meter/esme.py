@@ -74,6 +74,15 @@ def _is_now(dt):
     return True
 
 
+def _is_never(dt):
+    """GBCS 'never' date-time: date and time fields all FF (FF…FF 80 00 FF); cancels a
+    future-dated change."""
+    for i in range(9):
+        if dt[i] != 0xFF:
+            return False
+    return True
+
+
 class Esme:
     def __init__(self, store, clock=None, model=None, table_dir=None):
         self.store = store
@@ -291,6 +300,10 @@ def _apply_account(ctx):
     model = ctx.esme.model
     if at is None or _is_now(at):
         model.set_payment_mode(mode)
+        if "pending_mode" in model.account:
+            model.set_account("pending_mode", None)
+    elif _is_never(at):
+        model.set_account("pending_mode", None)
     else:
         model.set_account("pending_mode", {"mode": mode, "at": _h(at)})
 
