@@ -15,7 +15,7 @@ MP = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
 def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     t0 = time.monotonic()
     code = "import sys\nsys.path.insert(0, %r)\nfrom board import powercut\npowercut.main(%d, %d, show=50)" % (

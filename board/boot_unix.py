@@ -1,0 +1,92 @@
+"""The virtual board's "ROM": what the ESP32 port's C start-up does, for the unix port (issue 2 item 5).
+
+Started by host_tools.vboard as `micropython -X heapsize=… -i board/boot_unix.py` with the board
+directory in $SMLAB_VBOARD. It opens the UART ptys named in board.json, arms a one-shot power cut
+if the file `cut` exists ("N" or "N clean": cut after N flash program/erase operations, tearing
+operation N+1 unless "clean"), mounts the littlefs2 flash image at "/" through board.flash.NorFlash
+(formatting a blank image on first boot, as the ESP32 port does), then runs /boot.py and /main.py
+from flash and leaves the REPL (-i) to mpremote. See docs/virtual-board.md.
+"""
+import os
+import sys
+
+
+def _parent(p):
+    i = p.rfind("/")
+    return p[:i] if i > 0 else "/"
+
+
+ROOT = _parent(_parent(__file__)) if __file__.startswith("/") else _parent(_parent(os.getcwd() + "/" + __file__))
+sys.path.insert(0, ROOT)
+
+import json  # noqa: E402
+import vfs  # noqa: E402
+
+import board  # noqa: E402,F401
+from board import unix  # noqa: E402
+from board.flash import NorFlash  # noqa: E402
+import board.hal  # noqa: E402,F401
+import firmware.alerts  # noqa: E402,F401  (the ROM's modules stay loaded after "/" changes)
+
+
+def _exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+
+def main():
+    bdir = os.getenv("SMLAB_VBOARD")
+    with open(bdir + "/board.json") as f:
+        cfg = json.load(f)
+    streams = {}
+    for name, path in cfg.get("uarts", {}).items():
+        streams[name] = unix.PtyStream(path)
+    cut_after = None
+    torn = True
+    if _exists(bdir + "/cut"):
+        with open(bdir + "/cut") as f:
+            words = f.read().split()
+        os.remove(bdir + "/cut")
+        cut_after = int(words[0])
+        torn = not (len(words) > 1 and words[1] == "clean")
+    events = open(bdir + "/flash-events.log", "a")
+
+    def on_cut(dev):
+        events.write("power cut after %d writes%s\n" % (dev.writes, " (torn)" if dev.torn else ""))
+        events.close()
+        os.system("kill -KILL $PPID")  # the power is off: nothing else runs
+        while True:
+            pass
+
+    img = open(cfg["image"], "r+b")
+    dev = NorFlash(img, cfg.get("block_size", 4096), cut_after=cut_after, torn=torn, on_cut=on_cut)
+    if cut_after is not None:
+        events.write("armed: cut after %d writes%s\n" % (cut_after, "" if torn else " (clean)"))
+    events.write("boot\n")
+    events.flush()
+    vfs.umount("/")
+    try:
+        vfs.mount(vfs.VfsLfs2(dev), "/")
+    except OSError:  # blank flash: format it, as the ESP32 port does on first boot
+        vfs.VfsLfs2.mkfs(dev)
+        vfs.mount(vfs.VfsLfs2(dev), "/")
+    os.chdir("/")
+    sys.path[:] = ["", "/lib", ".frozen"]
+    unix.install(cfg, streams)
+    for name in ("boot.py", "main.py"):
+        if _exists("/" + name):
+            try:
+                with open("/" + name) as f:
+                    code = f.read()
+                exec(code, {"__name__": "__main__"})
+            except KeyboardInterrupt:
+                print("%s interrupted" % name)
+                break
+            except Exception as e:  # a failing main.py leaves the board at the REPL, as on ESP32
+                sys.print_exception(e)
+
+
+main()

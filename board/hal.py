@@ -1,0 +1,116 @@
+"""The board interface the firmware uses for all hardware (issue 2 item 4; docs/virtual-board.md).
+
+This module documents the interface and holds the pieces both implementations share; the
+implementations are board.esp32 (MicroPython ESP32 port: machine.UART, the littlefs2 `vfs`
+partition mounted at "/", machine.RTC, machine.reset) and board.unix (the virtual board run by
+host_tools.vboard, or a detached in-memory board for tests). Get the running one with board.get().
+
+Board object:
+  uart(name) -> Stream        "optical" (IEC 62056-21 port) or "console"; unknown names raise
+                              Reject("board-uart")
+  storage_root() -> str       directory of the persistent (power-safe littlefs2) FS for the Store
+  store() -> Store            the durable Store on storage_root(), booted once (firmware.store)
+  ticks_ms() -> int           monotonic milliseconds (wraps; compare with firmware.compat.ticks_diff)
+  time() -> int               wall clock, seconds since 1970-01-01 UTC on every platform
+  set_time(t)                 set the wall clock (tests, and the device after time sync)
+  keypad() -> Keypad          key() -> next pressed key (1-char str) or None; any() -> bool
+  display(text)               show text on the display (the console on the virtual board)
+  eui64() -> bytes            8-byte device identity
+  reset()                     restart the board (never returns on hardware)
+
+Stream: read(n) -> bytes or None (never blocks; None when nothing waits), write(b) -> int,
+any() -> int (nonzero when bytes are waiting), readinto(buf) -> int or None.
+"""
+from firmware.alerts import Reject
+
+UNIX_EPOCH_OFFSET = 946684800  # seconds from 1970-01-01 to 2000-01-01 (the ESP32 port's epoch)
+UARTS = ("optical", "console")
+
+
+class MemStream:
+    """In-memory Stream: bytes fed with feed() are read by the firmware; writes collect in .out.
+
+    Used by the detached unix board and by tests in place of a UART.
+    """
+
+    def __init__(self):
+        self.inbuf = bytearray()
+        self.out = bytearray()
+
+    def feed(self, b):
+        self.inbuf += b
+
+    def any(self):
+        return len(self.inbuf)
+
+    def read(self, n=-1):
+        if not self.inbuf:
+            return None
+        if n is None or n < 0:
+            n = len(self.inbuf)
+        b = bytes(self.inbuf[:n])
+        self.inbuf = self.inbuf[n:]
+        return b
+
+    def readinto(self, buf):
+        b = self.read(len(buf))
+        if b is None:
+            return None
+        buf[:len(b)] = b
+        return len(b)
+
+    def write(self, b):
+        self.out += b
+        return len(b)
+
+    def take(self):
+        """Everything written so far (and forget it)."""
+        b = bytes(self.out)
+        self.out = bytearray()
+        return b
+
+
+class Keypad:
+    """Key input over a Stream: each byte is one key ('0'-'9', 'A'-'D', '*', '#', '\\n' = enter)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def any(self):
+        return bool(self.stream.any())
+
+    def key(self):
+        b = self.stream.read(1)
+        return chr(b[0]) if b else None
+
+
+class BaseBoard:
+    """What both implementations share: the uart table, the Store, the settable wall clock."""
+
+    def __init__(self):
+        self._uarts = {}
+        self._store = None
+
+    def uart(self, name):
+        u = self._uarts.get(name)
+        if u is None:
+            if name not in UARTS:
+                raise Reject("board-uart", None, repr(name))
+            u = self._open_uart(name)
+            self._uarts[name] = u
+        return u
+
+    def store(self):
+        if self._store is None:
+            from firmware.store.durable import Store
+
+            self._store = Store(self.storage_root())
+            self.boot_report = self._store.boot()
+        return self._store
+
+
+def eui64_from_mac(mac):
+    """EUI-64 from a 6-byte MAC (insert FF FE in the middle, as IEEE describes for EUI-48)."""
+    if len(mac) != 6:
+        raise Reject("board-eui", None, "mac length %d" % len(mac))
+    return bytes(mac[:3]) + b"\xff\xfe" + bytes(mac[3:])
