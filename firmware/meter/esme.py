@@ -15,8 +15,12 @@ changes nothing else and raises Reject(reason, alert code, detail).
 DLMS dispatch: a table keyed by (kind, class id, OBIS, attribute/method). Other modules add entries
 with register_get / register_set / register_action (e.g. the UTRN engine registers CS01a on
 class 115 0-0:19.40.0.255 method 1). A handler is called as handler(ctx, item) and returns
-(result_code, data_item_or_None); ctx has .esme, .msg (the parsed GBCS Message), .request (the
-DLMS Request), .index and a dict .state shared by the handlers of one request.
+(result_code, data_item_or_None); ctx has .esme, .msg (the parsed GBCS Message), .role (the
+originator's role), .request (the DLMS Request), .index and a dict .state shared by the handlers of
+one request. An entry registered with signed=True runs only for a KRP-signed command, and with
+roles=(...) only for originators of those roles; otherwise the item is answered with
+scope-of-access-violated (13) and a security-log entry, so a MAC-only command cannot reach a
+critical object by borrowing a non-critical message code.
 """
 import hashlib
 from firmware.compat import const
@@ -56,11 +60,12 @@ def _h(b):
 
 
 class Context:
-    __slots__ = ("esme", "msg", "request", "index", "state")
+    __slots__ = ("esme", "msg", "role", "request", "index", "state")
 
-    def __init__(self, esme, msg, request):
+    def __init__(self, esme, msg, role, request):
         self.esme = esme
         self.msg = msg
+        self.role = role
         self.request = request
         self.index = 0
         self.state = {}
@@ -94,27 +99,28 @@ class Esme:
         self._register_defaults()
 
     # ------------------------------------------------------------------ dispatch table
-    def register(self, kind, class_id, obis6, ident, handler):
-        self._table[(kind, class_id, bytes(obis6), ident)] = handler
+    def register(self, kind, class_id, obis6, ident, handler, signed=False, roles=None):
+        self._table[(kind, class_id, bytes(obis6), ident)] = (handler, signed, roles)
 
-    def register_get(self, class_id, obis6, attr, handler):
-        self.register(dlms.GET, class_id, obis6, attr, handler)
+    def register_get(self, class_id, obis6, attr, handler, signed=False, roles=None):
+        self.register(dlms.GET, class_id, obis6, attr, handler, signed, roles)
 
-    def register_set(self, class_id, obis6, attr, handler):
-        self.register(dlms.SET, class_id, obis6, attr, handler)
+    def register_set(self, class_id, obis6, attr, handler, signed=False, roles=None):
+        self.register(dlms.SET, class_id, obis6, attr, handler, signed, roles)
 
-    def register_action(self, class_id, obis6, method, handler):
-        self.register(dlms.ACTION, class_id, obis6, method, handler)
+    def register_action(self, class_id, obis6, method, handler, signed=False, roles=None):
+        self.register(dlms.ACTION, class_id, obis6, method, handler, signed, roles)
 
     def _register_defaults(self):
-        self.register_action(9, OBIS_LOAD_SWITCH_SCRIPTS, 1, _load_switch)
+        sup = (security.SUPPLIER,)
+        self.register_action(9, OBIS_LOAD_SWITCH_SCRIPTS, 1, _load_switch, True, sup)
         self.register_get(70, OBIS_DISCONNECT_CONTROL, 2, _output_state)
         self.register_get(70, OBIS_DISCONNECT_CONTROL, 3, _control_state)
-        self.register_set(111, OBIS_ACCOUNT, 2, _set_account_mode)
-        self.register_set(111, OBIS_ACCOUNT, 11, _set_credit_charge_config)
-        self.register_set(111, OBIS_ACCOUNT, 13, _set_account_activation)
-        self.register_set(9000, OBIS_DISABLEMENT_THRESHOLD, 4, _set_disablement_threshold)
-        self.register_set(9000, OBIS_DISABLEMENT_THRESHOLD, 6, _set_threshold_activation)
+        for attr, h in ((2, _set_account_mode), (11, _set_credit_charge_config),
+                        (13, _set_account_activation)):
+            self.register_set(111, OBIS_ACCOUNT, attr, h, True, sup)
+        self.register_set(9000, OBIS_DISABLEMENT_THRESHOLD, 4, _set_disablement_threshold, True, sup)
+        self.register_set(9000, OBIS_DISABLEMENT_THRESHOLD, 6, _set_threshold_activation, True, sup)
 
     # ------------------------------------------------------------------ pipeline
     def _reject(self, reason, code, detail, m=None):
@@ -182,11 +188,11 @@ class Esme:
             if m.counter < self.sec.floor(role):
                 raise self._reject("floor", UNUSUAL_COMMANDS, "counter below the role floor", m)
             ctr.advance_to(m.counter)  # write-ahead: a power cut now burns the command
-        content = self.execute(m)
+        content = self.execute(m, role)
         return self.respond(m, content, critical)
 
     # ------------------------------------------------------------------ execution
-    def execute(self, m):
+    def execute(self, m, role):
         """Run the command content; returns the response content (never raises for content)."""
         if not m.content or m.content[0] != dlms.TAG_REQUEST:
             return _DER_COMMAND_FAILED
@@ -196,15 +202,21 @@ class Esme:
             self.seclog.append("dlms-format %04X from %s ctr %d %s" % (
                 INTEGRITY_FAILED, _h(m.originator), m.counter, e.detail[:100]))
             return dlms.build_response((0x20000000 | (m.counter & 0xFFFFFF)), [])
-        ctx = Context(self, m, req)
+        ctx = Context(self, m, role, req)
         results = []
         for i in range(len(req.specs)):
             kind, cid, obis, ident = req.specs[i]
             rkind = dlms.GET if kind == dlms.GET_WITH_SELECTION else (
                 dlms.SET if kind == dlms.SET_WITH_SELECTION else kind)
-            h = self._table.get((rkind, cid, obis, ident))
-            if h is None or kind >= dlms.GET_WITH_SELECTION:
+            e = self._table.get((rkind, cid, obis, ident))
+            if e is None or kind >= dlms.GET_WITH_SELECTION:
                 results.append((rkind, self._undefined(rkind, cid, obis), None))
+                continue
+            h, signed, roles = e
+            if (signed and not m.signature) or (roles is not None and role not in roles):
+                self.seclog.append("scope %04X from %s ctr %d code %04X item %d" % (
+                    NO_AUTHORITY, _h(m.originator), m.counter, m.message_code, i))
+                results.append((rkind, dlms.SCOPE_OF_ACCESS_VIOLATED, None))
                 continue
             ctx.index = i
             try:

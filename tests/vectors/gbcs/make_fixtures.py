@@ -118,6 +118,16 @@ def main():
     with open(os.path.join(HERE, "own_keys.json"), "w") as f:
         json.dump(keys, f, indent=1)
     print("wrote", len(fx), "fixtures")
+    # public trust-anchor cells of the RTDS test PKI (EUI, role, SKI, public key; no private
+    # keys), so MicroPython tests can provision the RTDS ESME without parsing X.509
+    from host_tools import gbcs_rtds as R
+
+    if R.available():
+        with open(os.path.join(HERE, "rtds_cells.json"), "w") as f:
+            json.dump({"esme": R.ESME_EUI.hex(), "esme_ds": R.ESME_DS_PRIV.hex(),
+                       "esme_ds_pub": R.esme_ds_pub().hex(),
+                       "cells": [c.to_json() for c in R.keystore().cells()]}, f, indent=1)
+        print("wrote rtds_cells.json")
 
 
 if __name__ == "__main__":
