@@ -28,6 +28,7 @@ AUTH = const(3)
 STATE_NAMES = ("idle", "ident", "challenge", "auth")
 
 INACTIVITY_MS = const(120000)  # optical.md §1.5: 60-120 s, then back to the start state
+IDENT_MS = const(5000)  # identification sent, no option select: back to the start state
 REACTION_MS = const(20)  # tr minimum with a lower-case third manufacturer letter
 MANUFACTURER = "SMl"
 BAUD_CHAR = "5"  # 9600 Bd offered
@@ -128,8 +129,10 @@ class Port:
                     if ev is not None:
                         self._event(ev, now)
         self.rx.gap_expired(now)
-        if self.state != IDLE and ticks_diff(now, self._last_rx) > INACTIVITY_MS:
-            self._end("timeout", now)
+        if self.state != IDLE:
+            quiet = ticks_diff(now, self._last_rx)
+            if quiet > INACTIVITY_MS or (self.state == IDENT and quiet > IDENT_MS):
+                self._end("timeout", now)
         self._flush(now)
 
     def _flush(self, now):

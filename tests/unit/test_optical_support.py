@@ -1,12 +1,12 @@
 """Shared helpers for the optical-port unit tests (no tests here): an in-memory byte stream, a
 settable clock, a scratch durable store, HHT credentials signed with real P-256 keys."""
+from firmware.crypto import p256  # noqa: F401  first: the largest modules compile on a fresh heap
+from firmware.store.durable import Store
 import binascii
 import hashlib
 import os
 
-from firmware.crypto import p256
 from firmware.optical import auth, iec
-from firmware.store.durable import Store
 
 METER_EUI = binascii.unhexlify("00DB1234567890A0")
 OTHER_EUI = binascii.unhexlify("00DB1234567890A1")
@@ -16,14 +16,29 @@ HHT_ID = binascii.unhexlify("48485400000000A7")
 T0 = 1800000000  # RTC seconds at the start of every scenario
 
 
-def key(label):
-    d = hashlib.sha256(b"smlab optical test key " + label).digest()
-    return d, p256.public_key(d)
+def _d(label):
+    return hashlib.sha256(b"smlab optical test key " + label).digest()
 
 
-SUP_D, SUP_PUB = key(b"supplier")
-SUP2_D, SUP2_PUB = key(b"supplier2")
-HHT_D, HHT_PUB = key(b"hht")
+SUP_D = _d(b"supplier")
+SUP2_D = _d(b"supplier2")
+HHT_D = _d(b"hht")
+_pubs = {}
+
+
+def pub(d):
+    """Public key (SEC1 uncompressed) of a test private key, computed once."""
+    if d not in _pubs:
+        from firmware.crypto import p256
+
+        _pubs[d] = p256.public_key(d)
+    return _pubs[d]
+
+
+def sign(d, h):
+    from firmware.crypto import p256
+
+    return p256.sign(d, h)
 
 
 class MemStream:
@@ -94,19 +109,20 @@ def store_at(p):
 
 
 def anchors(issuer):
-    return SUP_PUB if issuer == SUPPLIER_EUI else None
+    return pub(SUP_D) if issuer == SUPPLIER_EUI else None
 
 
 def credential(perms=auth.PERM_READ | auth.PERM_PASS, scope=None, not_after=0, issuer=SUPPLIER_EUI,
-               signer=SUP_D, hht_pub=HHT_PUB, hht_id=HHT_ID):
+               signer=SUP_D, hht_pub=None, hht_id=HHT_ID):
+    hht_pub = pub(HHT_D) if hht_pub is None else hht_pub
     tbs = auth.encode_credential(hht_id, METER_EUI if scope is None else scope, not_after, perms,
                                  issuer, hht_pub[1:])
-    return tbs + p256.sign(signer, auth.cert_hash(tbs))
+    return tbs + sign(signer, auth.cert_hash(tbs))
 
 
 def p2_answer(nonce, cred=None, hht_d=HHT_D, meter=METER_EUI, hht_id=HHT_ID):
     cred = credential() if cred is None else cred
-    return cred + p256.sign(hht_d, auth.login_hash(nonce, meter, hht_id))
+    return cred + sign(hht_d, auth.login_hash(nonce, meter, hht_id))
 
 
 def challenge_of(frame):
@@ -121,3 +137,79 @@ def unframe(frame):
     assert frame[0] == iec.STX and frame[-2] == iec.ETX, frame
     assert iec.bcc(frame[1:-1]) == frame[-1], frame
     return frame[1:-2]
+
+
+def replies(out):
+    """Split what the meter wrote into messages, checking each is well formed (ACK, NAK,
+    identification line, or an SOH/STX frame with a correct BCC)."""
+    msgs = []
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if c in (iec.ACK, iec.NAK):
+            j = i + 1
+        elif c == 0x2F:
+            j = out.index(b"\r\n", i) + 2
+        else:
+            assert c in (iec.STX, iec.SOH), out
+            k = i + 1
+            while out[k] not in (iec.ETX, iec.EOT):
+                k += 1
+            j = k + 2
+            assert iec.bcc(out[i + 1:k + 1]) == out[k + 1], out
+        msgs.append(out[i:j])
+        i = j
+    return msgs
+
+
+class Meter:
+    """A meter's optical side on a scratch store: model, view, port; reboot() keeps the store."""
+
+    def __init__(self, root=None, clock=None, passthrough=None):
+        from firmware.meter.model import MeterModel
+        from firmware.optical.port import Port
+        from firmware.optical.restricted import MeterView
+
+        self.root = root or scratch_dir()
+        self.clock = clock or Clock()
+        self.stream = MemStream()
+        self.store = store_at(self.root)
+        self.model = MeterModel(self.store)
+        self.shown = []
+        self.view = MeterView(self.store, METER_EUI, self.clock, self.model,
+                              registers=lambda: [("1.8.0", "0001234.567", "kWh"),
+                                                 ("2.8.0", "0000012.000", "kWh")],
+                              display=self.shown.append)
+        self.port = Port(self.stream, self.store, self.clock, METER_EUI, self.view,
+                         auth.Authenticator(anchors, METER_EUI, self.clock), passthrough)
+
+    def reboot(self):
+        return Meter(self.root, self.clock)
+
+    def close(self):
+        rmtree(self.root)
+
+    def talk(self, data, settle=50):
+        """Send bytes to the port, let it react, return what it wrote."""
+        self.stream.rx += data
+        for _ in range(3):
+            self.port.poll()
+            self.clock.advance(settle)
+        self.port.poll()
+        return self.stream.take()
+
+    def security(self):
+        return self.store.log("security").entries()
+
+    def sign_on_prog(self):
+        assert self.talk(iec.request()) == b"/SMl5SMLAB-ESME\r\n"
+        return self.talk(iec.option_select("0", "5", "1"))
+
+    def login(self, cred=None):
+        nonce = challenge_of(self.sign_on_prog())
+        ans = p2_answer(nonce, cred)
+        return self.talk(iec.command("P2", "(" + binascii.hexlify(ans).decode() + ")"))
+
+    def persistent(self):
+        """Every durable record the port could touch, for 'no state change' checks."""
+        return (self.store.get("meter"), self.store.get("optical_lock"), self.store.get("menu_lock"))
