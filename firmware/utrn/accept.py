@@ -1,23 +1,11 @@
-"""The one acceptance function for UTRN top-ups and configuration codes, used by both entry paths:
-the keypad / console (manual entry: counter reconstructed, lockout applies) and remote CS01a (DLMS
-Token Gateway action; the command's originator counter is the UTRN counter << 32; no keypad lockout).
-References: shared/reference/gbcs.md §9 (format, MAC, counters, single use, lockout), §6 open points
-(CS01a counters live in the UTRN counter space, not the supplier's command counter); docs/utrn.md.
-
-Order (write-ahead, shared/reference/micropython.md §4.3):
-  1. keypad only: refuse while locked out (0x81C5)
-  2. authenticate: 20 digits, check digit, PTUT range, value class, counter (reconstruction or
-     originator counter), MAC with KDF + GMAC under the cached ECDH secret Z.  Any failure is
-     0x8F63 (0x8F64 for a CS01a addressed to another device); on the keypad it is first recorded
-     in the lockout record (0x81C4 when that starts a suspension)
-  3. replay: floor, cache, cache minimum, configuration floor (0x8F51)
-  4. value: credit thresholds (0x8F5B, 0x8F47) / configuration opcode known
-  5. commit: ONE atomic record holds cache, floors, balance and the pending configuration action,
-     so "code used" and "credit added" cannot be separated by a power cut
-  6. act: configuration codes change the meter model, then the pending marker is cleared; boot()
-     completes a pending action left by a power cut (actions are idempotent)
-  7. log, then return (the acknowledgement)
-A rejection raises firmware.alerts.Reject, is logged, and changes nothing but the lockout record.
+"""The one acceptance function for UTRN top-ups and configuration codes (keypad/console manual entry
+and remote CS01a). Spec: shared/reference/gbcs.md §9 and §6 (CS01a counters live in the UTRN counter
+space); the full order and its reasoning are in docs/utrn.md. In short: keypad lockout check ->
+authenticate (format, check digit, class, counter, MAC; 0x8F63, or 0x8F64 for a CS01a addressed to
+another device; keypad failures recorded in the lockout record first) -> replay (floor, cache, cache
+minimum, configuration floor; 0x8F51) -> value (0x8F5B / 0x8F47, known opcode) -> ONE atomic commit
+of cache + floors + balance + pending configuration action -> act (meter model) -> clear pending ->
+log -> return. boot() completes a pending (idempotent) action after a power cut.
 """
 from firmware.alerts import (Reject, UTRN_NOT_AUTHENTIC, UTRN_NOT_FOR_DEVICE, UTRN_ENTRY_SUSPENDED, UTRN_DUPLICATE,
                              CREDIT_ADDED_LOCALLY, UI_COMMAND_OK)
