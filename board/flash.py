@@ -131,5 +131,9 @@ class NorFlash:
 
 
 def blank(block_size=4096, block_count=32):
-    """A RAM image of erased flash."""
-    return bytearray(b"\xff" * (block_size * block_count))
+    """A RAM image of erased flash (allocated once: it may be most of a small heap)."""
+    img = bytearray(block_size * block_count)
+    ff = b"\xff" * 256
+    for i in range(0, len(img), 256):
+        img[i:i + 256] = ff
+    return img

@@ -18,9 +18,10 @@ from firmware.store.durable import Store
 _MP = "/pcut"
 _ROOT = _MP + "/state"
 _LOG_MAX = 8
+_BS = [4096]  # block size of the current run
 
 
-def workload(steps, seed=1):
+def workload(steps, seed=1, big=3000):
     """A deterministic list of operations: ("put", name, bytes) / ("log", name, str) / ("ctr", name, int)."""
     x = seed
     ops = []
@@ -30,7 +31,7 @@ def workload(steps, seed=1):
         kind = x % 10
         if kind < 5:
             name = ("tariff", "credit", "mode", "keys", "big")[(x >> 8) % 5]
-            n = (x >> 12) % 200 if name != "big" else 3000 + (x >> 12) % 3000
+            n = (x >> 12) % 200 if name != "big" else big + (x >> 12) % big
             ops.append(("put", name, bytes(((i + j) & 0xFF) for j in range(n))))
         elif kind < 8:
             ops.append(("log", ("security", "audit")[(x >> 8) & 1], "step %d %s" % (i, "x" * ((x >> 9) % 40))))
@@ -52,7 +53,7 @@ def _apply(store, op):
 
 
 def _mount(img, cut_after=None, torn=True):
-    dev = NorFlash(img, cut_after=cut_after, torn=torn)
+    dev = NorFlash(img, _BS[0], cut_after=cut_after, torn=torn)
     vfs.mount(vfs.VfsLfs2(dev), _MP)
     return dev
 
@@ -126,6 +127,7 @@ def _window_ok(got, hist):
 
 
 def run(steps=100, seed=1, torn_modes=(False, True), block_count=32, progress=None, start=0,
+        block_size=4096,
         store_cls=Store):
     """Run the campaign; returns (cut points tried, list of violation strings, steps done).
 
@@ -133,15 +135,16 @@ def run(steps=100, seed=1, torn_modes=(False, True), block_count=32, progress=No
     look at a later part of the workload cheaply. `store_cls` lets a test run a deliberately
     unsafe Store subclass to show the campaign detects violations.
     """
-    img = blank(4096, block_count)
-    vfs.VfsLfs2.mkfs(NorFlash(img))
+    _BS[0] = block_size
+    img = blank(block_size, block_count)
+    vfs.VfsLfs2.mkfs(NorFlash(img, block_size))
     _mount(img)
     Store(_ROOT).boot()
     _umount()
     model = Model()
     cuts = 0
     violations = []
-    ops = workload(steps, seed)
+    ops = workload(steps, seed, block_size * 3 // 4)
     work = bytearray(len(img))  # scratch copy, reused (no per-cut allocation of the image)
     for i in range(len(ops)):
         op = ops[i]
