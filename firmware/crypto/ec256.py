@@ -169,8 +169,21 @@ def _recode(e, w):
 # arbitrary-point multiplication (signed 4-bit windows)
 
 def _mul(k, x, y):
-    """k * (x, y) for an affine point and 0 <= k < 2^256 -> Jacobian (Z == 0 for infinity)."""
-    # table of 1P..8P in affine form
+    """k * (x, y) for an affine point and 0 <= k < 2^256 -> Jacobian (Z == 0 for infinity).
+
+    Signed 4-bit digits (kept biased by 8 in a 65-byte bytearray: no list growth, which matters
+    in a fragmented 64 KB heap) over an affine table of 1P..8P; 256 doublings + <= 65 madds."""
+    digits = bytearray(65)
+    c = 0
+    for i in range(65):
+        d = (k & 15) + c
+        k >>= 4
+        if d > 8:
+            d -= 16
+            c = 1
+        else:
+            c = 0
+        digits[i] = d + 8
     jac = [(x, y, 1)]
     X, Y, Z = _dbl(x, y, 1)
     jac.append((X, Y, Z))
@@ -178,12 +191,12 @@ def _mul(k, x, y):
         X, Y, Z = _madd(X, Y, Z, x, y)
         jac.append((X, Y, Z))
     tab = _affine_batch(jac)
-    digits = _recode(k, 4)
+    jac = None
     p = P
     X, Y, Z = 1, 1, 0
-    i = len(digits) - 1
+    i = 64
     while i >= 0:
-        d = digits[i]
+        d = digits[i] - 8
         if Z:
             X, Y, Z = _dbl(X, Y, Z)
             X, Y, Z = _dbl(X, Y, Z)
@@ -197,5 +210,3 @@ def _mul(k, x, y):
             X, Y, Z = _madd(X, Y, Z, tx, p - ty)
         i -= 1
     return X, Y, Z
-
-

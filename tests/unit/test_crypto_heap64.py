@@ -1,0 +1,48 @@
+"""The device code paths fit a 64 KB heap: one ECDSA verify (generic key, and a VerifyKey whose
+comb table lives in a file), one ECDH, one sign, one GMAC, with the G table read from its file
+on demand (as on a board without PSRAM when the table is not frozen into flash)."""
+import gc
+import hashlib
+import _t
+from firmware.crypto import p256, gcm, kdf
+
+MP_HEAPSIZE = "64K"
+
+_D = _t.unhex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8b622b120f6721")
+_H = hashlib.sha256(b"sample").digest()
+
+
+def _peak_reset():
+    gc.collect()
+
+
+def test_sign_then_verify_64k():
+    q = p256.public_key(_D)
+    sig = p256.sign(_D, _H)
+    assert len(sig) == 64
+    assert p256.verify(q, _H, sig)
+    assert not p256.verify(q, _H, sig[:63] + bytes((sig[63] ^ 1,)))
+
+
+def test_verify_key_file_table_64k():
+    import sys
+
+    q = p256.public_key(_D)
+    sig = p256.sign(_D, _H)
+    vk = p256.VerifyKey(q, w=5, path="/tmp/smlab_%s_heap64.tab" % sys.implementation.name)
+    try:
+        assert vk.verify(_H, sig)
+        assert not vk.verify(_H, sig[32:] + sig[:32])
+    finally:
+        vk.close()
+
+
+def test_ecdh_and_gmac_64k():
+    a = _D
+    b = hashlib.sha256(b"peer").digest()
+    z = p256.ecdh(a, p256.public_key(b))
+    assert z == p256.ecdh(b, p256.public_key(a))
+    k = kdf.gbcs_kdf(z, bytes(8), 1, bytes(8), bytes(8))
+    tag = gcm.gmac(k, bytes(12), bytes(126))
+    assert len(tag) == 12
+    gcm.GCM(k).verify_gmac(bytes(12), bytes(126), tag)
