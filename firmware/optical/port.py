@@ -304,13 +304,15 @@ class Port:
 
     def _rate_ok(self, now):
         el = ticks_diff(now, self._tok_t)
-        if el > 0:
-            add = el * RATE_PER_S // 1000
-            if add:
-                self._tokens = min(RATE_BURST, self._tokens + add)
-                self._tok_t = now if self._tokens == RATE_BURST else \
-                    self._tok_t + add * 1000 // RATE_PER_S
-        elif el < 0:
+        if el < 0:
+            self._tok_t = now
+            el = 0
+        add = el * RATE_PER_S // 1000
+        if add:
+            self._tokens += add
+            self._tok_t = (self._tok_t + add * 1000 // RATE_PER_S) & 0x3FFFFFFF
+        if self._tokens >= RATE_BURST:
+            self._tokens = RATE_BURST
             self._tok_t = now
         if self._tokens <= 0:
             return False
