@@ -1,0 +1,161 @@
+"""End-to-end time of the RTDS ECS42 command on the MicroPython unix port (gbcs.md §2.7, §6):
+parse -> MAC (cached Z, KDF, GMAC) -> KRP signature (cached per-anchor VerifyKey, comb table in a file)
+-> counter check + persisted -> execute (load switch closed, model persisted) -> device-signed
+response (RFC 6979 ECDSA). Median of N runs, each on a freshly provisioned store (provisioning is not
+timed), plus the heap the pipeline needs.
+
+Heap: on the unix port every imported module's bytecode lives on the heap (on an ESP32 it is frozen
+into flash), so two numbers are printed: the smallest -X heapsize at which the whole thing runs
+(imports included), and the working set of one command once the code is loaded (the free heap a
+command needs, found by filling the rest of the heap with ballast).
+
+Run: .venv/bin/python bench/bench_gbcs_pipeline.py [--runs 50]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+MP = os.path.join(ROOT, ".venv", "bin", "micropython")
+
+SCRIPT = r'''
+import sys, os, gc, json, time
+sys.path.insert(0, ROOT)
+sys.path.insert(0, ROOT + "/tests/unit")
+from binascii import unhexlify, hexlify
+from firmware.store.durable import Store
+from firmware.meter import security
+from firmware.meter.esme import Esme, RTDS_CLOCK
+from firmware.gbcs import frame
+import test_gbcs_rtds as T
+
+j = json.load(open(ROOT + "/tests/vectors/gbcs/rtds_cells.json"))
+ka = T.pkcs8_ec_private(SHARED + "/interop/rtds/keystore/00db1234567890a0-ka.key")
+cells = [security.Cell.from_json(c) for c in j["cells"]]
+cmd = unhexlify(open(SHARED + "/interop/rtds/RTDS-4.5.0/7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX").read().strip())
+exp = frame.parse(unhexlify(open(SHARED + "/interop/rtds/RTDS-4.5.0/7.1_ECS42/ECS42_7.1_SUCCESS_RESPONSE_GBCS.HEX").read().strip()))
+base = TMP + "/run" + hexlify(os.urandom(4)).decode() + "-"
+vk = TMP + "/vk"
+try:
+    os.mkdir(vk)
+except OSError:
+    pass
+
+def fresh(i):
+    st = Store(base + str(i))
+    security.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
+    e = Esme(st, clock=lambda: RTDS_CLOCK, table_dir=vk)
+    e.model.disconnect()
+    return e
+
+def one(i):
+    e = fresh(i)
+    gc.collect()
+    t = time.ticks_us()
+    r = e.process(cmd)
+    dt = time.ticks_diff(time.ticks_us(), t)
+    assert frame.parse(r).content == exp.content and e.model.supply == "connected"
+    return dt
+
+if MODE == "time":
+    first = one(0)
+    ts = sorted(one(i + 1) for i in range(RUNS))
+    print("FIRST %d" % first)
+    print("MEDIAN %d" % ts[len(ts) // 2])
+    print("MINMAX %d %d" % (ts[0], ts[-1]))
+elif MODE == "fit":
+    one(0)
+    print("FIT ok")
+else:  # working set: ballast everything but `spare` bytes, then run one command
+    one(0)
+    e = fresh(1)
+    gc.collect()
+    free = gc.mem_free()
+    ballast = [None] * 4096
+    k = 0
+    left = free
+    for chunk in (4096, 1024, 256, 64):
+        while left > SPARE + chunk and k < 4096:
+            try:
+                ballast[k] = bytearray(chunk - 16)
+            except MemoryError:
+                break
+            k += 1
+            left = gc.mem_free()
+    try:
+        e.process(cmd)
+        print("WS ok %d" % left)
+    except MemoryError:
+        print("WS fail %d" % left)
+'''
+
+
+def run(mode, heap, runs=0, spare=0, tmp=None):
+    code = "ROOT=%r\nSHARED=%r\nTMP=%r\nMODE=%r\nRUNS=%d\nSPARE=%d\n" % (
+        ROOT, SHARED, tmp, mode, runs, spare) + SCRIPT
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
+    try:
+        p = subprocess.run([MP, "-X", "heapsize=" + heap, f.name], capture_output=True, text=True,
+                           timeout=600, cwd=ROOT)
+        return p.returncode, p.stdout + p.stderr
+    finally:
+        os.unlink(f.name)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=50)
+    a = ap.parse_args()
+    if not os.path.isdir(SHARED):
+        print("../shared not present: skipped")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        rc, out = run("time", "256K", a.runs, tmp=tmp)
+        if rc:
+            print(out)
+            sys.exit(1)
+        vals = dict(line.split(" ", 1) for line in out.strip().splitlines() if " " in line)
+        med = int(vals["MEDIAN"]) / 1000
+        print("ECS42 end-to-end on the unix port, %d runs: median %.2f ms (min %.2f, max %.2f); "
+              "first command incl. ECDH Z + comb table build %.1f ms; target <= 10 ms: %s" % (
+                  a.runs, med, int(vals["MINMAX"].split()[0]) / 1000,
+                  int(vals["MINMAX"].split()[1]) / 1000, int(vals["FIRST"]) / 1000,
+                  "met" if med <= 10 else "NOT met"))
+        fits = {}
+        for kb in (64, 96, 128, 144, 160, 176, 192, 224, 256):
+            rc, out = run("fit", "%dK" % kb, tmp=tmp)
+            fits[kb] = rc == 0 and "FIT ok" in out
+        smallest = min([k for k, v in fits.items() if v] or [0])
+        print("whole pipeline incl. imports (source modules on the heap): 64K %s, 96K %s; "
+              "smallest heap that runs it: %dK" % (
+                  "ok" if fits[64] else "fails", "ok" if fits[96] else "fails", smallest))
+        lo, hi = 0, 96 * 1024
+        rc, out = run("ws", "512K", spare=hi, tmp=tmp)
+        if "WS ok" not in out:
+            print("working set > 96K?", out[-300:])
+            return
+        best = int(out.split("WS ok")[1].split()[0])
+        fails = []
+        while hi - lo > 512:
+            mid = (lo + hi) // 2
+            rc, out = run("ws", "512K", spare=mid, tmp=tmp)
+            if "WS ok" in out:
+                hi = mid
+                best = min(best, int(out.split("WS ok")[1].split()[0]))
+            else:
+                lo = mid
+                fails.append(out.strip().splitlines()[-1][:80])
+        print("working set of one ECS42 command with code loaded and caches warm: runs with %d "
+              "bytes (%.1f K) of free heap left after ballast%s; 64K target for the working set: "
+              "%s, 96K: %s" % (best, best / 1024,
+                               (" (fails with less: %s)" % fails[-1]) if fails else "",
+                               "met" if best <= 64 * 1024 else "NOT met",
+                               "met" if best <= 96 * 1024 else "NOT met"))
+
+
+if __name__ == "__main__":
+    main()
