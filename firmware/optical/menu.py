@@ -68,8 +68,15 @@ class Menu:
         for ch in text:
             self.key(ch)
 
-    def poll(self, stream=None):
-        """Read keys from a stream (console) if given, and apply the idle logout."""
+    def poll(self, stream=None, keypad=None):
+        """Read keys from a stream (console) or a HAL keypad (key() -> str or None) if given, and
+        apply the idle logout."""
+        if keypad is not None:
+            for _ in range(32):
+                k = keypad.key()
+                if k is None:
+                    break
+                self.key(k)
         if stream is not None:
             n = stream.any()
             if n:
@@ -101,7 +108,7 @@ class Menu:
             if left:
                 if not self._lock_logged:
                     self._lock_logged = True
-                    self.audit(AUTH_OTHER, "menu use while locked (%d s left)" % left)
+                    self.audit(AUTH_OTHER, "use while locked (%d s left)" % left)
                 self.display("LOCKED %d S" % left)
                 return
             self._lock_logged = False
@@ -142,12 +149,12 @@ class Menu:
             ok = ct.equal(hmac_sha256(salt, entered.encode()), binascii.unhexlify(rec["h"]))
         if not ok:
             length = self.lock.fail()
-            self.audit(AUTH_OTHER, "menu PIN wrong" + (" (locked %d s)" % length if length else ""))
+            self.audit(AUTH_OTHER, "PIN wrong" + (" (locked %d s)" % length if length else ""))
             self.state = OUT
             self.display("LOCKED %d S" % length if length else "WRONG PIN")
             return
         self.lock.success()
-        self.audit(UI_COMMAND_OK, "menu login")
+        self.audit(UI_COMMAND_OK, "login")
         self.state = MAIN
         self.display(MAIN_TEXT)
 

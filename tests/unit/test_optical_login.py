@@ -1,6 +1,7 @@
 """HHT credential / challenge-response checks and the persisted lockout (docs/hht.md)."""
 import gc
 
+from firmware.crypto import p256  # noqa: F401,I001  (first: compiled on a fresh heap)
 import test_optical_support as S
 
 # The test process compiles p256 + store + optical from source and signs with test keys; the

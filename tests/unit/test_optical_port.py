@@ -1,6 +1,7 @@
 """Mode C session on an in-memory stream: sign-on, readout, programming-mode challenge, refusals
 before login, P1, failed-login lockout across reboot, NAK, inactivity timeout, noise
 (docs/optical-port.md)."""
+from firmware.crypto import p256  # noqa: F401,I001  (first: compiled on a fresh heap)
 import test_optical_support as S  # noqa: I001  (first: compiles the store on a fresh heap)
 import binascii
 import gc

@@ -1,5 +1,6 @@
 """Logged-in HHT sessions: login ok / wrong, restricted allow-list versus refused commands, rate
 limit, permissions (docs/hht.md "HHT interface specification")."""
+from firmware.crypto import p256  # noqa: F401,I001  (first: compiled on a fresh heap)
 import test_optical_support as S  # noqa: I001  (first: compiles p256 + store on a fresh heap)
 import binascii
 

@@ -1,7 +1,6 @@
 """Shared helpers for the optical-port unit tests (no tests here): an in-memory byte stream, a
 settable clock, a scratch durable store, HHT credentials signed with real P-256 keys."""
-from firmware.crypto import p256  # noqa: F401  first: the largest modules compile on a fresh heap
-from firmware.store.durable import Store
+from firmware.store.durable import Store  # first: large modules compile best on a fresh heap
 import binascii
 import hashlib
 import os
