@@ -75,6 +75,12 @@ def main():
         vfs.mount(vfs.VfsLfs2(dev), "/")
     os.chdir("/")
     sys.path[:] = ["", "/lib", ".frozen"]
+    # The ROM's own modules (board, board.hal/unix/flash, firmware.alerts/compat) stay loaded like
+    # frozen modules; every other firmware/board module is imported from the flash.
+    import firmware
+
+    firmware.__path__ = "/firmware"
+    board.__path__ = "/board"
     unix.install(cfg, streams)
     for name in ("boot.py", "main.py"):
         if _exists("/" + name):

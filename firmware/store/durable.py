@@ -202,6 +202,8 @@ class Store:
         if lg is None:
             lg = Log(self, name, max_entries)
             self._logs[name] = lg
+        elif max_entries // 2 != lg.per_seg:  # the bound is the caller's: the latest one applies
+            lg.resize(max_entries)
         return lg
 
     def counter(self, name):
@@ -234,8 +236,8 @@ class Store:
                     logs.append(nm)
         self._newest = {}
         self._logs = {}
-        for nm in logs:
-            self.log(nm)._scan(report)
+        for nm in logs:  # scanning does not depend on the bound, which the log's user gives
+            Log(self, nm, 2)._scan(report)
         for stem in stems:  # a record with no good copy stays refused until it is rewritten
             self._load(stem, report, False)
         return report
@@ -249,13 +251,16 @@ class Log:
     """
 
     def __init__(self, store, name, max_entries):
-        if max_entries < 2:
-            raise Reject("store-log-size", None, str(max_entries))
         self.store = store
         self.name = name
-        self.per_seg = max_entries // 2
+        self.resize(max_entries)
         self._segs = None  # sorted segment numbers
         self._count = 0  # entries in the newest segment
+
+    def resize(self, max_entries):
+        if not isinstance(max_entries, int) or max_entries < 2:
+            raise Reject("store-log-size", None, repr(max_entries))
+        self.per_seg = max_entries // 2
 
     def _fname(self, n):
         return "L.%s.%d" % (self.name, n)

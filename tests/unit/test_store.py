@@ -245,3 +245,18 @@ def test_decode_rejects_garbage():
     for raw in (b"", b"R\x01", b"\x00" * 14, encode_record(1, b"abc")[:-1]):
         assert _t.raises(Reject, decode_record, raw).reason == "store-corrupt"
     assert decode_record(encode_record(7, b"abc")) == (7, b"abc")
+
+
+def test_log_bound_is_the_callers_even_after_boot():
+    with Tmp() as d:
+        s = Store(d)
+        s.log("security", 4).append("a")
+        s2 = Store(d)
+        s2.boot()  # boot scans every log without fixing its bound
+        lg = s2.log("security", 4)
+        for i in range(10):
+            lg.append("x%d" % i)
+        assert lg.entries() == ["x6", "x7", "x8", "x9"] or lg.entries()[-2:] == ["x8", "x9"]
+        assert 2 <= len(lg.entries()) <= 4
+        assert s2.log("security", 2) is lg and lg.per_seg == 1
+        assert _t.raises(Reject, s2.log, "other", 1).reason == "store-log-size"
