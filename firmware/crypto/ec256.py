@@ -101,6 +101,31 @@ def _madd(X, Y, Z, x, y):
     return X3, (R * (V - X3) - Y * HHH) % p, Z * H % p
 
 
+def _dbl_xyzz(X, Y, ZZ, ZZZ):
+    """2*(X, Y, ZZ, ZZZ) in XYZZ coordinates, a = -3 (dbl-2008-s-1)."""
+    if ZZ == 0 or Y == 0:
+        return 1, 1, 0, 0
+    p = P
+    U = 2 * Y
+    V = U * U % p
+    W = U * V % p
+    S = X * V % p
+    M = 3 * (X - ZZ) * (X + ZZ) % p
+    X3 = (M * M - 2 * S) % p
+    return X3, (M * (S - X3) - W * Y) % p, V * ZZ % p, W * ZZZ % p
+
+
+def jac_to_xyzz(X, Y, Z):
+    zz = Z * Z % P
+    return X, Y, zz, zz * Z % P
+
+
+def xyzz_to_affine(X, Y, ZZ, ZZZ):
+    """Affine (x, y) of an XYZZ point (not infinity), one inversion."""
+    t = inverse(ZZ * ZZZ % P, P)
+    return X * t * ZZZ % P, Y * t * ZZ % P
+
+
 def inverse(a, m):
     """a^-1 mod m for 0 < a < m, m prime (extended Euclid: ~7x faster than pow(a, m - 2, m) on
     MicroPython; never pow(a, -1, m), which silently returns 0 there). 0 when not invertible."""

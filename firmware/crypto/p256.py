@@ -24,7 +24,8 @@ import os
 from firmware.alerts import Reject, AUTH_FAILED
 from firmware.crypto.hmac import HMAC_SHA256
 from firmware.crypto.ec256 import (  # noqa: F401  (re-exported API)
-    P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse, _mul, _to_affine, _recode)
+    P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse, _mul, _to_affine, _recode,
+    jac_to_xyzz, xyzz_to_affine)
 from firmware.crypto.comb import (  # noqa: F401
     CombTable, comb_rows, build_table, write_table, g_table, set_g_table, g_table_path,
     load_g_table_into_ram, G_WIDTH)
@@ -44,13 +45,14 @@ def _scalar(d32, what="private key"):
 
 
 def _base_mul(k):
-    return g_table().add_mul(k, 1, 1, 0)
+    """k * G (0 < k < n) as affine (x, y) via the G comb table."""
+    return xyzz_to_affine(*g_table().add_mul(k))
 
 
 def public_key(d32):
     """Uncompressed SEC1 public key (65 bytes) for the 32-byte private key."""
     d = _scalar(d32)
-    x, y = _to_affine(*_base_mul(d))
+    x, y = _base_mul(d)
     return encode_point(x, y)
 
 
@@ -95,11 +97,12 @@ class StaticSecret:
 # ---------------------------------------------------------------------------------------------
 # ECDSA
 
-def _check_xr(X, Z, r):
-    """True when the affine x of (X, Y, Z) is congruent to r mod n, without inverting Z."""
-    if Z == 0:
+def _check_xr(X, ZZ, r):
+    """True when the affine x = X / ZZ (XYZZ coordinates) is congruent to r mod n, without an
+    inversion: X == r * ZZ, or (r + n) * ZZ when r + n < p."""
+    if ZZ == 0:
         return False
-    z2 = Z * Z % P
+    z2 = ZZ
     if X == r * z2 % P:
         return True
     r += N
@@ -155,9 +158,9 @@ class VerifyKey:
         if v is None:
             return False
         r, u1, u2 = v
-        X, Y, Z = g_table().add_mul(u1, 1, 1, 0)
-        X, Y, Z = self.table.add_mul(u2, X, Y, Z)
-        return _check_xr(X, Z, r)
+        X, Y, ZZ, ZZZ = g_table().add_mul(u1)
+        X, Y, ZZ, ZZZ = self.table.add_mul(u2, X, Y, ZZ, ZZZ)
+        return _check_xr(X, ZZ, r)
 
     def close(self):
         self.table.close()
@@ -181,8 +184,8 @@ def verify(pub, hash32, sig64):
         return False
     r, u1, u2 = v
     X, Y, Z = _mul(u2, qx, qy)
-    X, Y, Z = g_table().add_mul(u1, X, Y, Z)
-    return _check_xr(X, Z, r)
+    X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
+    return _check_xr(X, ZZ, r)
 
 
 def rfc6979_k(d, hash32):
@@ -211,7 +214,7 @@ def sign(d32, hash32):
         raise Reject("format", None, "hash must be 32 bytes")
     e = int.from_bytes(hash32, "big") % N
     for k in rfc6979_k(d, hash32):
-        x, _ = _to_affine(*_base_mul(k))
+        x, _ = _base_mul(k)
         r = x % N
         if r == 0:
             continue

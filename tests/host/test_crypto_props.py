@@ -170,4 +170,9 @@ def test_point_arithmetic_differential(k1, k2):
     assert ec256._to_affine(X2, Y2, Z2) == aff_add(a, a)
     # comb with in-RAM G table agrees with the window method
     t = p256.g_table()
-    assert ec256._to_affine(*t.add_mul(k2, 1, 1, 0)) == a
+    assert ec256.xyzz_to_affine(*t.add_mul(k2)) == a
+    # XYZZ accumulator continuing from a Jacobian point, and the XYZZ doubling
+    acc = t.add_mul(k2, *ec256.jac_to_xyzz(*ec256._mul(k1, *g)))
+    want2 = aff_add(None if k1 == 0 else ec256._to_affine(*ec256._mul(k1, *g)), a)
+    assert (None if acc[2] == 0 else ec256.xyzz_to_affine(*acc)) == want2
+    assert ec256.xyzz_to_affine(*ec256._dbl_xyzz(*ec256.jac_to_xyzz(*ec256._mul(k2, *g)))) == aff_add(a, a)
