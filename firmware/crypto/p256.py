@@ -123,52 +123,68 @@ def _sig_scalars(hash32, sig64):
 
 
 class VerifyKey:
-    """A trusted ECDSA public key with its comb table (bytes) for fast verification.
+    """A trusted ECDSA public key (e.g. a Trust Anchor Cell's DS key) prepared for fast verifies.
 
-    VerifyKey(pub) builds the table in RAM ((256//w + 1) * 2^(w-1) * 64 bytes: 151 KB for w=7,
-    33 KB for w=4); VerifyKey(pub, path=...) keeps it in a file read on demand (built on first
-    use when the file does not match); VerifyKey(pub, table=bytes) uses a table built earlier
-    (e.g. frozen). The key is validated first (Reject("key"))."""
+    VerifyKey(pub) builds the key's comb table in RAM ((256//w + 1) * 2^(w-1) * 64 bytes: 151 KB
+    for w=7, 33 KB for w=4). VerifyKey(pub, path=...) keeps it in a file read 64 bytes at a time
+    (built once, reused while `path + ".key"` names the same key and width; fits a 64 KB heap).
+    VerifyKey(pub, table=bytes) uses a table built earlier (e.g. frozen into flash).
+    The key is validated first (Reject("key")). When an in-RAM table does not fit the heap the
+    key still works, through the table-less window method (`mode` says which is in use)."""
 
     def __init__(self, pub_bytes, w=KEY_WIDTH, path=None, table=None):
         self.x, self.y = decode_point(pub_bytes)
         self.pub = encode_point(self.x, self.y)
+        self.table = None
         if table is not None:
             self.table = CombTable(w, buf=table)
         elif path is not None:
-            hdr_ok = False
-            try:
-                with open(path + ".key", "rb") as f:
-                    hdr_ok = f.read() == self.pub + bytes((w,))
-            except OSError:
-                hdr_ok = False
-            if not hdr_ok:
-                write_table(path, self.x, self.y, w)
-                with open(path + ".key", "wb") as f:
-                    f.write(self.pub + bytes((w,)))
-            self.table = CombTable(w, path=path)
-            if self.table.nbytes != _file_size(path):
-                self.table.close()
-                raise Reject("format", None, "comb table file has the wrong size")
+            self.table = _file_table(path, self.pub, self.x, self.y, w)
         else:
-            self.table = CombTable(w, buf=build_table(self.x, self.y, w))
+            try:
+                self.table = CombTable(w, buf=build_table(self.x, self.y, w))
+            except MemoryError:
+                self.table = None
+        self.mode = "window" if self.table is None else ("file" if path is not None and table is None else "ram")
 
     def verify(self, hash32, sig64):
+        """ECDSA verify of a 32-byte hash and 64-byte r||s -> True/False (never raises)."""
         v = _sig_scalars(hash32, sig64)
         if v is None:
             return False
         r, u1, u2 = v
-        X, Y, ZZ, ZZZ = g_table().add_mul(u1)
-        X, Y, ZZ, ZZZ = self.table.add_mul(u2, X, Y, ZZ, ZZZ)
+        if self.table is None:
+            X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(*_mul(u2, self.x, self.y)))
+        else:
+            X, Y, ZZ, ZZZ = g_table().add_mul(u1)
+            X, Y, ZZ, ZZZ = self.table.add_mul(u2, X, Y, ZZ, ZZZ)
         return _check_xr(X, ZZ, r)
 
     def close(self):
-        self.table.close()
+        if self.table is not None:
+            self.table.close()
+
+
+def _file_table(path, pub, x, y, w):
+    """Open (or build, then open) the comb table file for key `pub` at `path`."""
+    tag = pub + bytes((w,))
+    nbytes = (256 // w + 1) * (1 << (w - 1)) * 64
+    try:
+        with open(path + ".key", "rb") as f:
+            ok = f.read() == tag
+        ok = ok and _file_size(path) == nbytes
+    except OSError:
+        ok = False
+    if not ok:
+        write_table(path, x, y, w)
+        with open(path + ".key", "wb") as f:
+            f.write(tag)
+        if _file_size(path) != nbytes:
+            raise Reject("format", None, "comb table file has the wrong size")
+    return CombTable(w, path=path)
 
 
 def _file_size(path):
-    import os
-
     return os.stat(path)[6]
 
 

@@ -153,7 +153,39 @@ def test_verify_key_tables_and_file(tmp=None):
     vk3 = p256.VerifyKey(other, w=4, path=path)  # different key: the file is rebuilt
     assert not vk3.verify(h, sig)
     vk3.close()
+    with open(path, "r+b") as f:  # a truncated table (power cut while writing) is rebuilt
+        f.write(b"\x00" * 64)
+    with open(path + ".key", "wb") as f:
+        f.write(q + b"\x04")
+    import os
+
+    with open(path, "rb") as f:
+        part = f.read(1000)
+    with open(path, "wb") as f:
+        f.write(part)
+    vk4 = p256.VerifyKey(q, w=4, path=path)
+    assert vk4.mode == "file" and vk4.verify(h, sig)
+    vk4.close()
+    assert os.stat(path)[6] == vk4.table.nbytes
     # in-RAM tables (bytes / frozen) are exercised in test_crypto_wycheproof (larger heap)
+
+
+def test_verify_key_in_ram_or_window_fallback():
+    import sys
+
+    d = bytes(31) + b"\x09"
+    q = p256.public_key(d)
+    h = hashlib.sha256(b"fallback").digest()
+    sig = p256.sign(d, h)
+    vk = p256.VerifyKey(q)  # default width: a 151 KB table, more than a 96 KB heap holds
+    if sys.implementation.name == "micropython":
+        assert vk.mode == "window"
+    else:
+        assert vk.mode == "ram"
+    assert vk.verify(h, sig)
+    assert not vk.verify(h, sig[:63] + bytes((sig[63] ^ 4,)))
+    assert not vk.verify(h, b"")
+    assert p256.verify(vk, h, sig)
 
 
 def test_g_table_file_entries():
