@@ -81,7 +81,8 @@ def main():
 
     firmware.__path__ = "/firmware"
     board.__path__ = "/board"
-    unix.install(cfg, streams)
+    b = unix.install(cfg, streams)
+    b.flash = dev  # live power-cut arming: board.get().flash.cut_after = board.get().flash.writes + n
     for name in ("boot.py", "main.py"):
         if _exists("/" + name):
             try:

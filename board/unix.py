@@ -97,6 +97,7 @@ class Board(BaseBoard):
         self._keypad = None
         self.displayed = []  # detached board: what display() showed
         self.resets = 0
+        self.flash = None  # virtual board: the board.flash.NorFlash under "/" (set by the ROM)
 
     def _open_uart(self, name):
         s = self._streams.get(name)

@@ -138,6 +138,14 @@ class VBoard:
             f.write("%d%s\n" % (n, "" if torn else " clean"))
         return self.reset(wait, timeout)
 
+    def arm(self, n, torn=True):
+        """Arm a power cut on the running board: after `n` more flash writes from now.
+
+        Uses mpremote (board.get().flash); the cut then comes from whatever writes next (e.g. an
+        mpremote exec that writes a file) and the board reboots from the image.
+        """
+        self.exec("import board\nf = board.get().flash\nf.torn = %r\nf.cut_after = f.writes + %d" % (torn, n))
+
     def power_cuts(self):
         """Lines of flash-events.log that record a power cut."""
         try:

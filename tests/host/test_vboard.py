@@ -87,6 +87,17 @@ def test_optical_uart_pty_both_directions(vb):
         assert got.strip() == r"b'/?!\r\n'"
 
 
+def test_keypad_pty_and_display(vb):
+    with serial.Serial(vb.keypad, 9600, timeout=5) as kp:
+        kp.write(b"12#")
+        kp.flush()
+        got = vb.exec(
+            "import time, board\nk = board.get().keypad()\nks = ''\n"
+            "for _ in range(100):\n  c = k.key()\n  ks += c or ''\n  if len(ks) >= 3: break\n"
+            "  time.sleep(0.02) if c is None else None\nboard.get().display('KEYS ' + ks)")
+    assert got.strip() == "[display] KEYS 12#"
+
+
 def test_board_identity_and_storage_root(vb):
     out = vb.exec("import board, binascii; b = board.get(); print(binascii.hexlify(b.eui64()), b.storage_root())")
     assert out.split()[1] == "/state" and len(out.split()[0]) == 8 * 2 + 3
@@ -124,9 +135,17 @@ def test_whole_process_power_cuts(vb):
         assert "store-corrupt" not in m.group(2) and "no good copy" not in m.group(2)
         seen.append((n, torn, last_done, n_after))
         assert st["state"] == "repl"
+    # armed live over mpremote: the next flash writes (an exec that writes a record) cut the power
+    before = vb.status()["boots"]
+    vb.arm(2)
+    # --no-follow: the board dies under this exec; on a pty that stays open mpremote would wait on
+    vb.mpremote("exec", "--no-follow", "import board\nboard.get().store().put('live', b'x' * 600)")
+    st = vb.wait_ready(before + 1)
+    assert st["state"] == "repl"
     cuts = vb.power_cuts()
-    assert len(cuts) == 4 and cuts[0] == "power cut after 9 writes (torn)", cuts
-    assert cuts[1] == "power cut after 23 writes"
+    assert len(cuts) == 5 and cuts[0] == "power cut after 9 writes (torn)", cuts
+    assert cuts[1] == "power cut after 23 writes" and cuts[4].startswith("power cut after")
+    assert vb.exec("import board; print(board.get().store().get('live'))").strip() == "None"
     entries = vb.exec("import board; print(board.get().store().log('security', 16).entries())")
     nums = [int(x) for x in re.findall(r"'n=(\d+)'", entries)]
     final = int(vb.exec("import board; print(board.get().store().get_json('n'))"))
