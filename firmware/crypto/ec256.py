@@ -222,16 +222,42 @@ def _mul(k, x, y):
     i = 64
     while i >= 0:
         d = digits[i] - 8
+        i -= 1
         if Z:
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
-            X, Y, Z = _dbl(X, Y, Z)
+            # four a = -3 doublings, inlined (dbl-2001-b); Y == 0 cannot occur on P-256
+            for _ in range(4):
+                dd = Z * Z % p
+                g = Y * Y % p
+                b = X * g % p
+                a = 3 * (X - dd) * (X + dd) % p
+                Z = 2 * Y * Z % p
+                X = (a * a - 8 * b) % p
+                Y = (a * (4 * b - X) - 8 * g * g) % p
+        if d == 0:
+            continue
         if d > 0:
             tx, ty = tab[d - 1]
-            X, Y, Z = _madd(X, Y, Z, tx, ty)
-        elif d < 0:
+        else:
             tx, ty = tab[-d - 1]
-            X, Y, Z = _madd(X, Y, Z, tx, p - ty)
-        i -= 1
+            ty = p - ty
+        if Z == 0:
+            X = tx
+            Y = ty
+            Z = 1
+            continue
+        z2 = Z * Z % p
+        H = (tx * z2 - X) % p
+        R = (ty * (Z * z2 % p) - Y) % p
+        if H == 0:
+            if R == 0:
+                X, Y, Z = _dbl(X, Y, Z)
+            else:
+                X, Y, Z = 1, 1, 0
+            continue
+        HH = H * H % p
+        HHH = H * HH % p
+        V = X * HH % p
+        X = (R * R - HHH - 2 * V) % p
+        Y = (R * (V - X) - Y * HHH) % p
+        Z = Z * H % p
     return X, Y, Z
