@@ -10,7 +10,7 @@ import json
 import sys
 
 # subcommand modules, in the order `smlab --help` lists them
-COMMANDS = ("pki", "build")
+COMMANDS = ("pki", "build", "sim", "flash")
 
 
 class CliError(Exception):
@@ -48,11 +48,12 @@ def emit(args, result):
 def main(argv=None):
     ap = build_parser()
     args = ap.parse_args(argv)
+    from host_tools.boards import BoardError
     from host_tools.pki import PkiError
 
     try:
         result = args.func(args)
-    except (CliError, PkiError, OSError, ValueError) as e:
+    except (CliError, PkiError, BoardError, OSError, ValueError, TimeoutError) as e:
         print("smlab %s: error: %s" % (args.command, e), file=sys.stderr)
         return 2
     emit(args, result)
