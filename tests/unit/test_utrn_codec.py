@@ -122,10 +122,14 @@ def test_reconstruct_worked_example_and_window():
     assert counters.reconstruct(0, 3) == 3 and counters.reconstruct(0, 512) == 512
     e = _t.raises(Reject, counters.reconstruct, 0, 513)  # 513 > 0 + 512 -> -511: negative
     assert e.code == UTRN_NOT_AUTHENTIC
-    # every counter within -511..+512 of V reconstructs exactly from its low 10 bits
+    # every counter within -511..+511 of V reconstructs exactly from its low 10 bits; at exactly
+    # 512 away the two candidates tie and the Table 27 rule keeps s = r
     for V in (5000, 5000 + 1023, 1 << 31, 0xFFFFFFFF - 600):
-        for c in range(V - 511, V + 513, 37):
+        for c in range(V - 511, V + 512, 37):
             assert counters.reconstruct(V, c & 0x3FF) == c, (V, c)
+        assert counters.reconstruct(V, (V - 511) & 0x3FF) == V - 511
+        assert counters.reconstruct(V, (V + 511) & 0x3FF) == V + 511
+    assert counters.reconstruct(512, 0) == 0  # V + 512 = 1024 and V - 512 = 0 tie: s = r
     _t.raises(Reject, counters.reconstruct, 0xFFFFFFFF - 10, (0xFFFFFFFF + 400) & 0x3FF)
 
 
