@@ -1,6 +1,6 @@
 """Full power-cut campaign for the durable store on littlefs2 (issue 2 item 7; docs/storage.md).
 
-Runs board/powercut.py in one MicroPython unix-port process: a power cut at every write index of
+Runs board/unix_powercut.py in one MicroPython unix-port process: a power cut at every write index of
 every workload step, clean and torn, reboot and check. Prints cut points tried and violations found
 (must be 0; exit status 1 otherwise). Usage: .venv/bin/python bench/bench_powercut.py [steps] [seed]
 """
@@ -18,9 +18,9 @@ def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     t0 = time.monotonic()
-    code = "import sys\nsys.path.insert(0, %r)\nfrom board import powercut\npowercut.main(%d, %d, show=50)" % (
+    code = "import sys\nsys.path.insert(0, %r)\nfrom board import unix_powercut as powercut\npowercut.main(%d, %d, show=50)" % (
         ROOT, steps, seed)
-    p = subprocess.run([MP, "-X", "heapsize=1M", "-c", code], cwd=ROOT, capture_output=True, text=True,
+    p = subprocess.run([MP, "-X", "heapsize=2M", "-c", code], cwd=ROOT, capture_output=True, text=True,
                        timeout=3600)
     dt = time.monotonic() - t0
     sys.stdout.write(p.stdout)

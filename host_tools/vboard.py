@@ -4,7 +4,7 @@ One supervisor process per board directory holds pseudo-terminal pairs that stay
 micropython restarts and relays them: `<dir>/console` is the REPL (stock mpremote:
 `mpremote connect <dir>/console resume exec ...`), `<dir>/optical` the optical UART and
 `<dir>/keypad` the keypad (pyserial on the host side). The flash is the littlefs2 image
-`<dir>/flash.img`, mounted at "/" by the ROM board/boot_unix.py through board.flash.NorFlash;
+`<dir>/flash.img`, mounted at "/" by the ROM board/unix_boot.py through board.flash.NorFlash;
 boot.py/main.py run from it. Reset (SIGHUP to the supervisor, `vboard reset`) restarts micropython
 keeping the image; a power cut (`vboard cut DIR N`) kills it after N flash writes, tearing one.
 Docs: docs/virtual-board.md. CLI: python -m host_tools.vboard {start,stop,reset,cut,status,wait,exec}.
@@ -19,7 +19,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROM = os.path.join(ROOT, "board", "boot_unix.py")
+ROM = os.path.join(ROOT, "board", "unix_boot.py")
 UARTS = ("optical", "keypad")
 
 

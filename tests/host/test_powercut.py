@@ -1,6 +1,6 @@
 """Power-cut campaign on littlefs2 (issue 2 items 6-7), bounded subset for `make test`.
 
-Runs board/powercut.py inside one MicroPython unix-port process: a power cut at every write index
+Runs board/unix_powercut.py inside one MicroPython unix-port process: a power cut at every write index
 of every step (clean and torn), reboot, check every record/counter/log is old or new. The full
 campaign is bench/bench_powercut.py. A negative control runs an in-place (non-atomic) writer and
 must be caught, so this test can fail.
@@ -25,7 +25,7 @@ class InPlace(Store):
 
 
 def _run(code, timeout=120):
-    p = subprocess.run([MP, "-X", "heapsize=1M", "-c", "import sys\nsys.path.insert(0, %r)\n%s" % (ROOT, code)],
+    p = subprocess.run([MP, "-X", "heapsize=2M", "-c", "import sys\nsys.path.insert(0, %r)\n%s" % (ROOT, code)],
                        cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     m = re.search(r"@@POWERCUT steps=(\d+) cut_points=(\d+) violations=(\d+)", p.stdout)
     assert m, p.stdout[-2000:] + p.stderr[-2000:]
@@ -33,18 +33,18 @@ def _run(code, timeout=120):
 
 
 def test_powercut_every_write_index_bounded():
-    (steps, cuts, bad), out = _run("from board import powercut\npowercut.main(45)")
+    (steps, cuts, bad), out = _run("from board import unix_powercut as powercut\npowercut.main(45)")
     print("power-cut subset: %d steps, %d cut points, %d violations" % (steps, cuts, bad))
     assert steps == 45 and cuts >= 500
     assert bad == 0, out
 
 
 def test_powercut_later_workload_with_rotation_and_big_records():
-    (steps, cuts, bad), out = _run("from board import powercut\npowercut.main(160, start=140)")
+    (steps, cuts, bad), out = _run("from board import unix_powercut as powercut\npowercut.main(160, start=140)")
     assert cuts >= 200
     assert bad == 0, out
 
 
 def test_campaign_catches_a_non_atomic_writer():
-    (steps, cuts, bad), out = _run(UNSAFE + "from board import powercut\npowercut.main(12, store_cls=InPlace)")
+    (steps, cuts, bad), out = _run(UNSAFE + "from board import unix_powercut as powercut\npowercut.main(12, store_cls=InPlace)")
     assert cuts > 0 and bad > 0, out

@@ -1,4 +1,4 @@
-"""Virtual boards (host_tools/vboard.py, board/boot_unix.py, board/unix.py): stock mpremote over the
+"""Virtual boards (host_tools/vboard.py, board/unix_boot.py, board/unix.py): stock mpremote over the
 console pty, firmware copied into the littlefs2 flash image and run from it after reset, the optical
 UART over a second pty (pyserial), boards side by side, and real whole-process power cuts.
 """

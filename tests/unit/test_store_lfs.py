@@ -54,7 +54,7 @@ def test_store_roundtrip_on_littlefs():
 
 def test_small_power_cut_sweep_on_littlefs():
     _vfs()
-    from board import powercut
+    from board import unix_powercut as powercut
 
     cuts, bad, steps = powercut.run(8, block_size=512, block_count=40)
     assert steps == 8 and cuts >= 40, cuts

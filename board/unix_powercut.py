@@ -188,6 +188,7 @@ def run(steps=100, seed=1, torn_modes=(False, True), block_count=32, progress=No
 
             n += 1
         img, work = work, img
+        gc.collect()
         model.apply(op)
         if progress:
             progress(i, cuts, len(violations))
