@@ -1,0 +1,121 @@
+"""ECDSA P-256 verification (FIPS 186-4 §6.4 / SEC 1 §4.1.4) with raw 64-byte r||s signatures
+(IEEE P1363, as GBCS §6.3.3 uses) over a 32-byte SHA-256 hash, and VerifyKey: a trusted key with
+its own comb table (bytes in RAM or flash, or a file read on demand). The verify equation is
+checked without a final inversion: x(u1*G + u2*Q) == r (mod n) as X == r*ZZ or (r + n)*ZZ.
+"""
+import os
+from firmware.alerts import Reject
+from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse, jac_to_xyzz
+from firmware.crypto.ecmul import _mul
+from firmware.crypto.comb import CombTable, build_table, write_table
+from firmware.crypto.gtable import g_table
+
+KEY_WIDTH = 7
+
+
+def _check_xr(X, ZZ, r):
+    """True when the affine x = X / ZZ (XYZZ coordinates) is congruent to r mod n, without an
+    inversion: X == r * ZZ, or (r + n) * ZZ when r + n < p."""
+    if ZZ == 0:
+        return False
+    if X == r * ZZ % P:
+        return True
+    r += N
+    return r < P and X == r * ZZ % P
+
+
+def _sig_scalars(hash32, sig64):
+    """(r, u1, u2) for a well-formed signature (lengths, 0 < r, s < n), else None."""
+    if len(hash32) != 32 or len(sig64) != 64:
+        return None
+    r = int.from_bytes(sig64[:32], "big")
+    s = int.from_bytes(sig64[32:], "big")
+    if r == 0 or s == 0 or r >= N or s >= N:
+        return None
+    e = int.from_bytes(hash32, "big") % N
+    w = inverse(s, N)
+    return r, e * w % N, r * w % N
+
+
+class VerifyKey:
+    """A trusted ECDSA public key (e.g. a Trust Anchor Cell's DS key) prepared for fast verifies.
+
+    VerifyKey(pub) builds the key's comb table in RAM ((256//w + 1) * 2^(w-1) * 64 bytes: 151 KB
+    for w=7, 33 KB for w=4). VerifyKey(pub, path=...) keeps it in a file read 64 bytes at a time
+    (built once, reused while `path + ".key"` names the same key and width; fits a 64 KB heap).
+    VerifyKey(pub, table=bytes) uses a table built earlier (e.g. frozen into flash).
+    The key is validated first (Reject("key")). When an in-RAM table does not fit the heap the
+    key still works, through the table-less window method (`mode` says which is in use)."""
+
+    def __init__(self, pub_bytes, w=KEY_WIDTH, path=None, table=None):
+        self.x, self.y = decode_point(pub_bytes)
+        self.pub = encode_point(self.x, self.y)
+        self.table = None
+        if table is not None:
+            self.table = CombTable(w, buf=table)
+        elif path is not None:
+            self.table = _file_table(path, self.pub, self.x, self.y, w)
+        else:
+            try:
+                self.table = CombTable(w, buf=build_table(self.x, self.y, w))
+            except MemoryError:
+                self.table = None
+        self.mode = "window" if self.table is None else ("file" if path is not None and table is None else "ram")
+
+    def verify(self, hash32, sig64):
+        """ECDSA verify of a 32-byte hash and 64-byte r||s -> True/False (never raises)."""
+        v = _sig_scalars(hash32, sig64)
+        if v is None:
+            return False
+        r, u1, u2 = v
+        if self.table is None:
+            X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(*_mul(u2, self.x, self.y)))
+        else:
+            X, Y, ZZ, ZZZ = g_table().add_mul(u1)
+            X, Y, ZZ, ZZZ = self.table.add_mul(u2, X, Y, ZZ, ZZZ)
+        return _check_xr(X, ZZ, r)
+
+    def close(self):
+        if self.table is not None:
+            self.table.close()
+
+
+def _file_table(path, pub, x, y, w):
+    """Open (or build, then open) the comb table file for key `pub` at `path`."""
+    tag = pub + bytes((w,))
+    nbytes = (256 // w + 1) * (1 << (w - 1)) * 64
+    try:
+        with open(path + ".key", "rb") as f:
+            ok = f.read() == tag
+        ok = ok and _file_size(path) == nbytes
+    except OSError:
+        ok = False
+    if not ok:
+        write_table(path, x, y, w)
+        with open(path + ".key", "wb") as f:
+            f.write(tag)
+        if _file_size(path) != nbytes:
+            raise Reject("format", None, "comb table file has the wrong size")
+    return CombTable(w, path=path)
+
+
+def _file_size(path):
+    return os.stat(path)[6]
+
+
+def verify(pub, hash32, sig64):
+    """ECDSA P-256 verify of a 32-byte hash and 64-byte r||s. pub: SEC1 bytes (validated,
+    Reject("key") when invalid) or a VerifyKey. Returns True/False, never raises for a malformed
+    signature or hash."""
+    if isinstance(pub, VerifyKey):
+        return pub.verify(hash32, sig64)
+    qx, qy = decode_point(pub)
+    v = _sig_scalars(hash32, sig64)
+    if v is None:
+        return False
+    r, u1, u2 = v
+    X, Y, Z = _mul(u2, qx, qy)
+    X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
+    return _check_xr(X, ZZ, r)
+
+
