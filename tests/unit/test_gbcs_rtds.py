@@ -90,23 +90,3 @@ def test_rtds_ecs03_payment_mode():
         r = frame.parse(e.process(cmd))
         assert bytes(r.signed()) == bytes(exp.signed()) and e.model.payment_mode == "prepayment"
 
-
-def test_rtds_cs01a_through_utrn_acceptor_not_in_command_counter():
-    from firmware.meter import cs01a
-
-    cmd = load("2.2_CS01a/CS01a_2.2_SUCCESS_COMMAND_GBCS.HEX")
-    with RtdsEsme() as e:
-        acc = cs01a.acceptor(e)
-        cs01a.install(e, acc)
-        b0 = acc.balance
-        # MAC'd response with date-time, byte-identical to RTDS
-        assert e.process(cmd) == load("2.2_CS01a/CS01a_2.2_SUCCESS_RESPONSE_GBCS.HEX")
-        assert acc.balance == b0 + 1000  # £10
-        sup = e.sec.counter(2, _t.unhex("90b3d51f30010000"))
-        assert sup.value == 0  # the UTRN counter 3 << 32 did not enter the supplier counter
-        # a replayed CS01a passes GBCS authentication but the UTRN cache refuses it: result 1
-        r = frame.parse(e.process(cmd))
-        assert r.content[-2:] == b"\x03\x01" and acc.balance == b0 + 1000
-        # ordinary supplier commands still work afterwards
-        e.process(load("7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX"))
-        assert sup.value == 1000
