@@ -107,3 +107,18 @@ def test_cs01a_error_response_from_max_balance_and_success_otherwise():
         assert e.code == 0x8F51
     finally:
         d.close()
+
+
+
+def test_shared_z_device_side_equals_vector():
+    # Z = ECDH(a0 KA private, supplier pp-KA public) with the firmware's P-256 (gbcs.md §9.3), from
+    # the keystore key file and the trust-anchor cell the ESME is provisioned with
+    from firmware.utrn import mac
+
+    with open(_t.ROOT + "/tests/vectors/utrn/rtds_a0.json") as f:
+        v = json.load(f)
+    with open(_t.ROOT + "/tests/vectors/gbcs/rtds_cells.json") as f:
+        cells = json.load(f)["cells"]
+    pp = [c for c in cells if c["cell"] == "prepayment" and c["eui"] == v["supplier_eui"]][0]
+    assert _ka_key() == _t.unhex(v["device_ka_private"])
+    assert mac.shared_z(_ka_key(), _t.unhex(pp["pub"])) == _t.unhex(v["z"])
