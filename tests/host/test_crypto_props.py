@@ -85,6 +85,15 @@ def test_ecdh_agrees_with_openssl(a, b, compressed):
     assert p256.public_key(a.to_bytes(32, "big")) == _pub(ka)
 
 
+@settings(max_examples=10, deadline=None)
+@given(scalars, scalars)
+def test_ecdh_with_prepared_peer_agrees_with_openssl(a, b):
+    ka, kb = _key(a), _key(b)
+    peer = p256.VerifyKey(_pub(kb), w=4)
+    assert peer.mode == "ram"
+    assert p256.ecdh(a.to_bytes(32, "big"), peer) == ka.exchange(ec.ECDH(), kb.public_key())
+
+
 @FAST
 @given(st.binary(min_size=1, max_size=65))
 def test_decode_point_agrees_with_openssl(b):

@@ -217,6 +217,17 @@ def test_static_secret_cache():
     assert z2 == z and z2 is not z
     ss.forget()
     _t.raises(Reject, ss.z, qb[:-1])
+    # a prepared peer key (comb table in a file) gives the same Z, cached under the same entry
+    vkb = p256.VerifyKey(qb, w=4, path=_tmp("ecdh"))
+    try:
+        assert vkb.mode == "file"
+        assert p256.ecdh(a, vkb) == z
+        assert ss.z(vkb) == z and ss.z(qb) is ss.z(vkb)
+        ss.forget(vkb)
+        assert ss.z(qb) == z
+        _t.raises(Reject, p256.ecdh, bytes(32), vkb)
+    finally:
+        vkb.close()
     _t.raises(Reject, p256.StaticSecret, bytes(32))
 
 
