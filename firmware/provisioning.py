@@ -1,0 +1,65 @@
+"""Apply a provisioning payload to a device's durable store (factory / bench provisioning).
+
+The host (host_tools/provision.py) builds the payload from a key store; the same function runs on a
+board (called over mpremote) and under CPython in tests, so there is one implementation of the
+format. Payload (JSON-able dict, byte strings as hex):
+
+    {"v": 1, "role": "esme", "eui": <8>, "ka": <32 private>, "ds": <32 private>,
+     "cells": [{"role": int, "usage": "ds"|"ka", "cell": "management"|"prepayment",
+                "eui": <8>, "kid": <8>, "pub": <65 SEC1>}],
+     "floors": {"<role>": int}, "pp_floors": {"<role>": int},
+     "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...}}
+
+Identity, keys and trust anchor cells go through firmware.meter.security.provision (GBCS §5 trust
+anchor cells); UTRN thresholds and lockout settings are the "utrn_cfg" record the UTRN acceptor
+reads (firmware/utrn/accept.py). Refuses a payload whose EUI is not the board's own identity.
+"""
+import binascii
+
+from firmware.alerts import Reject
+
+VERSION = 1
+_UTRN_KEYS = ("max_credit", "max_balance", "lock_fails", "lock_window", "lock_time", "config_codes")
+
+
+def _b(d, k, n):
+    try:
+        v = binascii.unhexlify(d[k])
+    except (KeyError, ValueError, TypeError):
+        raise Reject("provision", None, "%s missing or not hex" % k)
+    if len(v) != n:
+        raise Reject("provision", None, "%s must be %d bytes" % (k, n))
+    return v
+
+
+def apply(store, p, board_eui=None):
+    """Write payload p into store; returns a short summary dict."""
+    from firmware.meter import security
+
+    if not isinstance(p, dict) or p.get("v") != VERSION:
+        raise Reject("provision", None, "unknown payload version")
+    eui = _b(p, "eui", 8)
+    if board_eui is not None and bytes(board_eui) != eui:
+        raise Reject("provision", None, "payload for %s, this board is %s" % (
+            p["eui"], binascii.hexlify(board_eui).decode()))
+    cells = []
+    for c in p.get("cells", []):
+        cells.append(security.Cell(int(c["role"]), c["usage"], _b(c, "eui", 8), _b(c, "pub", 65),
+                                   binascii.unhexlify(c.get("kid", "")), c.get("cell", security.MANAGEMENT)))
+    floors = {}
+    for k, v in p.get("floors", {}).items():
+        floors[int(k)] = int(v)
+    pp = {}
+    for k, v in p.get("pp_floors", {}).items():
+        pp[int(k)] = int(v)
+    utrn = p.get("utrn", {})
+    for k in utrn:
+        if k not in _UTRN_KEYS:
+            raise Reject("provision", None, "unknown UTRN setting %s" % k)
+    security.provision(store, eui, _b(p, "ka", 32), _b(p, "ds", 32), cells, floors, pp)
+    if utrn:
+        cfg = store.get_json("utrn_cfg", None) or {}
+        cfg.update(utrn)
+        store.put_json("utrn_cfg", cfg)
+    store.put_json("role", {"role": p.get("role", "esme")})
+    return {"eui": p["eui"], "cells": len(cells), "role": p.get("role", "esme")}
