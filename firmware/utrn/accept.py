@@ -7,8 +7,8 @@ minimum, configuration floor; 0x8F51) -> value (0x8F5B / 0x8F47, known opcode) -
 of cache + floors + balance + pending configuration action -> act (meter model) -> clear pending ->
 log -> return. boot() completes a pending (idempotent) action after a power cut.
 """
-from firmware.alerts import (Reject, UTRN_NOT_AUTHENTIC, UTRN_NOT_FOR_DEVICE, UTRN_ENTRY_SUSPENDED, UTRN_DUPLICATE,
-                             CREDIT_ADDED_LOCALLY, UI_COMMAND_OK)
+from firmware.alerts import (Reject, UTRN_NOT_AUTHENTIC, UTRN_NOT_FOR_DEVICE, UTRN_ENTRY_SUSPENDED,
+                             UTRN_DUPLICATE, CREDIT_ADDED_LOCALLY, UI_COMMAND_OK, UI_COMMAND_FAILED)
 from firmware.compat import const
 from firmware.utrn import codec, counters, ledger, lockout, mac
 from firmware.utrn import config as cfgcodes
@@ -196,7 +196,7 @@ class Acceptor:
                              "configuration code %d not after configuration code %d" % (counter, st["cf"]))
             cfgcodes.check(op, arg)
             if self.meter is None:
-                raise Reject("config_op", None, "no meter model to act on")
+                raise Reject("config_op", UI_COMMAND_FAILED, "no meter model to act on")
             new["cf"] = counter
             new["p"] = [counter, op]
             self._commit(new)
