@@ -122,3 +122,24 @@ def test_shared_z_device_side_equals_vector():
     pp = [c for c in cells if c["cell"] == "prepayment" and c["eui"] == v["supplier_eui"]][0]
     assert _ka_key() == _t.unhex(v["device_ka_private"])
     assert mac.shared_z(_ka_key(), _t.unhex(pp["pub"])) == _t.unhex(v["z"])
+
+
+def test_two_entry_paths_one_acceptor_on_a_board():
+    # the keypad of a (detached) unix board and CS01a share one acceptance function and state
+    from board.hal import MemStream
+    from board.unix import Board
+    from firmware.utrn import keypad
+
+    d = A0()
+    try:
+        kp = MemStream()
+        b = Board(d.root + "/board", streams={"keypad": kp})
+        ke = keypad.wire(d.esme, b)
+        kp.feed(b"73946144332040217315#")
+        assert ke.poll() == ["ACCEPTED +10.00 BALANCE 10.00"]
+        assert b.displayed == ["ACCEPTED +10.00 BALANCE 10.00"]  # shown on the board's display
+        r = frame.parse(d.esme.process(_load("SUCCESS_COMMAND")))  # same UTRN by CS01a: used
+        assert r.content[-1] == 1 and ke.acceptor.balance == 1000
+    finally:
+        d.close()
+
