@@ -100,18 +100,31 @@ class VBoard:
         self.wait_ready(1, timeout)
         return self
 
-    def wait_ready(self, boots=1, timeout=30):
-        """Wait until boot number >= `boots` has reached the REPL prompt; returns the status."""
+    def wait_ready(self, boots=1, timeout=30, main_running=True):
+        """Wait until boot number >= `boots` is up; returns the status.
+
+        Up = at the REPL prompt, or (main_running) running a main.py that may never return (a
+        firmware main loop; mpremote's Ctrl-C interrupts it).
+        """
         t0 = time.monotonic()
         while time.monotonic() - t0 < timeout:
             st = self.status()
             if st.get("boots", 0) >= boots and st.get("state") == "repl":
+                return st
+            if main_running and st.get("boots", 0) >= boots and self._main_running(st["boots"]):
                 return st
             if st.get("state") == "stopped":
                 break
             time.sleep(0.05)
         raise TimeoutError("virtual board %s not at the REPL (boot %d): %r\n%s"
                            % (self.path, boots, self.status(), self.console_log()[-2000:]))
+
+    def _main_running(self, boot):
+        try:
+            with open(os.path.join(self.path, "flash-events.log")) as f:
+                return ("boot %d: main.py running\n" % boot) in f.read()
+        except OSError:
+            return False
 
     def _signal(self, sig):
         st = self.status()
@@ -120,14 +133,17 @@ class VBoard:
         os.kill(st["supervisor"], sig)
         return st
 
-    def reset(self, wait=True, timeout=30):
-        """Restart micropython from the flash image (like pressing the reset button)."""
+    def reset(self, wait=True, timeout=30, repl=False):
+        """Restart micropython from the flash image (like pressing the reset button).
+
+        wait: until the new boot is up (see wait_ready); repl=True: until it is at the REPL.
+        """
         st = self._signal(signal.SIGHUP)
         if wait:
-            return self.wait_ready(st.get("boots", 0) + 1, timeout)
+            return self.wait_ready(st.get("boots", 0) + 1, timeout, main_running=not repl)
         return None
 
-    def cut(self, n, torn=True, wait=True, timeout=30):
+    def cut(self, n, torn=True, wait=True, timeout=30, repl=False):
         """Arm a power cut after `n` flash writes counted from the next boot, then reset.
 
         When the cut happens the process dies and the supervisor boots the board again from the
@@ -136,7 +152,7 @@ class VBoard:
         """
         with open(os.path.join(self.path, "cut"), "w") as f:
             f.write("%d%s\n" % (n, "" if torn else " clean"))
-        return self.reset(wait, timeout)
+        return self.reset(wait, timeout, repl)
 
     def arm(self, n, torn=True):
         """Arm a power cut on the running board: after `n` more flash writes from now.
@@ -200,7 +216,8 @@ class VBoard:
 # supervisor (runs in its own process: python -m host_tools.vboard _supervise DIR)
 
 
-def _openpty_raw():
+def _openpty_raw(isig=False):
+    """A pty pair in raw mode; isig: Ctrl-C (only) raises SIGINT in the foreground process."""
     import termios
     import tty
 
@@ -208,6 +225,11 @@ def _openpty_raw():
     tty.setraw(s)
     attr = termios.tcgetattr(s)
     attr[3] &= ~termios.ECHO
+    if isig:
+        attr[3] |= termios.ISIG
+        attr[6][termios.VINTR] = 3
+        attr[6][termios.VQUIT] = 0  # disabled: only Ctrl-C is a signal key
+        attr[6][termios.VSUSP] = 0
     termios.tcsetattr(s, termios.TCSANOW, attr)
     os.set_blocking(m, False)
     return m, s, os.ttyname(s)
@@ -230,7 +252,10 @@ class Supervisor:
             with open(img, "wb") as f:
                 f.write(b"\xff" * (flash_kb * 1024))
         # console: board side (micropython's stdio) <-> host side (mpremote)
-        self.cb_m, self.cb_s, self.cb_name = _openpty_raw()
+        self.cb_m, self.cb_s, self.cb_name = _openpty_raw(isig=True)
+        import termios
+
+        self.cb_attr = termios.tcgetattr(self.cb_s)
         self.ch_m, self.ch_s, ch_name = _openpty_raw()
         self.pairs = {self.cb_m: self.ch_m, self.ch_m: self.cb_m}
         self.links = {"console": ch_name}
@@ -267,6 +292,8 @@ class Supervisor:
 
         termios.tcflush(self.ch_s, termios.TCIFLUSH)  # stale output of the previous boot
         termios.tcflush(self.cb_s, termios.TCIFLUSH)
+        # a killed REPL leaves its raw mode (no ISIG) on the pty: restore the power-on settings
+        termios.tcsetattr(self.cb_s, termios.TCSANOW, self.cb_attr)
         slave = self.cb_name
 
         def pre():
@@ -277,6 +304,7 @@ class Supervisor:
 
         env = dict(os.environ)
         env["SMLAB_VBOARD"] = self.path
+        env["SMLAB_VBOARD_BOOT"] = str(self.boots + 1)
         self.seen = b""
         self.boots += 1
         self.state = "booting"

@@ -4,6 +4,7 @@ UART over a second pty (pyserial), boards side by side, and real whole-process p
 """
 import os
 import re
+import time
 
 import pytest
 import serial
@@ -61,11 +62,11 @@ def test_mpremote_installs_firmware_that_runs_from_flash_after_reset(vb, tmp_pat
     _install(vb, tmp_path)
     ls = vb.mpremote("fs", "ls", ":firmware/store")
     assert "durable.py" in ls
-    st = vb.reset()
+    st = vb.reset(repl=True)
     out = _boots(vb.console_log())[st["boots"]]
     assert "SMLAB-BOOT 1 n=None from /firmware/store/durable.py report=[]" in out, out
     assert "SMLAB-DONE 20" in out
-    st = vb.reset()  # state survives the reset: it lives in the flash image
+    st = vb.reset(repl=True)  # state survives the reset: it lives in the flash image
     out = _boots(vb.console_log())[st["boots"]]
     assert "SMLAB-BOOT 2 n=20 from /firmware/store/durable.py" in out, out
     assert vb.exec("import board; print(board.get().store().get_json('n'))").strip() == "40"
@@ -121,8 +122,8 @@ def test_whole_process_power_cuts(vb):
     seen = []
     for n, torn in ((9, True), (23, False), (41, True), (58, True)):
         before = vb.status()["boots"]
-        vb.cut(n, torn=torn)
-        st = vb.wait_ready(before + 2)  # the armed boot dies; the next boot comes up by itself
+        vb.cut(n, torn=torn, wait=False)
+        st = vb.wait_ready(before + 2, main_running=False)  # the armed boot dies; the next boot comes up by itself
         boots = _boots(vb.console_log())
         cut_boot, next_boot = boots[before + 1], boots[before + 2]
         assert "SMLAB-DONE" not in cut_boot, cut_boot  # the cut stopped main.py half way
@@ -140,7 +141,7 @@ def test_whole_process_power_cuts(vb):
     vb.arm(2)
     # --no-follow: the board dies under this exec; on a pty that stays open mpremote would wait on
     vb.mpremote("exec", "--no-follow", "import board\nboard.get().store().put('live', b'x' * 600)")
-    st = vb.wait_ready(before + 1)
+    st = vb.wait_ready(before + 1, main_running=False)
     assert st["state"] == "repl"
     cuts = vb.power_cuts()
     assert len(cuts) == 5 and cuts[0] == "power cut after 9 writes (torn)", cuts
@@ -154,3 +155,19 @@ def test_whole_process_power_cuts(vb):
     assert all(b == a + 2 for a, b in zip(nums, nums[1:]) if b != a + 1)
     assert len(holes) <= 4  # an entry is only missing where a cut fell between put and append
     assert nums[-1] == final
+
+
+def test_mpremote_interrupts_a_main_loop(vb, tmp_path):
+    """A firmware main loop never returns: the board counts as up, and mpremote's Ctrl-C gets in."""
+    main = tmp_path / "main.py"
+    main.write_text("import time\nprint('LOOP-RUNNING')\nwhile True:\n    time.sleep(0.05)\n")
+    vb.mpremote("fs", "cp", str(main), ":main.py")
+    st = vb.reset()
+    assert st["state"] == "booting"  # not at the REPL: main.py is running
+    t0 = time.monotonic()
+    while "LOOP-RUNNING" not in _boots(vb.console_log()).get(st["boots"], ""):
+        assert time.monotonic() - t0 < 10
+        time.sleep(0.05)
+    assert vb.exec("print('got in', 6 * 7)").strip() == "got in 42"
+    assert "main.py interrupted" in _boots(vb.console_log())[st["boots"]]
+    vb.mpremote("fs", "rm", ":main.py")
