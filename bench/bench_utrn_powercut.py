@@ -5,7 +5,7 @@ simulated NOR flash, a power cut (clean and torn) at every program/erase operati
 scripted device life, reboot and check (state before-or-after only, balance = acknowledged credits
 (+ the step's own at most), re-entry refused as duplicate iff applied, lockout never reset).
 Prints cut points and violations; exit status 1 unless violations = 0 and cut points >= 2000.
-Usage: .venv/bin/python bench/bench_utrn_powercut.py [rounds (default 12)]
+Usage: .venv/bin/python bench/bench_utrn_powercut.py [rounds (default 16)]
 """
 import os
 import re
@@ -18,7 +18,7 @@ MP = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 12
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 16
     code = ("import sys\nsys.path.insert(0, %r)\nsys.path.insert(0, %r)\n"
             "import test_utrn_powercut as t\nt.main(%d, show=50)\n"
             % (os.path.join(ROOT, "tests", "unit"), ROOT, rounds))
