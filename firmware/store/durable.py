@@ -281,6 +281,13 @@ class Log:
                 report.append((old, "extra log segment"))
         self._segs = segs
         self._count = 0
+        if report is not None and len(segs) == 2:  # the older segment is never written again
+            raw = self.store._read(self._fname(segs[0]))
+            if _parse(raw)[1] != len(raw):  # cannot come from a power cut: corruption
+                report.append((self._fname(segs[0]), "corrupt log segment"))
+                if self.name != "event":
+                    self.store._event("store-corrupt %s: bad frame, entries after it lost"
+                                      % self._fname(segs[0]))
         if segs:
             raw = self.store._read(self._fname(segs[-1]))
             items, good = _parse(raw)

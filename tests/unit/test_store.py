@@ -260,3 +260,19 @@ def test_log_bound_is_the_callers_even_after_boot():
         assert 2 <= len(lg.entries()) <= 4
         assert s2.log("security", 2) is lg and lg.per_seg == 1
         assert _t.raises(Reject, s2.log, "other", 1).reason == "store-log-size"
+
+
+def test_corrupt_older_log_segment_reported_and_logged():
+    with Tmp() as d:
+        s = Store(d)
+        lg = s.log("security", 4)
+        for i in range(3):
+            lg.append("s%d" % i)
+        raw = bytearray(_raw(d, "L.security.0"))
+        raw[-1] ^= 0x55  # the second entry of the older (full) segment
+        _write(d, "L.security.0", raw)
+        s2 = Store(d)
+        assert s2.boot() == [("L.security.0", "corrupt log segment")]
+        assert s2.log("security", 4).entries() == ["s0", "s2"]
+        ev = s2.log("event").entries()
+        assert len(ev) == 1 and "L.security.0" in ev[0]
