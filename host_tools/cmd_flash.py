@@ -9,8 +9,8 @@ from host_tools import boards, build, flash
 from host_tools.cli import CliError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# device-root scripts copied as source next to the compiled packages (run by the board at start)
-DEVICE_ROOT = os.path.join(ROOT, "board", "root")
+# the device-root script, kept as source: MicroPython runs /main.py as a file at every boot
+MAIN_PY = b"from firmware import app\napp.main()\n"
 
 
 def register(sub):
@@ -25,9 +25,7 @@ def register(sub):
 
 
 def device_root_files():
-    if not os.path.isdir(DEVICE_ROOT):
-        return []
-    return flash.files_from_dir(DEVICE_ROOT)
+    return [("/main.py", MAIN_PY)]
 
 
 def firmware_files(target, workdir):

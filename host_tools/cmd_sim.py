@@ -16,7 +16,8 @@ def register(sub):
     st.add_argument("names", nargs="+")
     st.add_argument("--role", default="esme", choices=ROLES)
     st.add_argument("--eui", help="EUI-64 (hex); one board only")
-    st.add_argument("--heap", default="256K", help="MicroPython heap of the board (default 256K)")
+    st.add_argument("--heap", default="512K",
+                    help="MicroPython heap (default 512K: the app as .mpy needs ~175 KB; see docs/board-memory.md)")
     st.add_argument("--flash-kb", type=int, default=512)
     st.set_defaults(func=start)
     for name, fn, hlp in (("stop", stop, "stop boards (image kept)"), ("reset", reset, "reset boards"),
