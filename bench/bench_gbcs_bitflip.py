@@ -33,7 +33,6 @@ def main():
     if not R.available():
         print("../shared not present: skipped")
         return
-    from firmware.gbcs import frame
     from firmware.meter.esme import Esme, RTDS_CLOCK
     from firmware.store.durable import Store
     from host_tools import gbcs_negative as N
