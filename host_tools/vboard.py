@@ -395,6 +395,8 @@ def main(argv=None):
             p.add_argument("--clean", action="store_true", help="no torn write, just stop")
         if name == "exec":
             p.add_argument("code")
+            p.add_argument("--no-follow", action="store_true",
+                           help="do not wait for output (for code that resets or power-cuts the board)")
     a = ap.parse_args(argv)
     if a.cmd == "_supervise":
         Supervisor(os.path.abspath(a.dir), a.flash_kb, a.heap, a.eui64, a.watch_pid).run()
@@ -415,7 +417,7 @@ def main(argv=None):
     elif a.cmd == "status":
         print(json.dumps(b.status()))
     elif a.cmd == "exec":
-        sys.stdout.write(b.exec(a.code))
+        sys.stdout.write(b.mpremote("exec", "--no-follow", a.code) if a.no_follow else b.exec(a.code))
     return 0
 
 

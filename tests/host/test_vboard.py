@@ -171,3 +171,37 @@ def test_mpremote_interrupts_a_main_loop(vb, tmp_path):
     assert vb.exec("print('got in', 6 * 7)").strip() == "got in 42"
     assert "main.py interrupted" in _boots(vb.console_log())[st["boots"]]
     vb.mpremote("fs", "rm", ":main.py")
+
+
+def test_cli_start_status_exec_cut_stop(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    d = str(tmp_path / "clib")
+
+    def cli(*args):
+        p = subprocess.run([sys.executable, "-m", "host_tools.vboard"] + list(args), cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    out = cli("start", d, "--flash-kb", "128", "--watch-pid", str(os.getpid()))
+    assert "console %s/console" % d in out
+    st = json.loads(cli("status", d))
+    assert st["boots"] == 1 and st["state"] == "repl"
+    assert cli("exec", d, "print(7 * 6)").strip() == "42"
+    assert "armed" in cli("cut", d, "1", "--clean")
+    cli("exec", d, "--no-follow", "with open('x', 'w') as f:\n    f.write('y')")  # a flash write: the cut
+    b = VBoard(d)
+    b.wait_ready(st["boots"] + 2, main_running=False)
+    assert b.power_cuts() == ["power cut after 1 writes"]
+    # the cut came before the close: the data never landed (littlefs may already show the new
+    # file, empty: the "new file exists before close" caveat the store's tmp + rename avoids)
+    got = cli("exec", d, "import os\nprint(open('x').read() if 'x' in os.listdir() else 'absent')").strip()
+    assert got in ("", "absent"), got
+    sup = b.status()["supervisor"]
+    cli("stop", d)
+    assert not b.running()
+    from host_tools.vboard import _pid_alive
+    assert not _pid_alive(sup)

@@ -276,3 +276,11 @@ def test_corrupt_older_log_segment_reported_and_logged():
         assert s2.log("security", 4).entries() == ["s0", "s2"]
         ev = s2.log("event").entries()
         assert len(ev) == 1 and "L.security.0" in ev[0]
+
+
+def test_get_json_of_non_json_record_is_refused():
+    with Tmp() as d:
+        s = Store(d)
+        s.put("cfg", b"{not json")
+        e = _t.raises(Reject, s.get_json, "cfg")
+        assert e.reason == "store-corrupt" and "cfg" in e.detail
