@@ -1,8 +1,9 @@
 """P-256 (secp256r1, FIPS 186-4 D.1.2.3) field and point arithmetic for firmware.crypto.p256:
 SEC 1 v2 §2.3.3-2.3.4 point encoding with validation (§3.2.2.1), Jacobian coordinates with the
-a = -3 doubling (dbl-2001-b), mixed Jacobian + affine addition (madd), extended-Euclid inversion,
-Montgomery batch inversion, signed base-2^w recoding. (Window multiplication: ecmul.py; comb tables: comb.py.) Reductions happen only after multiplications. Kept apart from p256.py so each
-module compiles in a small heap (MicroPython compiles a whole module at once).
+a = -3 doubling (dbl-2001-b), mixed Jacobian + affine addition (madd), XYZZ doubling and
+conversions (for the comb accumulator, comb.py), extended-Euclid inversion, Montgomery batch
+inversion, signed base-2^w recoding. Reductions happen only after multiplications. Window
+multiplication lives in ecmul.py; kept apart so each module compiles in a small heap.
 """
 from firmware.alerts import Reject, AUTH_FAILED
 
@@ -12,8 +13,7 @@ B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
 GX = 0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296
 GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 _M256 = (1 << 256) - 1
-_SQRT_EXP = (P + 1) // 4
-
+_SQRT_EXP = (P + 1) // 4  # p = 3 mod 4: sqrt(a) = a^((p+1)/4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def decode_point(b):
             raise Reject("key", AUTH_FAILED, "compressed x not on P-256")
         if (y & 1) != (b[0] & 1):
             y = P - y
-        if y == P:  # a == 0 never happens on P-256, kept for clarity
+        if y == P:  # y = 0 is its own negative
             y = 0
         return x, y
     if n == 1 and b[0] == 0:
@@ -170,7 +170,7 @@ def _affine_batch(pts):
 
 
 def _recode(e, w):
-    """Signed base-2^w digits of 0 <= e < 2^256, least significant first, each in
+    """Reference form of the recoding that comb.add_mul and ecmul._mul do inline: signed base-2^w digits of 0 <= e < 2^256, least significant first, each in
     [-(2^(w-1) - 1), 2^(w-1)]; 256//w + 1 digits (the last absorbs the final carry)."""
     half = 1 << (w - 1)
     full = 1 << w

@@ -39,12 +39,8 @@ def sign(d32, hash32):
         if r == 0:
             continue
         # blind the nonce inversion: k^-1 = b * (k * b)^-1 (Euclid's time depends on its input)
-        bl = int.from_bytes(_urandom(32), "big") % (N - 1) + 1
+        bl = int.from_bytes(os.urandom(32), "big") % (N - 1) + 1
         s = bl * inverse(k * bl % N, N) % N * (e + r * d) % N
         if s == 0:
             continue
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def _urandom(n):
-    return os.urandom(n)

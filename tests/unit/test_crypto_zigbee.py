@@ -70,6 +70,15 @@ def test_install_code_link_keys():
         assert z.install_code_link_key(c + z.install_code_crc_bytes(c)) == U(key)
 
 
+def test_hmac_mmo_vectors():
+    # ZigBee spec C.6.1 (key 40..4F, message C0); second: a Zigbee Direct KC_2_U example
+    # (Silicon Labs sl_zb_sec_man_hmac_aes_mmo, as quoted in geoffrey-vl/c-crumbs tests)
+    assert z.hmac_mmo(bytes(range(0x40, 0x50)), U("C0")) == U("4512807BF94CB3400F0E2C25FB76E999")
+    m = U("4B435F325F55FED54BFEFFE20A688AAB84A7D94E8DE6F06F2EEF3270F845BD5CFA776EDCEE627975"
+          "959651C6E818000000FEFF000002E385F382FDD8D176D629E19A5F28C590E0C8B5807019DE3EEEC0064C872CD359")
+    assert z.hmac_mmo(U("4AD31EB7977D55D11070504195B7FA08"), m) == U("411562A5BE3EDBCE034CBD7C715290C7")
+
+
 def test_hmac_mmo_structure():
     # HMAC-MMO = MMO((K ^ opad) || MMO((K ^ ipad) || m)) with a 16-byte block
     key = U("C0C1C2C3C4C5C6C7C8C9CACBCCCDCECF")
