@@ -11,14 +11,13 @@ from firmware.alerts import (Reject, UTRN_NOT_AUTHENTIC, UTRN_NOT_FOR_DEVICE, UT
                              UTRN_DUPLICATE, CREDIT_ADDED_LOCALLY, UI_COMMAND_OK, UI_COMMAND_FAILED)
 from firmware.compat import const
 from firmware.utrn import codec, counters, ledger, lockout, mac
-from firmware.utrn import config as cfgcodes
 
 KEYPAD = "keypad"
 REMOTE = "remote"
 _STATE = "utrn"
 _CFG = "utrn_cfg"
 _LOG = "utrn"
-_LOG_SIZE = const(64)
+_LOG_SIZE = const(32)
 
 DEFAULTS = {
     "max_credit": ledger.DEFAULT_MAX_CREDIT,
@@ -34,6 +33,44 @@ def _fresh():
     # c: UTRN counter cache, f: floor, cf: configuration floor, b: balance (pennies),
     # p: pending configuration action [counter, opcode] or None, n: codes accepted
     return {"c": [], "f": 0, "cf": 0, "b": 0, "p": None, "n": 0}
+
+
+# state record (store record "utrn"), big-endian: version 1, floor u32, configuration floor u32,
+# balance i64, accepted count u32, pending flag u8, pending counter u32, pending opcode u8,
+# cache length u16, then the cache as u32s (429 bytes when full: small, and few allocations)
+_HDR = ">BIIqIBIBH"
+_HDR_LEN = const(29)
+
+
+def pack_state(st):
+    """Bytes of the state record for the state dict `st` (filled in place: one allocation)."""
+    import struct
+
+    p = st["p"] or (0, 0)
+    c = st["c"]
+    out = bytearray(_HDR_LEN + 4 * len(c))
+    struct.pack_into(_HDR, out, 0, 1, st["f"], st["cf"], st["b"], st["n"], 1 if st["p"] else 0,
+                     p[0], p[1], len(c))
+    o = _HDR_LEN
+    for x in c:
+        struct.pack_into(">I", out, o, x)
+        o += 4
+    return out
+
+
+def unpack_state(b):
+    """The state dict of a state record; Reject("store-corrupt") for a malformed one."""
+    import struct
+
+    if len(b) < _HDR_LEN or b[0] != 1:
+        raise Reject("store-corrupt", None, "utrn state record")
+    v, f, cf, bal, n, hp, pc, po, k = struct.unpack(_HDR, b[:_HDR_LEN])
+    if len(b) != _HDR_LEN + 4 * k or k > counters.CACHE_SIZE:
+        raise Reject("store-corrupt", None, "utrn state record length")
+    c = []
+    for i in range(_HDR_LEN, len(b), 4):  # one int at a time: no 100-item tuple beside the list
+        c.append(int.from_bytes(b[i:i + 4], "big"))
+    return {"c": c, "f": f, "cf": cf, "b": bal, "p": [pc, po] if hp else None, "n": n}
 
 
 def _wall():
@@ -62,8 +99,8 @@ class Acceptor:
         self.cfg = dict(DEFAULTS)
         self.cfg.update(store.get_json(_CFG, None) or {})
         self._lockout()
-        st = store.get_json(_STATE, None)
-        self._st = st if st is not None else _fresh()
+        b = store.get(_STATE)
+        self._st = unpack_state(b) if b is not None else _fresh()
         self._quiet_until = 0  # locked-out entries already logged for this suspension
 
     def _lockout(self):
@@ -88,7 +125,7 @@ class Acceptor:
         return self._st["cf"]
 
     def _commit(self, new):
-        self.store.put_json(_STATE, new)  # the commit point: old or new after a power cut
+        self.store.put(_STATE, pack_state(new))  # the commit point: old or new after a power cut
         self._st = new
 
     def boot(self):
@@ -97,6 +134,8 @@ class Acceptor:
         p = self._st.get("p")
         if not p:
             return None
+        from firmware.utrn import config as cfgcodes
+
         if self.meter is None:
             raise Reject("state", None, "pending configuration code needs the meter model")
         what = cfgcodes.apply(self.meter, p[1])
@@ -190,6 +229,8 @@ class Acceptor:
         new["c"] = counters.inserted(st["c"], counter)
         new["n"] = st["n"] + 1
         if p.vclass == codec.CLASS_CONFIG:
+            from firmware.utrn import config as cfgcodes  # loaded only when a configuration code comes
+
             op, arg = cfgcodes.split(p.value)
             if counter <= st["cf"]:
                 raise Reject("too_old", UTRN_DUPLICATE,

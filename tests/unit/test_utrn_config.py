@@ -7,6 +7,7 @@ Shared rig: test_utrn_rig.py. References: shared/reference/gbcs.md §9; docs/utr
 from test_utrn_rig import Rig, _rejects  # first: it loads the store before the rest (heap layout)
 from firmware.alerts import UTRN_DUPLICATE, UTRN_NOT_AUTHENTIC, UI_COMMAND_FAILED
 from firmware.utrn import config
+from firmware.utrn.accept import pack_state, unpack_state
 
 
 def test_config_switch_to_credit_single_use():
@@ -75,11 +76,12 @@ def test_pending_configuration_action_completed_at_boot():
     try:
         r.meter.set_payment_mode("prepayment")
         st = {"c": [20], "f": 0, "cf": 20, "b": 0, "p": [20, config.SWITCH_TO_CREDIT], "n": 1}
-        r.store.put_json("utrn", st)
+        r.store.put("utrn", pack_state(st))
         r.reboot()  # Acceptor.boot() completes it
         assert r.meter.payment_mode == "credit" and r.a._st["p"] is None
         r.reboot()
         assert r.meter.payment_mode == "credit" and r.a.cache == [20]
         assert "boot completed switch_to_credit" in r.a.log.entries()[-1]
+        assert unpack_state(pack_state(st)) == st
     finally:
         r.close()

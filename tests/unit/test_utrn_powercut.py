@@ -268,7 +268,7 @@ def test_powercut_exactly_once_bounded():
 
 def test_campaign_catches_credit_written_apart_from_the_cache():
     _need_vfs()
-    from firmware.utrn.accept import Acceptor
+    from firmware.utrn.accept import Acceptor, pack_state
 
     class Split(Acceptor):
         """Deliberately unsafe: credit and 'code used' in two writes."""
@@ -276,8 +276,8 @@ def test_campaign_catches_credit_written_apart_from_the_cache():
         def _commit(self, new):
             half = dict(self._st)
             half["b"] = new["b"]
-            self.store.put_json("utrn", half)
-            self.store.put_json("utrn", new)
+            self.store.put("utrn", pack_state(half))
+            self.store.put("utrn", pack_state(new))
             self._st = new
 
     cuts, bad, steps, acked = run(rounds=1, torn_modes=(False,), acceptor_cls=Split, max_cuts=60)
