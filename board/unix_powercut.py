@@ -22,14 +22,17 @@ _BS = [4096]  # block size of the current run
 
 
 def workload(steps, seed=1, big=3000):
-    """A deterministic list of operations: ("put", name, bytes) / ("log", name, str) / ("ctr", name, int)."""
+    """A deterministic list of operations: ("put", name, bytes) / ("del", name, None) /
+    ("log", name, str) / ("ctr", name, int)."""
     x = seed
     ops = []
     ctr = {"cra": 0, "utrn": 0}
     for i in range(steps):
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
         kind = x % 10
-        if kind < 5:
+        if kind == 4 and (x >> 8) % 4 == 0:
+            ops.append(("del", ("tariff", "credit", "mode", "keys", "big")[(x >> 10) % 5], None))
+        elif kind < 5:
             name = ("tariff", "credit", "mode", "keys", "big")[(x >> 8) % 5]
             n = (x >> 12) % 200 if name != "big" else big + (x >> 12) % big
             ops.append(("put", name, bytes(((i + j) & 0xFF) for j in range(n))))
@@ -46,6 +49,8 @@ def _apply(store, op):
     kind, name, val = op
     if kind == "put":
         store.put(name, val)
+    elif kind == "del":
+        store.delete(name)
     elif kind == "log":
         store.log(name, _LOG_MAX).append(val)
     else:
@@ -70,7 +75,7 @@ class Model:
 
     def apply(self, op):
         kind, name, val = op
-        if kind == "put":
+        if kind in ("put", "del"):
             self.rec[name] = val
         elif kind == "log":
             self.logs.setdefault(name, []).append(val)
@@ -83,7 +88,7 @@ class Model:
         kind, tname, tval = op
         for name in ("tariff", "credit", "mode", "keys", "big"):
             ok = [self.rec.get(name)]
-            if kind == "put" and name == tname:
+            if kind in ("put", "del") and name == tname:
                 ok.append(tval)
             try:
                 got = store.get(name)

@@ -186,12 +186,19 @@ class Store:
         self.put(name, json.dumps(obj))
 
     def delete(self, name):
-        """Remove record `name` (both generations); a later get() returns None."""
+        """Remove record `name` (both generations); a later get() returns None.
+
+        The older slot goes first, so a power cut in between leaves the current value, never
+        the previous generation.
+        """
         _check_name(name)
         stem = "R." + name
-        for s in _SLOTS:
-            if self._exists(stem + "." + s):
-                self._remove(stem + "." + s)
+        self._load(stem, None, False)
+        cur = self._newest.get(stem)
+        order = (1 - cur[0], cur[0]) if cur else (0, 1)
+        for i in order:
+            if self._exists(stem + "." + _SLOTS[i]):
+                self._remove(stem + "." + _SLOTS[i])
         self._newest.pop(stem, None)
 
     # -- logs and counters ----------------------------------------------------------------------

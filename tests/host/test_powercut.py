@@ -48,3 +48,25 @@ def test_powercut_later_workload_with_rotation_and_big_records():
 def test_campaign_catches_a_non_atomic_writer():
     (steps, cuts, bad), out = _run(UNSAFE + "from board import unix_powercut as powercut\npowercut.main(12, store_cls=InPlace)")
     assert cuts > 0 and bad > 0, out
+
+
+BAD_DELETE = """
+from firmware.store.durable import Store
+class NewestFirst(Store):
+    def delete(self, name):  # removes the newest generation first: a cut resurrects the older one
+        stem = "R." + name
+        for s in ("a", "b"):
+            if self._exists(stem + "." + s):
+                self._remove(stem + "." + s)
+        self._newest.pop(stem, None)
+"""
+
+
+def test_campaign_catches_a_delete_that_can_resurrect_an_old_value():
+    # step 38 of the seed-1 workload deletes record "mode" whose newest copy is in slot a
+    (steps, cuts, bad), out = _run(BAD_DELETE + "from board import unix_powercut as powercut\n"
+                                   "assert powercut.workload(39)[38][0] == 'del'\n"
+                                   "powercut.main(39, start=38, store_cls=NewestFirst)")
+    assert cuts > 0 and bad > 0, out
+    (steps, cuts, bad), out = _run("from board import unix_powercut as powercut\npowercut.main(39, start=38)")
+    assert cuts > 0 and bad == 0, out

@@ -284,3 +284,16 @@ def test_get_json_of_non_json_record_is_refused():
         s.put("cfg", b"{not json")
         e = _t.raises(Reject, s.get_json, "cfg")
         assert e.reason == "store-corrupt" and "cfg" in e.detail
+
+
+def test_delete_removes_both_generations():
+    with Tmp() as d:
+        s = Store(d)
+        s.put("k", b"1")
+        s.put("k", b"2")
+        s.delete("k")
+        assert s.get("k") is None and Store(d).get("k") is None
+        assert [n for n in os.listdir(d) if n.startswith("R.")] == []
+        s.delete("k")  # deleting nothing is fine
+        s.put("k", b"3")
+        assert Store(d).get("k") == b"3"
