@@ -5,38 +5,12 @@ Row j of the table for a point P holds k * 2^(w*j) * P for k = 1..2^(w-1) in aff
 constant in flash on an ESP32). With signed base-2^w digits a 256-bit scalar costs 256//w + 1
 mixed additions and no doublings; a negative digit uses the entry with y negated.
 Sizes: (256//w + 1) * 2^(w-1) * 64 bytes, 33 KB for w=4, 151 KB for w=7, 270 KB for w=8.
+Building tables (comb_rows, build_table, write_table) lives in combbuild.py, loaded only when a
+table is built, so a verify-only device does not carry that code in its heap.
 """
 from firmware.alerts import Reject
-from firmware.crypto.ec256 import P, _M256, _dbl, _madd, _affine_batch, _dbl_xyzz
+from firmware.crypto.ec256 import P, _M256, _dbl_xyzz
 
-# ---------------------------------------------------------------------------------------------
-# fixed-base comb tables (bytes)
-
-def comb_rows(x, y, w):
-    """Yield the rows of the comb table for affine (x, y): row j = k * 2^(w*j) * P for
-    k = 1..2^(w-1), 64-byte x||y entries. Yields the SAME bytearray each time (allocated once,
-    before the computation fragments the heap): copy or write it out before the next row."""
-    half = 1 << (w - 1)
-    row = bytearray(half * 64)
-    bx, by = x, y
-    for _ in range(256 // w + 1):
-        jac = [(bx, by, 1)]
-        X, Y, Z = _dbl(bx, by, 1)
-        jac.append((X, Y, Z))
-        for _ in range(half - 2):
-            X, Y, Z = _madd(X, Y, Z, bx, by)
-            jac.append((X, Y, Z))
-        # next base: 2^w * base = 2 * (2^(w-1) * base)
-        jac.append(_dbl(X, Y, Z))
-        aff = _affine_batch(jac)
-        jac = None
-        for i in range(half):
-            ax, ay = aff[i]
-            row[i * 64:i * 64 + 32] = ax.to_bytes(32, "big")
-            row[i * 64 + 32:i * 64 + 64] = ay.to_bytes(32, "big")
-        bx, by = aff[half]
-        aff = None
-        yield row
 
 
 class CombTable:
@@ -131,21 +105,3 @@ class CombTable:
                         ZZZ = ZZZ * HHH % p
             off += step
         return X, Y, ZZ, ZZZ
-
-
-def build_table(x, y, w):
-    """The whole comb table for (x, y) as one bytes object (size (256//w + 1) * 2^(w-1) * 64)."""
-    half = 1 << (w - 1)
-    out = bytearray((256 // w + 1) * half * 64)
-    o = 0
-    for row in comb_rows(x, y, w):
-        out[o:o + len(row)] = row
-        o += len(row)
-    return out
-
-
-def write_table(path, x, y, w):
-    """Write the comb table for (x, y) to a file, one row at a time (fits a small heap)."""
-    with open(path, "wb") as f:
-        for row in comb_rows(x, y, w):
-            f.write(row)

@@ -2,7 +2,7 @@
 SEC 1 v2 §2.3.3-2.3.4 point encoding with validation (§3.2.2.1), Jacobian coordinates with the
 a = -3 doubling (dbl-2001-b), mixed Jacobian + affine addition (madd), XYZZ doubling and
 conversions (for the comb accumulator, comb.py), extended-Euclid inversion, Montgomery batch
-inversion, signed base-2^w recoding. Reductions happen only after multiplications. Window
+inversion. Reductions happen only after multiplications. Window
 multiplication lives in ecmul.py; kept apart so each module compiles in a small heap.
 """
 from firmware.alerts import Reject, AUTH_FAILED
@@ -166,24 +166,4 @@ def _affine_batch(pts):
         zi2 = zi * zi % p
         out[i] = (X * zi2 % p, Y * zi2 * zi % p)
         i -= 1
-    return out
-
-
-def _recode(e, w):
-    """Reference form of the recoding that comb.add_mul and ecmul._mul do inline: signed base-2^w digits of 0 <= e < 2^256, least significant first, each in
-    [-(2^(w-1) - 1), 2^(w-1)]; 256//w + 1 digits (the last absorbs the final carry)."""
-    half = 1 << (w - 1)
-    full = 1 << w
-    mask = full - 1
-    out = []
-    c = 0
-    for _ in range(256 // w + 1):
-        v = (e & mask) + c
-        e >>= w
-        if v > half:
-            v -= full
-            c = 1
-        else:
-            c = 0
-        out.append(v)
     return out

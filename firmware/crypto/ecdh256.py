@@ -1,6 +1,5 @@
 """P-256 ECDH (NIST SP 800-56A §5.7.1.2, x-coordinate of d*Q; GBCS §4.3.3.3 uses it as Z) with
-peer-key validation, and StaticSecret: Z cached per trust anchor (gbcs.md §3.4: all GBCS ECDH
-inputs are static keys, so Z is constant per (own key, peer key)).
+peer-key validation. The per-trust-anchor cache (StaticSecret) is in p256.py.
 """
 from firmware.alerts import Reject, AUTH_FAILED
 from firmware.crypto.ec256 import decode_point, xyzz_to_affine, _to_affine
@@ -29,31 +28,3 @@ def ecdh(d32, peer):
         raise Reject("key", AUTH_FAILED, "shared point at infinity")
     x, _ = _to_affine(X, Y, Z)
     return x.to_bytes(32, "big")
-
-
-class StaticSecret:
-    """Caches ECDH shared secrets Z for one static private key and fixed peer keys (trust
-    anchors): Z is constant per (own key, peer key), so compute it once and reuse it.
-    Call forget(peer) (or forget()) when a trust anchor changes; the cache is keyed by the peer's
-    encoded key, so a replaced key never matches a stale entry anyway."""
-
-    def __init__(self, d32):
-        _scalar(d32)
-        self._d = bytes(d32)
-        self._z = {}
-
-    def z(self, peer):
-        """Z for the peer key (SEC1 bytes or a VerifyKey), computed once and then cached."""
-        k = peer.pub if isinstance(peer, VerifyKey) else bytes(peer)
-        z = self._z.get(k)
-        if z is None:
-            z = ecdh(self._d, peer)
-            self._z[k] = z
-        return z
-
-    def forget(self, peer=None):
-        """Drop the cached Z for one peer key (its trust anchor changed), or all of them."""
-        if peer is None:
-            self._z = {}
-        else:
-            self._z.pop(peer.pub if isinstance(peer, VerifyKey) else bytes(peer), None)

@@ -5,34 +5,74 @@ verify / VerifyKey (verifykey.py), ecdh (x-coordinate of d*Q after validating Q,
 
 Layout (small modules so each compiles inside a small MicroPython heap): ec256 (field, points,
 encoding, inversion), ecmul (window multiply for arbitrary points), comb (fixed-base comb tables
-as bytes), gtable (the G table: frozen / file / RAM), keys (private scalars, k*G), verifykey
-(ECDSA verify), ecdh256 (ECDH, StaticSecret), sign256 (RFC 6979 signing). This module
-re-exports the public names, so callers only import firmware.crypto.p256. Design and measured
+as bytes), combbuild (building them), gtable (the G table: frozen / file / RAM), keys (private
+scalars, k*G), verifykey (ECDSA verify), ecdh256 (ECDH), sign256 (RFC 6979 signing). Callers only
+import firmware.crypto.p256. Importing it loads everything a device uses per message (verify,
+sign, ECDH: ~18 KB of heap as bytecode compiled from source); only table building (combbuild)
+loads on first use, since it runs once per trust-anchor change. Design and measured
 numbers: docs/crypto.md. Pure-Python big integers are not constant-time (docs/crypto.md).
 Bad input raises firmware.alerts.Reject (reason "key" / "format"); verify returns False for any
 malformed or wrong signature.
 """
 import hashlib
 from firmware.crypto.ec256 import (  # noqa: F401  (re-exported API)
-    P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse, _to_affine, _recode,
-    xyzz_to_affine)
-from firmware.crypto.ecmul import _mul  # noqa: F401
-from firmware.crypto.comb import CombTable, comb_rows, build_table, write_table  # noqa: F401
+    P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse)
+from firmware.crypto.comb import CombTable  # noqa: F401
 from firmware.crypto.gtable import (  # noqa: F401
     g_table, set_g_table, g_table_path, load_g_table_into_ram, G_WIDTH)
 from firmware.crypto.verifykey import VerifyKey, verify, KEY_WIDTH, _file_size  # noqa: F401
-from firmware.crypto.keys import scalar as _scalar, base_mul as _base_mul  # noqa: F401
-from firmware.crypto.ecdh256 import ecdh, StaticSecret  # noqa: F401
+from firmware.crypto.keys import scalar as _scalar, base_mul as _base_mul
 from firmware.crypto.sign256 import sign, rfc6979_k  # noqa: F401
+from firmware.crypto.ecdh256 import ecdh  # noqa: F401
 
-# ---------------------------------------------------------------------------------------------
-# keys
 
 def public_key(d32):
-    """Uncompressed SEC1 public key (65 bytes) for the 32-byte private key."""
-    d = _scalar(d32)
-    x, y = _base_mul(d)
+    """Uncompressed SEC1 public key (65 bytes) for the 32-byte private key (Reject("key") unless
+    0 < d < n)."""
+    x, y = _base_mul(_scalar(d32))
     return encode_point(x, y)
+
+
+def build_table(x, y, w):
+    """Comb table for affine (x, y) as a bytearray (combbuild.py)."""
+    from firmware.crypto.combbuild import build_table as _b
+
+    return _b(x, y, w)
+
+
+def write_table(path, x, y, w):
+    """Comb table for affine (x, y) written to a file row by row (combbuild.py)."""
+    from firmware.crypto.combbuild import write_table as _w
+
+    _w(path, x, y, w)
+
+
+class StaticSecret:
+    """Caches ECDH shared secrets Z for one static private key and fixed peer keys (trust
+    anchors): Z is constant per (own key, peer key), so compute it once and reuse it.
+    Call forget(peer) (or forget()) when a trust anchor changes; the cache is keyed by the peer's
+    encoded key, so a replaced key never matches a stale entry anyway."""
+
+    def __init__(self, d32):
+        _scalar(d32)
+        self._d = bytes(d32)
+        self._z = {}
+
+    def z(self, peer):
+        """Z for the peer key (SEC1 bytes or a VerifyKey), computed once and then cached."""
+        k = peer.pub if isinstance(peer, VerifyKey) else bytes(peer)
+        z = self._z.get(k)
+        if z is None:
+            z = ecdh(self._d, peer)
+            self._z[k] = z
+        return z
+
+    def forget(self, peer=None):
+        """Drop the cached Z for one peer key (its trust anchor changed), or all of them."""
+        if peer is None:
+            self._z = {}
+        else:
+            self._z.pop(peer.pub if isinstance(peer, VerifyKey) else bytes(peer), None)
 
 
 def sha256(data):

@@ -6,8 +6,7 @@ checked without a final inversion: x(u1*G + u2*Q) == r (mod n) as X == r*ZZ or (
 import os
 from firmware.alerts import Reject
 from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse, jac_to_xyzz
-from firmware.crypto.ecmul import _mul
-from firmware.crypto.comb import CombTable, build_table, write_table
+from firmware.crypto.comb import CombTable
 from firmware.crypto.gtable import g_table
 
 KEY_WIDTH = 7
@@ -56,6 +55,8 @@ class VerifyKey:
         elif path is not None:
             self.table = _file_table(path, self.pub, self.x, self.y, w)
         else:
+            from firmware.crypto.combbuild import build_table
+
             try:
                 self.table = CombTable(w, buf=build_table(self.x, self.y, w))
             except MemoryError:
@@ -69,6 +70,8 @@ class VerifyKey:
             return False
         r, u1, u2 = v
         if self.table is None:
+            from firmware.crypto.ecmul import _mul
+
             X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(*_mul(u2, self.x, self.y)))
         else:
             X, Y, ZZ, ZZZ = g_table().add_mul(u1)
@@ -91,6 +94,8 @@ def _file_table(path, pub, x, y, w):
     except OSError:
         ok = False
     if not ok:
+        from firmware.crypto.combbuild import write_table
+
         write_table(path, x, y, w)
         with open(path + ".key", "wb") as f:
             f.write(tag)
@@ -114,6 +119,8 @@ def verify(pub, hash32, sig64):
     if v is None:
         return False
     r, u1, u2 = v
+    from firmware.crypto.ecmul import _mul
+
     X, Y, Z = _mul(u2, qx, qy)
     X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
     return _check_xr(X, ZZ, r)

