@@ -6,6 +6,9 @@ machine.UART (IEC 62056-21 starts at 300 baud 7E1), the console is the REPL UART
 storage is the littlefs2 `vfs` partition the port mounts at "/" (power-safe; FAT is not),
 the keypad a 4x4 matrix on GPIOs, the display the console until a panel driver is added.
 Only compiled on the host (tests/host/test_mpy_cross.py, -march=xtensawin); not yet run on hardware.
+Caveat: the stock port's _boot.py formats the vfs partition when it cannot mount it (all device
+state lost); a production build should freeze a _boot.py that refuses instead, as board/unix_boot.py
+does for the virtual board.
 """
 import sys
 import time

@@ -4,7 +4,8 @@ Started by host_tools.vboard as `micropython -X heapsize=… -i board/unix_boot.
 directory in $SMLAB_VBOARD. It opens the UART ptys named in board.json, arms a one-shot power cut
 if the file `cut` exists ("N" or "N clean": cut after N flash program/erase operations, tearing
 operation N+1 unless "clean"), mounts the littlefs2 flash image at "/" through board.flash.NorFlash
-(formatting a blank image on first boot, as the ESP32 port does), then runs /boot.py and /main.py
+(formatting it only if it is blank: a non-blank image that does not mount is left alone and the
+board stays at the REPL without a file system), then runs /boot.py and /main.py
 from flash and leaves the REPL (-i) to mpremote. See docs/virtual-board.md.
 """
 import os
@@ -35,6 +36,12 @@ def _exists(p):
         return True
     except OSError:
         return False
+
+
+def _blank(f, n):
+    f.seek(0)
+    b = f.read(n)
+    return b == b"\xff" * len(b)
 
 
 def main():
@@ -70,8 +77,15 @@ def main():
     vfs.umount("/")
     try:
         vfs.mount(vfs.VfsLfs2(dev), "/")
-    except OSError:  # blank flash: format it, as the ESP32 port does on first boot
-        vfs.VfsLfs2.mkfs(dev)
+    except OSError as e:
+        if not _blank(img, 2 * dev.bs):
+            # never format over a flash that holds something: that would silently reset all
+            # device state to factory defaults. Stay at the REPL without a file system.
+            print("flash: mount failed (%r) and the image is not blank: not formatting" % (e,))
+            events.write("mount failed: %r\n" % (e,))
+            events.flush()
+            return
+        vfs.VfsLfs2.mkfs(dev)  # blank flash: format it, as the ESP32 port does on first boot
         vfs.mount(vfs.VfsLfs2(dev), "/")
     os.chdir("/")
     sys.path[:] = ["", "/lib", ".frozen"]

@@ -205,3 +205,15 @@ def test_cli_start_status_exec_cut_stop(tmp_path):
     assert not b.running()
     from host_tools.vboard import _pid_alive
     assert not _pid_alive(sup)
+
+
+def test_unmountable_flash_is_never_formatted(tmp_path):
+    """A garbage (non-blank) image must not be reformatted: that would reset all device state."""
+    d = tmp_path / "garbage"
+    d.mkdir()
+    img = bytes((i * 7 + 3) & 0xFF for i in range(64 * 1024))
+    (d / "flash.img").write_bytes(img)
+    with VBoard(str(d), flash_kb=64) as b:
+        assert "not formatting" in b.console_log()
+        assert b.exec("print(6 * 7)").strip() == "42"  # the REPL still works
+    assert (d / "flash.img").read_bytes() == img
