@@ -257,12 +257,15 @@ class Supervisor:
 
         self.cb_attr = termios.tcgetattr(self.cb_s)
         self.ch_m, self.ch_s, ch_name = _openpty_raw()
+        self.raw_attr = termios.tcgetattr(self.ch_s)
+        self.keep_raw = [self.ch_s]  # host sides: a client may leave ECHO on, which would loop
         self.pairs = {self.cb_m: self.ch_m, self.ch_m: self.cb_m}
         self.links = {"console": ch_name}
         uarts = {}
         for name in UARTS:
             bm, bs, bname = _openpty_raw()
             hm, hs, hname = _openpty_raw()
+            self.keep_raw.append(hs)
             self.pairs[bm] = hm
             self.pairs[hm] = bm
             uarts[name] = bname
@@ -294,6 +297,8 @@ class Supervisor:
         termios.tcflush(self.cb_s, termios.TCIFLUSH)
         # a killed REPL leaves its raw mode (no ISIG) on the pty: restore the power-on settings
         termios.tcsetattr(self.cb_s, termios.TCSANOW, self.cb_attr)
+        for fd in self.keep_raw:  # output back into the board as input
+            termios.tcsetattr(fd, termios.TCSANOW, self.raw_attr)
         slave = self.cb_name
 
         def pre():
