@@ -97,8 +97,13 @@ op = OP_
 if op == "verify":
     assert p256.verify(Q, H, SIG)
 elif op == "verify_vk_file":
-    vk = p256.VerifyKey(Q, w=5, path="/tmp/smlab_bench_heap.tab")
+    import os, time
+    tab = "/tmp/smlab_bench_heap_%d.tab" % time.ticks_us()
+    vk = p256.VerifyKey(Q, w=5, path=tab)  # builds the table file inside the small heap
     assert vk.verify(H, SIG)
+    vk.close()
+    os.remove(tab)
+    os.remove(tab + ".key")
 elif op == "ecdh":
     assert len(p256.ecdh(D, Q2)) == 32
 elif op == "sign":
@@ -254,7 +259,13 @@ def main():
     for k in cp:
         cp[k] = min(cp[k], cp2[k])
     heap = heap_figures(pub, sig, pub2)
-    heap_mpy = heap_figures(pub, sig, pub2, mpy_tree(), 10)
+    import shutil
+
+    tree = mpy_tree()
+    try:
+        heap_mpy = heap_figures(pub, sig, pub2, tree, 10)
+    finally:
+        shutil.rmtree(tree)
     print("P-256 benchmark (median ms per operation, %d runs; CPython %s, %s)" % (
         args.runs, platform.python_version(), subprocess.run([MP, "-c", "import sys; print(sys.version)"],
                                                              capture_output=True, text=True).stdout.strip()))

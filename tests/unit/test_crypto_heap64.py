@@ -22,16 +22,23 @@ def test_sign_then_verify_64k():
 
 
 def test_verify_key_file_table_64k():
+    import os
     import sys
+    import time
 
     q = p256.public_key(_D)
     sig = p256.sign(_D, _H)
-    vk = p256.VerifyKey(q, w=5, path="/tmp/smlab_%s_heap64.tab" % sys.implementation.name)
+    # a fresh path every run, so the table is really built (row by row) inside the 64 KB heap
+    path = "/tmp/smlab_%s_heap64_%d.tab" % (sys.implementation.name, int(time.time() * 1000) % 1000000007)
+    vk = p256.VerifyKey(q, w=5, path=path)
     try:
+        assert vk.mode == "file"
         assert vk.verify(_H, sig)
         assert not vk.verify(_H, sig[32:] + sig[:32])
     finally:
         vk.close()
+        os.remove(path)
+        os.remove(path + ".key")
 
 
 def test_ecdh_64k():
