@@ -9,7 +9,8 @@ Board object:
   uart(name) -> Stream        "optical" (IEC 62056-21 port) or "console"; unknown names raise
                               Reject("board-uart")
   storage_root() -> str       directory of the persistent (power-safe littlefs2) FS for the Store
-  store() -> Store            the durable Store on storage_root(), booted once (firmware.store)
+  store() -> Store            the durable Store on storage_root(), booted once (firmware.store);
+                              .boot_report holds what that boot() repaired. Use this one Store.
   ticks_ms() -> int           monotonic milliseconds (wraps; compare with firmware.compat.ticks_diff)
   time() -> int               wall clock, seconds since 1970-01-01 UTC on every platform
   set_time(t)                 set the wall clock (tests, and the device after time sync)
@@ -17,6 +18,8 @@ Board object:
   display(text)               show text on the display (the console on the virtual board)
   eui64() -> bytes            8-byte device identity
   reset()                     restart the board (never returns on hardware)
+
+Virtual board only: .flash (board.flash.NorFlash under "/": writes, cut_after, torn).
 
 Stream: read(n) -> bytes or None (never blocks; None when nothing waits), write(b) -> int,
 any() -> int (nonzero when bytes are waiting), readinto(buf) -> int or None.
