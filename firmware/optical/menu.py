@@ -62,7 +62,7 @@ class Menu:
         self._lock_logged = False
 
     def audit(self, code, text):
-        self.store.log("security").append("%04X menu %s" % (code, text))
+        self.store.log("seclog", 64).append("%04X menu %s" % (code, text))
 
     def feed(self, text):
         for ch in text:

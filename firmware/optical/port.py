@@ -21,6 +21,8 @@ from firmware.compat import const, ticks_diff
 from firmware.optical import iec
 from firmware.optical.auth import Lockout, NONCE_LEN, PERM_READ, PERM_PASS
 
+SECLOG = "seclog"  # the device security log, shared with the GBCS pipeline (firmware/meter/esme)
+SECLOG_SIZE = const(64)
 IDLE = const(0)
 IDENT = const(1)
 CHALLENGE = const(2)
@@ -86,8 +88,8 @@ class Port:
         self._mode = ""
 
     def audit(self, code, text):
-        """Append one security-log entry `CODE optical text` (bounded log)."""
-        self.store.log("security").append("%04X optical %s" % (code, text))
+        """Append one entry `CODE optical text` to the device security log (the ESME's "seclog")."""
+        self.store.log(SECLOG, SECLOG_SIZE).append("%04X optical %s" % (code, text))
 
     def _audit_once(self, code, text):
         if code not in self._logged:

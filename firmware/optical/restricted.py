@@ -22,7 +22,7 @@ from firmware.alerts import Reject, NO_AUTHORITY
 from firmware.optical import iec
 
 FIRMWARE = "smlab-1"
-_LOGS = {"C.LOG.S": "security", "C.LOG.E": "event"}
+_LOGS = {"C.LOG.S": ("seclog", 64), "C.LOG.E": ("event", 256)}
 _SAFE = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,:;=-_+#<>[]{}%&@$'\"?|~^`"
 
 
@@ -94,7 +94,7 @@ class MeterView:
                 return self.model.supply, None
             return self.model.payment_mode, None
         if address in _LOGS:
-            ents = self.store.log(_LOGS[address]).entries()
+            ents = self.store.log(_LOGS[address][0], _LOGS[address][1]).entries()
             if arg == "":
                 return str(len(ents)), None
             if not arg.isdigit() or len(arg) > 4:

@@ -28,7 +28,7 @@ class Rig:
         return Rig(self.root, None, clock=self.clock)
 
     def security(self):
-        return self.store.log("security").entries()
+        return self.store.log("seclog", 64).entries()
 
 
 def test_pin_login_and_functions():

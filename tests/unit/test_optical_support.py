@@ -198,7 +198,7 @@ class Meter:
         return self.stream.take()
 
     def security(self):
-        return self.store.log("security").entries()
+        return self.store.log("seclog", 64).entries()
 
     def sign_on_prog(self):
         assert self.talk(iec.request()) == b"/SMl5SMLAB-ESME\r\n"

@@ -1,0 +1,52 @@
+"""Wiring of the optical port and the engineering menu on a board (board HAL, docs/optical-port.md
+"On a board"): the HHT login trusts the supplier DS cell of the ESME's trust anchors
+(firmware.meter.security, shared/reference/gbcs.md §5.2), pass-through commands go to
+Esme.process (the WAN pipeline), code entry to the UTRN acceptance function.
+
+    svc = OpticalService(board, store, esme=esme, code_entry=acceptor_fn)
+    while True:
+        svc.poll()
+"""
+from firmware.alerts import Reject
+
+
+def supplier_anchors(store):
+    """anchors(issuer_eui8) -> SEC1 DS public key of that party when it is the supplier in this
+    meter's trust anchor cells, else None (unprovisioned meter: nobody can log in)."""
+
+    def anchors(issuer):
+        from firmware.meter import security
+
+        try:
+            sec = security.SecurityState(store)
+        except Reject:
+            return None
+        if sec.party_role(issuer) != security.SUPPLIER:
+            return None
+        c = sec.party_cell(issuer, security.DS)
+        return None if c is None else c.pub
+
+    return anchors
+
+
+class OpticalService:
+    def __init__(self, board, store, esme=None, code_entry=None, registers=None, model=None):
+        from firmware.optical.auth import Authenticator
+        from firmware.optical.menu import Menu
+        from firmware.optical.port import Port
+        from firmware.optical.restricted import MeterView
+
+        self.board = board
+        eui = board.eui64()
+        if model is None and esme is not None:
+            model = esme.model
+        self.view = MeterView(store, eui, board, model, registers, board.display)
+        self.port = Port(board.uart("optical"), store, board, eui, self.view,
+                         Authenticator(supplier_anchors(store), eui, board),
+                         esme.process if esme is not None else None)
+        self.menu = Menu(store, board.display, board, self.view, code_entry)
+        self.keypad = board.keypad()
+
+    def poll(self):
+        self.port.poll()
+        self.menu.poll(keypad=self.keypad)
