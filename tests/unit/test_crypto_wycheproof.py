@@ -3,7 +3,8 @@
 verdict; "acceptable" ECDH cases (compressed public keys, which we support) must then give the
 expected shared secret. The JSON files are streamed line by line (they are pretty-printed, one
 field per line), so no JSON tree is built. The heap is raised only so that this module can also
-run the verifications with in-RAM comb tables (G and per key), the layout a frozen table has."""
+run verifications, ECDH and signing with in-RAM comb tables (G and per key), the layout a frozen
+table has; test_own_vectors_with_tables_in_ram does that with the project's own vectors."""
 import hashlib
 import _t
 from firmware.alerts import Reject
@@ -71,6 +72,37 @@ def test_wycheproof_ecdsa_with_key_tables_in_ram():
                 print("ecdsa/VerifyKey tcId %s: got %s want %s" % (t["tcId"], got, t["result"]))
             n += 1
         assert n == 262 and bad == 0, (n, bad)
+    finally:
+        p256.set_g_table(None)
+
+
+def test_own_vectors_with_tables_in_ram():
+    """The project's own vectors through in-RAM tables (runs without ../shared too)."""
+    p256.load_g_table_into_ram()
+    try:
+        n = 0
+        vk = None
+        with open(_t.ROOT + "/tests/vectors/crypto/p256.txt") as f:
+            for line in f:
+                parts = line.split()
+                if not parts:
+                    continue
+                if parts[0] == "ecdsa":
+                    q, h, sig, verdict, comment = parts[1:]
+                    if vk is None or vk.pub != p256.encode_point(*p256.decode_point(U(q))):
+                        vk = None
+                        vk = p256.VerifyKey(U(q), w=5)
+                        assert vk.mode == "ram"
+                    assert vk.verify(U(h), U(sig)) is (verdict == "valid"), comment
+                    n += 1
+                elif parts[0] == "ecdh" and parts[4] == "valid":
+                    d, q, z = parts[1:4]
+                    assert p256.ecdh(U(d), p256.VerifyKey(U(q), w=4)) == U(z)
+                    n += 1
+                elif parts[0] == "sign":
+                    assert p256.sign(U(parts[1]), U(parts[2])) == U(parts[3])
+                    n += 1
+        assert n >= 70, n
     finally:
         p256.set_g_table(None)
 
