@@ -7,6 +7,7 @@ import os
 from firmware.alerts import Reject
 from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse, jac_to_xyzz
 from firmware.crypto.comb import CombTable
+from firmware.crypto.ecmul import _mul
 from firmware.crypto.gtable import g_table
 
 KEY_WIDTH = 7
@@ -55,9 +56,9 @@ class VerifyKey:
         elif path is not None:
             self.table = _file_table(path, self.pub, self.x, self.y, w)
         else:
-            from firmware.crypto.combbuild import build_table
-
             try:
+                from firmware.crypto.combbuild import build_table
+
                 self.table = CombTable(w, buf=build_table(self.x, self.y, w))
             except MemoryError:
                 self.table = None
@@ -70,8 +71,6 @@ class VerifyKey:
             return False
         r, u1, u2 = v
         if self.table is None:
-            from firmware.crypto.ecmul import _mul
-
             X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(*_mul(u2, self.x, self.y)))
         else:
             X, Y, ZZ, ZZZ = g_table().add_mul(u1)
@@ -96,6 +95,10 @@ def _file_table(path, pub, x, y, w):
     if not ok:
         from firmware.crypto.combbuild import write_table
 
+        # invalidate the tag first: after a power cut mid-way, an old tag must never vouch for a
+        # table that was (partly or wholly) rewritten for another key
+        with open(path + ".key", "wb") as f:
+            f.write(b"")
         write_table(path, x, y, w)
         with open(path + ".key", "wb") as f:
             f.write(tag)
@@ -119,8 +122,6 @@ def verify(pub, hash32, sig64):
     if v is None:
         return False
     r, u1, u2 = v
-    from firmware.crypto.ecmul import _mul
-
     X, Y, Z = _mul(u2, qx, qy)
     X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
     return _check_xr(X, ZZ, r)

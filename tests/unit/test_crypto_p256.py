@@ -171,6 +171,12 @@ def test_verify_key_tables_and_file(tmp=None):
     assert vk4.mode == "file" and vk4.verify(h, sig)
     vk4.close()
     assert os.stat(path)[6] == vk4.table.nbytes
+    # rebuilding for another key leaves a tag that names that key (the tag is emptied before
+    # the table is rewritten, so a power cut cannot leave q's tag over other's table)
+    vk5 = p256.VerifyKey(other, w=4, path=path)
+    vk5.close()
+    with open(path + ".key", "rb") as f:
+        assert f.read() == other + b"\x04"
     # in-RAM tables (bytes / frozen) are exercised in test_crypto_wycheproof (larger heap)
 
 
