@@ -58,9 +58,11 @@ class App:
     def _menu_code(self, digits):
         # the menu's code entry is the same acceptance function as the consumer keypad; a
         # refusal raises Reject, which the menu audits and shows
+        from firmware.utrn.ledger import fmt
+
         r = self.acceptor.accept(digits, source="keypad", now=self.board.time())
         if r["kind"] == "credit":
-            return "ACCEPTED +%d BALANCE %d" % (r["amount"], r["balance"])
+            return "ACCEPTED +%s BALANCE %s" % (fmt(r["amount"]), fmt(r["balance"]))
         return "ACCEPTED %s (%s)" % (r["op"].upper(), r["result"])
 
     def key(self, k):

@@ -10,7 +10,7 @@ import json
 import sys
 
 # subcommand modules, in the order `smlab --help` lists them
-COMMANDS = ("pki", "build", "sim", "flash", "provision", "utrn", "keypad")
+COMMANDS = ("pki", "build", "sim", "flash", "provision", "utrn", "keypad", "logs", "bench")
 
 
 class CliError(Exception):

@@ -27,10 +27,27 @@ def display_lines(vb, offset):
     return [ln[len(DISPLAY):].strip() for ln in data.splitlines() if ln.startswith(DISPLAY)]
 
 
+def log_size(vb):
+    log = os.path.join(vb.path, "console.log")
+    return os.path.getsize(log) if os.path.exists(log) else 0
+
+
+def reset_to_app(vb, timeout=60.0):
+    """Reset a virtual board and wait until its firmware shows READY (the app is polling keys)."""
+    offset = log_size(vb)
+    vb.reset()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = display_lines(vb, offset)
+        if any(ln.startswith(("READY", "NOT PROVISIONED")) for ln in lines):
+            return lines
+        time.sleep(0.01)
+    raise TimeoutError("%s: firmware not READY %.0f s after reset" % (vb.path, timeout))
+
+
 def type_keys(vb, keys, timeout=10.0, expect=1):
     """Type keys on the board's keypad; return the display lines it printed (waits for `expect`)."""
-    log = os.path.join(vb.path, "console.log")
-    offset = os.path.getsize(log) if os.path.exists(log) else 0
+    offset = log_size(vb)
     with serial.Serial(os.path.realpath(vb.keypad), timeout=1) as ser:
         ser.write(keys.encode())
         ser.flush()
@@ -39,9 +56,8 @@ def type_keys(vb, keys, timeout=10.0, expect=1):
     while time.monotonic() < deadline:
         lines = display_lines(vb, offset)
         if len(lines) >= expect:
-            time.sleep(0.05)
-            return display_lines(vb, offset)
-        time.sleep(0.02)
+            return lines
+        time.sleep(0.005)
     return lines
 
 

@@ -1,0 +1,244 @@
+"""Bench campaigns: one scenario run on many boards at once, with a JUnit XML and a JSON report.
+
+A scenario is a JSON file:
+
+    {"name": "top-up campaign",
+     "boards": {"count": 50, "role": "esme", "heap": "512K", "flash_kb": 2048},
+     "steps": [
+        {"do": "topup", "amount": "10.00", "expect": "ACCEPTED"},
+        {"do": "replay", "expect": "REJECTED 8F51"},           # the last code again
+        {"do": "code", "op": "enable_supply", "expect": "ACCEPTED"},
+        {"do": "keypad", "keys": "123#", "expect": "REJECTED"},
+        {"do": "logs", "log": "utrn", "expect": "0x8F51"}],
+     "repeat": 3}
+
+Each board runs the steps in order (`repeat` times), boards in parallel (one thread each: a board
+is its own process, the host thread mostly waits on its pty). Before the steps every board is
+started (virtual), flashed with mpremote and provisioned from a bench PKI made for the campaign.
+Real boards: pass their ports instead of a count (`ports`), their EUIs must be in the key store.
+
+Report: per step and board pass/fail and latency; throughput (steps per second over the whole
+campaign), latency percentiles per step kind, memory per virtual board (resident set of its
+micropython process and its supervisor, read from /proc).
+"""
+import json
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from host_tools import boards, cmd_keypad, cmd_logs, flash, pki, provision
+from host_tools import cmd_flash
+from host_tools import utrn as U
+from host_tools.cmd_utrn import keys_for, next_counter
+from host_tools.vboard import VBoard
+
+STEP_KINDS = ("topup", "replay", "code", "keypad", "logs")
+
+
+class ScenarioError(Exception):
+    """The scenario file is not usable (one-line reason)."""
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            sc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ScenarioError("%s: %s" % (path, e))
+    steps = sc.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ScenarioError("%s: 'steps' must be a non-empty list" % path)
+    for i, st in enumerate(steps):
+        if st.get("do") not in STEP_KINDS:
+            raise ScenarioError("%s: step %d: 'do' must be one of %s" % (path, i, ", ".join(STEP_KINDS)))
+    return sc
+
+
+def percentile(xs, q):
+    if not xs:
+        return None
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class Runner:
+    def __init__(self, scenario, workdir, progress=None, boards_n=None):
+        self.sc = scenario
+        self.dir = os.path.abspath(workdir)
+        self.progress = progress or (lambda *a: None)
+        b = scenario.get("boards", {})
+        self.n = boards_n or int(b.get("count", 1))
+        self.heap = b.get("heap", "512K")
+        self.flash_kb = int(b.get("flash_kb", 2048))
+        self.keys = os.path.join(self.dir, "pki")
+        self.vbs = []
+        self.results = []  # (board, step index, kind, ok, seconds, detail)
+        self.lock = threading.Lock()
+        self.setup_s = {}
+
+    # -- setup ----------------------------------------------------------------------------------
+    def setup(self):
+        t0 = time.monotonic()
+        if not os.path.exists(os.path.join(self.keys, "index.json")):
+            pki.create_bench_pki(self.keys, [("esme", self.n)])
+        self.setup_s["pki"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.vbs = []
+        for i in range(self.n):
+            eui = pki.bench_device_eui("esme", i + 1).hex()
+            d = os.path.join(self.dir, "boards", "b%03d" % (i + 1))
+            boards.write_meta(d, {"role": "esme", "eui": eui})
+            self.vbs.append(VBoard(d, flash_kb=self.flash_kb, heap=self.heap, eui64=eui))
+        self._parallel(lambda vb: vb.start(timeout=120), "start")
+        self.setup_s["start"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            files = cmd_flash.firmware_files("host", tmp)
+            res, err = flash.flash_many([vb.console for vb in self.vbs], files)
+        if err:
+            raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
+        self.setup_s["flash"] = time.monotonic() - t0
+        t0 = time.monotonic()
+
+        def prov(vb):
+            eui = bytes.fromhex(boards.meta(vb.path)["eui"])
+            provision.provision_board(vb.console, provision.payload(self.keys, eui,
+                                                                    utrn=self.sc.get("utrn", {})))
+            cmd_keypad.reset_to_app(vb)
+
+        self._parallel(prov, "provision")
+        self.setup_s["provision"] = time.monotonic() - t0
+
+    def _parallel(self, fn, what):
+        errs = []
+
+        def work(vb):
+            try:
+                fn(vb)
+            except Exception as e:  # collected and reported for the board that failed
+                errs.append("%s: %s" % (os.path.basename(vb.path), e))
+            self.progress(what, vb)
+
+        ts = [threading.Thread(target=work, args=(vb,)) for vb in self.vbs]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        if errs:
+            raise ScenarioError("%s failed on %d board(s): %s" % (what, len(errs), errs[0]))
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _step(self, vb, st, state):
+        kind = st["do"]
+        eui = bytes.fromhex(boards.meta(vb.path)["eui"])
+        if kind in ("topup", "code"):
+            if "z" not in state:  # static per board: ECDH(supplier pp-KA, device KA) once
+                state["z"], state["sup"] = keys_for(self.keys, eui)
+            z, sup = state["z"], state["sup"]
+            with self.lock:  # one ledger file for all boards: read-modify-write under the lock
+                c = next_counter(self.keys, sup, eui)
+            if kind == "topup":
+                from host_tools.cmd_utrn import _pennies
+
+                code = U.topup(z, sup, eui, c, _pennies(str(st.get("amount", "10"))))
+            else:
+                code = U.config_code(z, sup, eui, c, st["op"])
+            state["last"] = code
+            out = "\n".join(cmd_keypad.type_keys(vb, code + "#", st.get("timeout", 20)))
+        elif kind == "replay":
+            out = "\n".join(cmd_keypad.type_keys(vb, state.get("last", "") + "#", st.get("timeout", 20)))
+        elif kind == "keypad":
+            out = "\n".join(cmd_keypad.type_keys(vb, st["keys"], st.get("timeout", 20)))
+        else:  # logs
+            logs = cmd_logs.read_logs(vb.console, (st.get("log", "utrn"),))
+            cmd_keypad.reset_to_app(vb)
+            out = "\n".join(logs.get(st.get("log", "utrn"), []))
+        exp = st.get("expect")
+        return (exp is None or exp in out), out
+
+    def run_board(self, vb):
+        state = {}
+        name = os.path.basename(vb.path)
+        for rep in range(int(self.sc.get("repeat", 1))):
+            for i, st in enumerate(self.sc["steps"]):
+                t0 = time.monotonic()
+                try:
+                    ok, out = self._step(vb, st, state)
+                except Exception as e:  # a failing step is a test failure of that board, not a crash
+                    ok, out = False, "%s: %s" % (type(e).__name__, e)
+                dt = time.monotonic() - t0
+                with self.lock:
+                    self.results.append((name, rep * len(self.sc["steps"]) + i, st["do"], ok, dt, out))
+                self.progress("step", vb)
+
+    def run(self):
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=self.run_board, args=(vb,)) for vb in self.vbs]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.elapsed = time.monotonic() - t0
+        return self.report()
+
+    def memory(self):
+        out = []
+        for vb in self.vbs:
+            st = vb.status()
+            mp, sup = rss_kb(st.get("micropython") or 0), rss_kb(st.get("supervisor") or 0)
+            out.append({"board": os.path.basename(vb.path), "micropython_kb": mp, "supervisor_kb": sup})
+        return out
+
+    def report(self):
+        lat = {}
+        for _, _, kind, ok, dt, _ in self.results:
+            lat.setdefault(kind, []).append(dt * 1000)
+        allv = [dt * 1000 for _, _, _, _, dt, _ in self.results]
+        mem = self.memory()
+        mps = [m["micropython_kb"] for m in mem if m["micropython_kb"]]
+        sps = [m["supervisor_kb"] for m in mem if m["supervisor_kb"]]
+        fails = [r for r in self.results if not r[3]]
+        return {
+            "scenario": self.sc.get("name", "scenario"), "boards": self.n,
+            "steps": len(self.results), "failures": len(fails),
+            "elapsed_s": round(self.elapsed, 3),
+            "throughput_steps_per_s": round(len(self.results) / self.elapsed, 2) if self.elapsed else None,
+            "latency_ms": {k: {"p50": round(percentile(v, 50), 1), "p90": round(percentile(v, 90), 1),
+                               "p99": round(percentile(v, 99), 1), "max": round(max(v), 1), "n": len(v)}
+                           for k, v in sorted(list(lat.items()) + [("all", allv)])},
+            "memory_kb_per_board": {
+                "micropython_median": percentile(mps, 50), "supervisor_median": percentile(sps, 50),
+                "total_median": percentile([a + b for a, b in zip(mps, sps)], 50)},
+            "setup_s": {k: round(v, 2) for k, v in self.setup_s.items()},
+            "failed": [{"board": b, "step": i, "kind": k, "output": o[:200]} for b, i, k, _, _, o in fails[:20]],
+        }
+
+    def junit(self, path):
+        suite = ET.Element("testsuite", name=self.sc.get("name", "scenario"), tests=str(len(self.results)),
+                           failures=str(sum(1 for r in self.results if not r[3])),
+                           time="%.3f" % getattr(self, "elapsed", 0))
+        for board, i, kind, ok, dt, out in sorted(self.results):
+            tc = ET.SubElement(suite, "testcase", classname=board, name="%03d_%s" % (i, kind), time="%.4f" % dt)
+            if not ok:
+                f = ET.SubElement(tc, "failure", message="unexpected output")
+                f.text = out
+        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+    def stop(self):
+        for vb in self.vbs:
+            vb.stop()
