@@ -40,6 +40,10 @@ class OpticalService:
         eui = board.eui64()
         if model is None and esme is not None:
             model = esme.model
+        if model is None:
+            from firmware.meter.model import MeterModel
+
+            model = MeterModel(store)
         self.view = MeterView(store, eui, board, model, registers, board.display)
         self.port = Port(board.uart("optical"), store, board, eui, self.view,
                          Authenticator(supplier_anchors(store), eui, board),
@@ -48,5 +52,10 @@ class OpticalService:
         self.keypad = board.keypad()
 
     def poll(self):
+        busy = self.port.stream.any() or self.port.pending()
         self.port.poll()
         self.menu.poll(keypad=self.keypad)
+        if busy:  # a login verify leaves much garbage: collect before the next flash write
+            import gc
+
+            gc.collect()
