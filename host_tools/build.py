@@ -8,6 +8,7 @@ The manifest (path, size, SHA-256 per file) is what `smlab flash` verifies on ea
 """
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,6 +18,9 @@ TARGETS = {
     "esp32": {"march": "xtensawin", "exclude": ("board/unix", "board/vboard")},
 }
 PACKAGES = ("firmware", "board")
+# data files shipped next to the modules as they are (e.g. the P-256 generator comb table, read 64
+# bytes at a time from flash by firmware/crypto/gtable.py)
+DATA_EXT = (".bin",)
 
 
 class BuildError(Exception):
@@ -28,14 +32,14 @@ def mpy_cross_bin():
     return cand if os.path.exists(cand) else "mpy-cross"
 
 
-def sources(root=ROOT):
-    """All firmware/board modules, as paths relative to the repo root, sorted."""
+def sources(root=ROOT, ext=(".py",)):
+    """All firmware/board files with these endings, as paths relative to the repo root, sorted."""
     out = []
     for pkg in PACKAGES:
         for d, dirs, files in os.walk(os.path.join(root, pkg)):
             dirs[:] = sorted(x for x in dirs if x != "__pycache__")
             for f in sorted(files):
-                if f.endswith(".py"):
+                if f.endswith(ext):
                     out.append(os.path.relpath(os.path.join(d, f), root))
     return out
 
@@ -71,4 +75,11 @@ def build(target, out_dir, root=ROOT):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         compile_one(src, dst, t["march"], root)
         manifest.append((rel, os.path.getsize(dst), sha256_file(dst)))
+    for src in sources(root, DATA_EXT):
+        if src.startswith(t["exclude"]):
+            continue
+        dst = os.path.join(out_dir, src)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copyfile(os.path.join(root, src), dst)
+        manifest.append((src, os.path.getsize(dst), sha256_file(dst)))
     return manifest

@@ -10,7 +10,7 @@ import json
 import sys
 
 # subcommand modules, in the order `smlab --help` lists them
-COMMANDS = ("pki", "build", "sim", "flash", "provision", "utrn", "keypad", "logs", "bench")
+COMMANDS = ("pki", "build", "sim", "flash", "provision", "utrn", "keypad", "hht", "logs", "bench")
 
 
 class CliError(Exception):
@@ -50,10 +50,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from host_tools.boards import BoardError
     from host_tools.pki import PkiError
+    from host_tools.usecases import UseCaseError
 
     try:
         result = args.func(args)
-    except (CliError, PkiError, BoardError, OSError, ValueError, TimeoutError) as e:
+    except (CliError, PkiError, BoardError, OSError, ValueError, TimeoutError, UseCaseError) as e:
         print("smlab %s: error: %s" % (args.command, e), file=sys.stderr)
         return 2
     emit(args, result)

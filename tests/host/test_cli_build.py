@@ -20,6 +20,8 @@ def test_build_host_runs_on_unix_port(tmp_path):
     data = json.loads(r.stdout)
     paths = [f["path"] for f in data["files"]]
     assert "firmware/alerts.mpy" in paths and not any(p.startswith("board/esp32") for p in paths)
+    # data the firmware reads from flash ships too (the P-256 generator comb table)
+    assert "firmware/crypto/p256_g7.bin" in paths
     assert all(os.path.getsize(out / f["path"]) == f["size"] for f in data["files"])
     # only .mpy on the path: the compiled module must import and behave like the source
     code = ("import sys; sys.path[:] = ['%s']\n"
