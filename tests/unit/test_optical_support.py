@@ -162,28 +162,34 @@ def replies(out):
 
 
 class Meter:
-    """A meter's optical side on a scratch store: model, view, port; reboot() keeps the store."""
+    """A meter's optical side on a scratch store: model, view, port; reboot() keeps the store.
+    esme_factory(store) -> Esme: pass-through to its pipeline, its model; anchors: login trust."""
 
-    def __init__(self, root=None, clock=None, passthrough=None):
+    def __init__(self, root=None, clock=None, eui=METER_EUI, esme_factory=None, anchors=anchors):
         from firmware.meter.model import MeterModel
         from firmware.optical.port import Port
         from firmware.optical.restricted import MeterView
 
         self.root = root or scratch_dir()
         self.clock = clock or Clock()
+        self.eui = eui
+        self.esme_factory = esme_factory
+        self.anchors = anchors
         self.stream = MemStream()
         self.store = store_at(self.root)
-        self.model = MeterModel(self.store)
+        self.esme = esme_factory(self.store) if esme_factory else None
+        self.model = self.esme.model if self.esme else MeterModel(self.store)
         self.shown = []
-        self.view = MeterView(self.store, METER_EUI, self.clock, self.model,
+        self.view = MeterView(self.store, eui, self.clock, self.model,
                               registers=lambda: [("1.8.0", "0001234.567", "kWh"),
                                                  ("2.8.0", "0000012.000", "kWh")],
                               display=self.shown.append)
-        self.port = Port(self.stream, self.store, self.clock, METER_EUI, self.view,
-                         auth.Authenticator(anchors, METER_EUI, self.clock), passthrough)
+        self.port = Port(self.stream, self.store, self.clock, eui, self.view,
+                         auth.Authenticator(anchors, eui, self.clock),
+                         self.esme.process if self.esme else None)
 
     def reboot(self):
-        return Meter(self.root, self.clock)
+        return Meter(self.root, self.clock, self.eui, self.esme_factory, self.anchors)
 
     def close(self):
         rmtree(self.root)
@@ -204,9 +210,9 @@ class Meter:
         assert self.talk(iec.request()) == b"/SMl5SMLAB-ESME\r\n"
         return self.talk(iec.option_select("0", "5", "1"))
 
-    def login(self, cred=None):
+    def login(self, cred=None, hht_d=HHT_D):
         nonce = challenge_of(self.sign_on_prog())
-        ans = p2_answer(nonce, cred)
+        ans = p2_answer(nonce, cred, hht_d, self.eui)
         return self.talk(iec.command("P2", "(" + binascii.hexlify(ans).decode() + ")"))
 
     def persistent(self):
