@@ -59,3 +59,19 @@ class OpticalService:
             import gc
 
             gc.collect()
+
+
+def utrn_code_entry(acceptor):
+    """The menu's code entry for a firmware.utrn.accept.Acceptor: digits -> display text; the
+    acceptor's Reject (logged by it) propagates to the menu."""
+
+    def enter(code):
+        from firmware.utrn.accept import KEYPAD
+
+        r = acceptor.accept(code, KEYPAD)
+        if r.get("kind") == "credit":
+            a = r["amount"]
+            return "CREDIT %d.%02d" % (a // 100, a % 100)
+        return "CONFIG %s" % r.get("op", "")
+
+    return enter
