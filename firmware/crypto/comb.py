@@ -5,8 +5,7 @@ Row j of the table for a point P holds k * 2^(w*j) * P for k = 1..2^(w-1) in aff
 constant in flash on an ESP32). With signed base-2^w digits a 256-bit scalar costs 256//w + 1
 mixed additions and no doublings; a negative digit uses the entry with y negated.
 Sizes: (256//w + 1) * 2^(w-1) * 64 bytes, 33 KB for w=4, 151 KB for w=7, 270 KB for w=8.
-Building tables (comb_rows, build_table, write_table) lives in combbuild.py, loaded only when a
-table is built, so a verify-only device does not carry that code in its heap.
+Building tables (comb_pieces, build_table, write_table) lives in combbuild.py.
 """
 from firmware.alerts import Reject
 from firmware.crypto.ec256 import P, _M256, _dbl_xyzz

@@ -164,6 +164,6 @@ def _affine_batch(pts):
         zi = inv * pre[i] % p
         inv = inv * Z % p
         zi2 = zi * zi % p
-        out[i] = (X * zi2 % p, Y * zi2 * zi % p)
+        out[i] = (X * zi2 % p, Y * zi2 % p * zi % p)
         i -= 1
     return out

