@@ -8,7 +8,7 @@ MP     := $(VENV)/bin/micropython
 MPHEAP ?= 96K
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup test test-mp test-py bench clean
+.PHONY: setup test test-mp test-py bench demo clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ test-mp: setup
 
 test-py: setup
 	$(PY) -m pytest tests
+
+# The main job: a virtual ESME flashed, provisioned and driven through the whole mission (~15 s).
+demo: setup
+	$(PY) -m host_tools.demo
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
