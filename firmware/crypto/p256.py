@@ -7,8 +7,8 @@ Layout (small modules so each compiles inside a small MicroPython heap): ec256 (
 encoding, inversion), ecmul (window multiply for arbitrary points), comb (fixed-base comb tables
 as bytes), combbuild (building them), gtable (the G table: frozen / file / RAM), keys (private
 scalars, k*G), verifykey (ECDSA verify), ecdh256 (ECDH), sign256 (RFC 6979 signing). Callers only
-import firmware.crypto.p256. Importing it loads everything a device uses (verify, sign, ECDH,
-table building: ~26 KB of heap as bytecode), so no module is compiled later in a fragmented heap. Design and measured
+import firmware.crypto.p256, which loads the verify path and loads signing, ECDH and table
+building on first use. Design and measured
 numbers: docs/crypto.md. Pure-Python big integers are not constant-time (docs/crypto.md).
 Bad input raises firmware.alerts.Reject (reason "key" / "format"); verify returns False for any
 malformed or wrong signature.
@@ -17,20 +17,65 @@ import hashlib
 from firmware.crypto.ec256 import (  # noqa: F401  (re-exported API)
     P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse)
 from firmware.crypto.comb import CombTable  # noqa: F401
-from firmware.crypto.combbuild import build_table, write_table  # noqa: F401
 from firmware.crypto.gtable import (  # noqa: F401
     g_table, set_g_table, g_table_path, load_g_table_into_ram, G_WIDTH)
-from firmware.crypto.verifykey import VerifyKey, verify, KEY_WIDTH, _file_size  # noqa: F401
-from firmware.crypto.keys import scalar as _scalar, base_mul as _base_mul
-from firmware.crypto.sign256 import sign, rfc6979_k  # noqa: F401
-from firmware.crypto.ecdh256 import ecdh  # noqa: F401
+from firmware.crypto.verifykey import VerifyKey, verify, KEY_WIDTH  # noqa: F401
+
+# Signing, ECDH and table building are imported on first use (below), so that importing p256
+# costs ~13 KB of heap rather than ~21 KB in processes that only verify. A device that must not
+# compile at run time imports firmware.crypto.sign256 / ecdh256 / combbuild / keyfile up front
+# (or runs them frozen, which costs no compilation at all).
 
 
 def public_key(d32):
     """Uncompressed SEC1 public key (65 bytes) for the 32-byte private key (Reject("key") unless
     0 < d < n)."""
-    x, y = _base_mul(_scalar(d32))
+    from firmware.crypto.keys import scalar, base_mul
+
+    x, y = base_mul(scalar(d32))
     return encode_point(x, y)
+
+
+def sign(d32, hash32):
+    """ECDSA P-256 signature of a 32-byte hash -> 64-byte r||s, k per RFC 6979 (sign256.py)."""
+    from firmware.crypto.sign256 import sign as _sign
+
+    return _sign(d32, hash32)
+
+
+def rfc6979_k(d, hash32):
+    """RFC 6979 nonce candidates for private scalar d (sign256.py)."""
+    from firmware.crypto.sign256 import rfc6979_k as _k
+
+    return _k(d, hash32)
+
+
+def ecdh(d32, peer):
+    """ECDH: x-coordinate of d * Q (32 bytes); peer = SEC1 bytes (validated) or a VerifyKey
+    (its comb table is used). Reject("key") on an invalid key (ecdh256.py)."""
+    from firmware.crypto.ecdh256 import ecdh as _ecdh
+
+    return _ecdh(d32, peer)
+
+
+def build_table(x, y, w):
+    """Comb table for affine (x, y) as a bytearray (combbuild.py)."""
+    from firmware.crypto.combbuild import build_table as _b
+
+    return _b(x, y, w)
+
+
+def write_table(path, x, y, w):
+    """Comb table for affine (x, y) written to a file; returns its CRC-32 (combbuild.py)."""
+    from firmware.crypto.combbuild import write_table as _w
+
+    return _w(path, x, y, w)
+
+
+def _file_size(path):
+    import os
+
+    return os.stat(path)[6]
 
 
 class StaticSecret:
@@ -40,7 +85,9 @@ class StaticSecret:
     encoded key, so a replaced key never matches a stale entry anyway."""
 
     def __init__(self, d32):
-        _scalar(d32)
+        from firmware.crypto.keys import scalar
+
+        scalar(d32)
         self._d = bytes(d32)
         self._z = {}
 

@@ -3,10 +3,8 @@
 its own comb table (bytes in RAM or flash, or a file read on demand). The verify equation is
 checked without a final inversion: x(u1*G + u2*Q) == r (mod n) as X == r*ZZ or (r + n)*ZZ.
 """
-from firmware.crypto.keyfile import _file_table, _file_size  # noqa: F401
 from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse, jac_to_xyzz
 from firmware.crypto.comb import CombTable
-from firmware.crypto.combbuild import build_table
 from firmware.crypto.ecmul import _mul
 from firmware.crypto.gtable import g_table
 
@@ -55,9 +53,13 @@ class VerifyKey:
         if table is not None:
             self.table = CombTable(w, buf=table)
         elif path is not None:
+            from firmware.crypto.keyfile import _file_table
+
             self.table = _file_table(path, self.pub, self.x, self.y, w)
         else:
             try:
+                from firmware.crypto.combbuild import build_table
+
                 self.table = CombTable(w, buf=build_table(self.x, self.y, w))
             except MemoryError:
                 self.table = None

@@ -6,6 +6,8 @@ which costs compiler heap a board running precompiled or frozen modules does not
 import hashlib
 import _t
 from firmware.crypto import p256
+# what a device runs frozen, imported up front here so nothing compiles later in a fragmented heap
+from firmware.crypto import sign256, ecdh256, keyfile, combbuild  # noqa: F401
 
 MP_HEAPSIZE = "64K"
 
