@@ -36,7 +36,7 @@ MANUFACTURER = "SMl"
 BAUD_CHAR = "5"  # 9600 Bd offered
 RATE_BURST = const(10)  # token bucket for programming-mode commands
 RATE_PER_S = const(2)
-MAX_GBCS_HEX = const(4096)  # a pass-through command (hex chars, over partial blocks)
+MAX_GBCS_BYTES = const(2048)  # a pass-through command (bytes, over EOT partial blocks)
 _MALFORMED_ALERT = const(5)  # malformed frames per session that raise 0x8F60
 
 # error texts (docs/optical-port.md "Error replies")
@@ -84,7 +84,7 @@ class Port:
         self._cmds = 0
         self._refused = 0
         self._malformed = 0
-        self._gbcs = ""
+        self._gbcs = None
         self._mode = ""
 
     def audit(self, code, text):
@@ -363,28 +363,32 @@ class Port:
             self._send(iec.error_message(ER_REFUSED), now)
 
     def _gbcs_block(self, val, partial, now):
-        if len(self._gbcs) + len(val) > MAX_GBCS_HEX:
-            self._gbcs = ""
+        try:
+            chunk = binascii.unhexlify(val)  # every block holds whole bytes (even hex length)
+        except ValueError:
+            self._gbcs = None
+            self._malformed += 1
+            self._send(iec.error_message(ER_SYNTAX), now)
+            return
+        buf = self._gbcs if self._gbcs is not None else bytearray()
+        if len(buf) + len(chunk) > MAX_GBCS_BYTES:
+            self._gbcs = None
             self._malformed += 1
             self._send(iec.error_message(ER_TOO_LONG), now)
             return
-        self._gbcs += val
+        buf.extend(chunk)
         if partial:
+            self._gbcs = buf
             self._send(bytes((iec.ACK,)), now)
             return
-        hexmsg = self._gbcs
-        self._gbcs = ""
+        self._gbcs = None
         if self.passthrough is None or not self._cred.perms & PERM_PASS:
             self._refused += 1
             self.audit(NO_AUTHORITY, "pass-through not permitted")
             self._send(iec.error_message(ER_REFUSED), now)
             return
-        try:
-            msg = binascii.unhexlify(hexmsg)
-        except ValueError:
-            self._malformed += 1
-            self._send(iec.error_message(ER_SYNTAX), now)
-            return
+        msg = bytes(buf)
+        buf = None
         try:
             resp = self.passthrough(msg)
         except Reject as e:  # already security-logged by the GBCS pipeline

@@ -121,9 +121,10 @@ def test_passthrough_limits():
     r = Rig()
     try:
         r.login()
-        for _ in range(port.MAX_GBCS_HEX // 1000):
+        for _ in range(port.MAX_GBCS_BYTES // 500):
             r.m.talk(iec.command("E2", "GBCS(%s)" % ("0" * 1000), partial=True))
         assert r.m.talk(iec.command("E2", "GBCS(%s)" % ("0" * 1000), partial=True)) == err("ER07")
+        assert r.m.talk(iec.command("E2", "GBCS(%s)" % ("0" * 999), partial=True)) == err("ER01")
         # the buffer was dropped: a fresh command works
         r.m.clock.advance(10000)
         r.response(r.send(vec("cmd_ecs43")))

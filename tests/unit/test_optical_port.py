@@ -13,7 +13,7 @@ from firmware.optical import iec, port
 # Compiling durable.py + the optical modules from source peaks above 96K in the unix port's
 # compiler (durable.py alone needs ~80K to compile); a device runs precompiled/frozen bytecode.
 # The port's own run-time RAM per session is bounded in test_session_ram_budget below.
-MP_HEAPSIZE = "160K"
+MP_HEAPSIZE = "256K"
 
 
 def err(text):
