@@ -52,6 +52,7 @@ def provision_all(n):
     for i in range(n):
         st = Store(TMP + "/prov" + str(i))
         security.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
+        security.precompute(st)  # as firmware/provisioning.py does: Z per KA cell in the store
         e = Esme(st, clock=lambda: RTDS_CLOCK, table_dir=vk)
         e.model.disconnect()
     Esme(Store(TMP + "/prov0"), table_dir=vk)  # build the DS comb table file once
@@ -172,7 +173,7 @@ def main():
               % os.getloadavg()[0])
         med = int(vals["MEDIAN"]) / 1000
         print("ECS42 end-to-end on the unix port, %d runs: median %.2f ms (min %.2f, max %.2f); "
-              "first command incl. ECDH Z + comb table build %.1f ms; target <= 10 ms: %s" % (
+              "first command incl. comb table file open %.1f ms; target <= 10 ms: %s" % (
                   a.runs, med, int(vals["MINMAX"].split()[0]) / 1000,
                   int(vals["MINMAX"].split()[1]) / 1000, int(vals["FIRST"]) / 1000,
                   "met" if med <= 10 else "NOT met"))

@@ -62,4 +62,6 @@ def apply(store, p, board_eui=None):
         cfg.update(utrn)
         store.put_json("utrn_cfg", cfg)
     store.put_json("role", {"role": p.get("role", "esme")})
-    return {"eui": p["eui"], "cells": len(cells), "role": p.get("role", "esme")}
+    # static ECDH secrets computed now, once, so the meter never runs an ECDH at command time
+    nz = security.precompute(store)
+    return {"eui": p["eui"], "cells": len(cells), "role": p.get("role", "esme"), "z": nz}

@@ -8,6 +8,7 @@ Store records (JSON, hex strings):
     sec_cells   [{"role", "usage", "cell", "eui", "kid", "pub"}]   usage "ds"/"ka",
                                                 cell "management"/"prepayment", pub = SEC1 65 bytes
     sec_floors  {"<role>": floor, "pp<role>": prepayment (UTRN) floor}
+    sec_z       {"<id>": Z}  static ECDH secrets per KA cell (precompute(), at provisioning)
 Counters: store.counter("oc_<role>_<eui hex>") = last accepted originator counter of that remote
 party (per originator EUI-64 within its role, gbcs.md §6 [R]).
 
@@ -36,6 +37,7 @@ PREPAYMENT = "prepayment"
 _ID = "sec_id"
 _CELLS = "sec_cells"
 _FLOORS = "sec_floors"
+_ZREC = "sec_z"
 
 _Z_CACHE = {}
 _VK_CACHE = {}
@@ -98,6 +100,38 @@ def provision(store, eui64, ka_priv, ds_priv, cells, floors=None, pp_floors=None
     store.put_json(_FLOORS, fl)
 
 
+def _z_id(ka_priv, cell):
+    import hashlib
+
+    return _h(hashlib.sha256(ka_priv + cell.pub).digest()[:8])
+
+
+def _stored_z(store, ka_priv, cell):
+    d = store.get_json(_ZREC, None) or {}
+    z = d.get(_z_id(ka_priv, cell))
+    return _u(z) if z else None
+
+
+def precompute(store):
+    """Compute Z for every KA cell with the device KA key and persist them (record sec_z), so a
+    booted device never needs an ECDH (the largest transient heap of the pipeline). Called by
+    provisioning; entries are keyed by a hash of (device KA key, cell key), so a replaced key or
+    anchor never picks up a stale Z, and the record is rewritten for the current cells only."""
+    from firmware.crypto import p256
+
+    d = store.get_json(_ID, None)
+    if d is None:
+        raise Reject("not-provisioned", None, "no device identity in the store")
+    ka = _u(d["ka"])
+    out = {}
+    for c in store.get_json(_CELLS, []):
+        cell = Cell.from_json(c)
+        if cell.usage == KA:
+            out[_z_id(ka, cell)] = _h(p256.ecdh(ka, cell.pub))
+    store.put_json(_ZREC, out)
+    return len(out)
+
+
 class SecurityState:
     """Loaded security state of the device; `table_dir` (optional) keeps ECDSA comb tables of the
     DS anchors in files there (fast verify with little RAM); without it verification uses no
@@ -138,13 +172,18 @@ class SecurityState:
         return None
 
     def z(self, cell):
-        """Static ECDH secret Z between the device KA key and a KA cell (cached)."""
+        """Static ECDH secret Z between the device KA key and a KA cell: from RAM, else from the
+        store (record sec_z, written by precompute() at provisioning), else computed (and kept in
+        RAM). Both inputs are static keys, so Z is constant per cell (gbcs.md §3.4); it is as
+        secret as the KA private key stored next to it."""
         k = self.ka_priv + cell.pub
         z = _Z_CACHE.get(k)
         if z is None:
-            from firmware.crypto import p256
+            z = _stored_z(self.store, self.ka_priv, cell)
+            if z is None:
+                from firmware.crypto import p256
 
-            z = p256.ecdh(self.ka_priv, cell.pub)
+                z = p256.ecdh(self.ka_priv, cell.pub)
             _Z_CACHE[k] = z
         return z
 
