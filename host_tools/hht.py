@@ -138,7 +138,7 @@ class Hht:
             try:
                 self.ser.baudrate = rate
             except (AttributeError, ValueError, OSError):
-                pass  # a pty ignores line speed
+                pass  # a pty ignores line speed (pyserial's SerialException is an OSError)
 
     # -- session ------------------------------------------------------------------------------
     def sign_on(self, address=""):
@@ -244,11 +244,21 @@ def apply_work_order(hht, wo, choose):
     return out
 
 
-def _open(port):
+def open_port(port, timeout=0.2):
+    """pyserial port at 300 Bd 7E1 (IEC 62056-21 start state). A Linux pty that already carries
+    7E1 settings refuses them again (EINVAL); on a pty the line settings mean nothing, so it is
+    then opened with the defaults."""
     import serial
+    import termios
 
-    return serial.Serial(port, 300, bytesize=serial.SEVENBITS, parity=serial.PARITY_EVEN,
-                         stopbits=serial.STOPBITS_ONE, timeout=0.2)
+    try:
+        return serial.Serial(port, 300, bytesize=serial.SEVENBITS, parity=serial.PARITY_EVEN,
+                             stopbits=serial.STOPBITS_ONE, timeout=timeout)
+    except termios.error:
+        return serial.Serial(port, 300, timeout=timeout)
+
+
+_open = open_port
 
 
 def main(argv=None):

@@ -7,8 +7,6 @@ import tempfile
 import threading
 import time
 
-import serial
-
 from firmware.compat import ticks_ms
 from firmware.optical.auth import Authenticator
 from firmware.optical.port import Port
@@ -122,8 +120,9 @@ class PtyMeter:
         return self.start()
 
     def hht_serial(self):
-        return serial.Serial(self.path, 300, bytesize=serial.SEVENBITS, parity=serial.PARITY_EVEN,
-                             stopbits=serial.STOPBITS_ONE, timeout=0.05)
+        from host_tools.hht import open_port
+
+        return open_port(self.path, timeout=0.05)
 
     def security(self):
         return self.store.log("seclog", 64).entries()

@@ -1,7 +1,9 @@
 """Optical port and engineering menu on a virtual board (host_tools.vboard): the firmware runs from
 the board's littlefs flash (main.py = firmware.optical.service loop), the HHT program talks to the
 board's optical pty with pyserial, keys go to the keypad pty. Login ok / wrong / lockout survives a
-reset; allowed vs refused restricted commands; menu PIN lockout survives a reset."""
+reset; allowed vs refused restricted commands; a work order of 3 signed commands of which 2 are
+applied through the ESME pipeline on the board; menu PIN lockout survives a reset. The board is
+provisioned as the RTDS ESME (skips when ../shared is absent)."""
 import os
 import re
 import time
@@ -10,22 +12,30 @@ import pytest
 import serial
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from firmware.gbcs import frame
 from firmware.optical import auth
+from host_tools import gbcs_rtds as R
+from host_tools import gbcs_verify as V
 from host_tools import hht as H
+from host_tools import workorder as W
 from host_tools.vboard import VBoard
+
+pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS keystore not present")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EUI = "00DB1234567890A0"
 SUP_EUI = bytes.fromhex("90B3D51F30010000")
-SUP = ec.derive_private_key(0x5EED5, ec.SECP256R1())
 FORGER = ec.derive_private_key(0xBAD5, ec.SECP256R1())
 
 MAIN = r'''
 import time
 import board
+from firmware.meter.esme import Esme, RTDS_CLOCK
 from firmware.optical.service import OpticalService
 b = board.get()
-svc = OpticalService(b, b.store(), registers=lambda: [("1.8.0", "0000042.000", "kWh")])
+st = b.store()
+esme = Esme(st, clock=lambda: RTDS_CLOCK)
+svc = OpticalService(b, st, esme=esme, registers=lambda: [("1.8.0", "0000042.000", "kWh")])
 print("SMLAB-OPTICAL-READY")
 while True:
     svc.poll()
@@ -33,18 +43,19 @@ while True:
 '''
 
 PROVISION = r'''
-import board, binascii
+import board, binascii, json
 from firmware.meter import security
 from firmware.optical import menu
 u = binascii.unhexlify
 st = board.get().store()
-cells = [security.Cell(security.SUPPLIER, security.DS, u("90B3D51F30010000"), u("%s"))]
-security.provision(st, u("%s"), b"\x11" * 32, b"\x22" * 32, cells)
+cells = [security.Cell.from_json(c) for c in json.loads(%r)]
+security.provision(st, u("%s"), u("%s"), u("%s"), cells)
 menu.set_pin(st, "2468", b"salt-salt-salt-1")
 print("PROVISIONED")
 '''
 
-FIRMWARE_DIRS = ("firmware", "firmware/store", "firmware/crypto", "firmware/meter", "firmware/optical")
+FIRMWARE_DIRS = ("firmware", "firmware/store", "firmware/crypto", "firmware/gbcs", "firmware/meter",
+                 "firmware/optical")
 
 
 def _install(b, tmp_path):
@@ -56,8 +67,11 @@ def _install(b, tmp_path):
             if f.endswith(".py") or f.endswith(".bin"):
                 args += ["fs", "cp", os.path.join(ROOT, d, f), ":%s/%s" % (d, f), "+"]
     b.mpremote(*args[:-1], timeout=300)
-    pub = (b"\x04" + H.pub64(SUP)).hex()
-    assert "PROVISIONED" in b.exec(PROVISION % (pub, EUI))
+    import json
+
+    cells = json.dumps([c.to_json() for c in R.keystore().cells()])
+    out = b.exec(PROVISION % (cells, EUI, R.esme_ka_priv().hex(), R.ESME_DS_PRIV.hex()))
+    assert "PROVISIONED" in out, out
     main = tmp_path / "main.py"
     main.write_text(MAIN)
     b.mpremote("fs", "cp", str(main), ":main.py")
@@ -84,11 +98,61 @@ def vb(tmp_path_factory):
     b.stop()
 
 
+_open = []
+
+
 def _hht(b):
-    return H.Hht(serial.Serial(b.optical, 300, bytesize=7, parity="E", timeout=0.05), timeout=20)
+    """An HHT on the board's optical pty (one open handle at a time, like one optical head)."""
+    while _open:
+        _open.pop().close()
+    ser = H.open_port(b.optical, timeout=0.05)
+    _open.append(ser)
+    return H.Hht(ser, timeout=20)
+
+
+def supplier_ds():
+    return R.keystore().parties[SUP_EUI].priv["ds"]
+
+
+def command(rel, counter):
+    ks = R.keystore()
+    m = frame.parse(R.load_hex(os.path.join(R.RTDS, rel)))
+    return V.build_command(SUP_EUI, R.ESME_EUI, counter, m.message_code, m.content,
+                           ds_priv=supplier_ds(),
+                           acb_ka_priv=ks.parties[bytes.fromhex("90b3d51f30000002")].priv["ka"],
+                           device_ka_pub=ks.device_pub(R.ESME_EUI, "ka"))
+
+
+def test_work_order_two_of_three_on_the_board(vb):
+    items = [("command", "open supply (ECS43)",
+              command("7.2_ECS43/ECS43_7.2_SUCCESS_COMMAND_GBCS.HEX", 9001)),
+             ("command", "arm supply (ECS44)",
+              command("7.3_ECS44/ECS44_7.3_SUCCESS_COMMAND_GBCS.HEX", 9002)),
+             ("command", "close supply (ECS42)",
+              command("7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX", 9003))]
+    wo = W.build(R.ESME_EUI, SUP_EUI, supplier_ds(), items, wo_id="WO-VB")
+    W.verify(wo, supplier_ds().public_key(), R.ESME_EUI)
+    cred, key = H.issue_credential(supplier_ds(), SUP_EUI, bytes.fromhex("4848540000000021"),
+                                   R.ESME_EUI, auth.PERM_READ | auth.PERM_PASS)
+    h = _hht(vb)
+    h.login(cred, key, R.ESME_EUI)
+    assert h.read("C.LS") == ("connected", "")
+    res = H.apply_work_order(h, wo, [1, 3])  # the operator skips "arm"
+    assert [r["status"] for r in res] == ["applied", "applied"]
+    for r in res:
+        resp = frame.parse(bytes.fromhex(r["response"]))
+        assert V.verify_signature(R.esme_ds_pub(), resp)
+    assert h.read("C.LS") == ("connected", "")  # opened, then closed again
+    # item 2 now comes too late (its counter is below the last accepted): a replay
+    res = H.apply_work_order(h, wo, [2])
+    assert res[0]["status"] == "rejected" and res[0]["error"] == "ER8F60"
+    assert h.read("C.LS") == ("connected", "")
+    assert h.read("C.LOG.S", "0")[0].startswith("replay 8F60")  # newest entry: the ESME's
+    h.sign_off()
 
 
 def test_hht_session_and_lockout_survive_reset(vb):
+    SUP = supplier_ds()
     good, gk = H.issue_credential(SUP, SUP_EUI, bytes.fromhex("4848540000000020"),
                                   bytes.fromhex(EUI), auth.PERM_READ)
     forged, fk = H.issue_credential(FORGER, SUP_EUI, bytes.fromhex("4848540000000020"))
