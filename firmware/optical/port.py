@@ -37,6 +37,7 @@ BAUD_CHAR = "5"  # 9600 Bd offered
 RATE_BURST = const(10)  # token bucket for programming-mode commands
 RATE_PER_S = const(2)
 MAX_GBCS_BYTES = const(2048)  # a pass-through command (bytes, over EOT partial blocks)
+QUIET_MS = const(60000)  # unauthenticated audit events: at most one entry per minute
 _MALFORMED_ALERT = const(5)  # malformed frames per session that raise 0x8F60
 
 # error texts (docs/optical-port.md "Error replies")
@@ -71,6 +72,8 @@ class Port:
         self._last_sent = b""
         self._naks = 0
         self._after_send = None
+        self._quiet_t = None
+        self._quiet_n = 0
         self._tokens = RATE_BURST
         self._tok_t = clock.ticks_ms()
         self._session_reset()
@@ -91,10 +94,14 @@ class Port:
         """Append one entry `CODE optical text` to the device security log (the ESME's "seclog")."""
         self.store.log(SECLOG, SECLOG_SIZE).append("%04X optical %s" % (code, text))
 
-    def _audit_once(self, code, text):
+    def _audit_once(self, code, text, now):
+        """Once per session and code; before a login also subject to the per-minute quiet."""
         if code not in self._logged:
             self._logged.append(code)
-            self.audit(code, text)
+            if self._cred is None:
+                self._audit_quiet(code, text, now)
+            else:
+                self.audit(code, text)
 
     def _send(self, b, now):
         self._out += b
@@ -107,12 +114,28 @@ class Port:
         if f is not None:
             f(rate)
 
+    def _audit_quiet(self, code, text, now):
+        """Audit an event anyone can cause without credentials (sign-on, readout, session without
+        login, sign-on while locked) at most once per QUIET_MS, counting the rest, so nobody can
+        flush the bounded security log by signing on in a loop."""
+        if self._quiet_t is not None and ticks_diff(now, self._quiet_t) < QUIET_MS:
+            self._quiet_n += 1
+            return
+        if self._quiet_n:
+            text += " (+%d unlogged)" % self._quiet_n
+        self._quiet_t = now
+        self._quiet_n = 0
+        self.audit(code, text)
+
     def _end(self, reason, now):
         if self.state != IDLE:
             if self._malformed >= _MALFORMED_ALERT:
-                self.audit(UNUSUAL_COMMANDS, "%d malformed frames" % self._malformed)
-            self.audit(LOCAL_PORT_COMMUNICATION, "end %s cmds=%d refused=%d" %
-                       (reason, self._cmds, self._refused))
+                self._audit_quiet(UNUSUAL_COMMANDS, "%d malformed frames" % self._malformed, now)
+            text = "end %s cmds=%d refused=%d" % (reason, self._cmds, self._refused)
+            if self._cred is not None:
+                self.audit(LOCAL_PORT_COMMUNICATION, text)
+            else:
+                self._audit_quiet(LOCAL_PORT_COMMUNICATION, "session " + text, now)
         self.state = IDLE
         self._session_reset()
         self.rx.reset()
@@ -217,7 +240,7 @@ class Port:
         rate = iec.baud_rate(z)
         if y == "0":
             self._mode = "readout"
-            self.audit(LOCAL_PORT_COMMUNICATION, "readout")
+            self._audit_quiet(LOCAL_PORT_COMMUNICATION, "readout", now)
             self._set_baud(rate)
             self._send(iec.readout(self.view.readout_lines()), now)
             self.state = IDLE
@@ -227,14 +250,13 @@ class Port:
         self._mode = "prog"
         left = self.lock.remaining()
         if left:
-            self.audit(UNAUTHORISED_ACCESS, "sign-on while locked (%d s left)" % left)
+            self._audit_quiet(UNAUTHORISED_ACCESS, "sign-on while locked (%d s left)" % left, now)
             self._set_baud(rate)
             self._send(iec.error_message("%s %d" % (ER_LOCKED, left)), now)
             self.state = IDLE
             self._session_reset()
             self._after_send = 300
             return
-        self.audit(LOCAL_PORT_COMMUNICATION, "programming session")
         self._set_baud(rate)
         self._nonce = self._random(NONCE_LEN)
         self.state = CHALLENGE
@@ -293,12 +315,12 @@ class Port:
             return
         if cmd == "P1":
             self._refused += 1
-            self._audit_once(AUTH_OTHER, "P1 password refused (challenge-response only)")
+            self._audit_once(AUTH_OTHER, "P1 password refused (challenge-response only)", now)
             self._send(iec.error_message(ER_P1), now)
             return
         if cmd in ("R1", "W1", "E2") or cmd[0] in "RWE":
             self._refused += 1
-            self._audit_once(UNAUTHORISED_ACCESS, "%s before login" % cmd)
+            self._audit_once(UNAUTHORISED_ACCESS, "%s before login" % cmd, now)
             self._send(iec.error_message(ER_NOT_LOGGED_IN), now)
             return
         self._malformed += 1
@@ -324,7 +346,7 @@ class Port:
     def _auth_cmd(self, cmd, data, partial, now):
         if not self._rate_ok(now):
             self._refused += 1
-            self._audit_once(UNUSUAL_COMMANDS, "rate limit")
+            self._audit_once(UNUSUAL_COMMANDS, "rate limit", now)
             self._send(iec.error_message(ER_RATE), now)
             return
         self._cmds += 1

@@ -52,8 +52,27 @@ def test_programming_mode_sends_fresh_nonce():
         n2 = S.challenge_of(m.sign_on_prog())
         assert n1 != n2
         ents = m.security()
-        assert ents.count("81A5 optical programming session") == 2
-        assert ents[-2].startswith("81A5 optical end B0")
+        assert ents == ["81A5 optical session end B0 cmds=0 refused=0"]  # 2nd: quiet minute
+    finally:
+        m.close()
+
+
+def test_sign_on_floods_cannot_flush_the_security_log():
+    m = S.Meter()
+    try:
+        m.store.log("seclog", 64).append("8F3D evidence")
+        for i in range(200):
+            m.sign_on_prog()
+            m.talk(iec.command("R1", "1.8.0()"))
+            m.talk(iec.command("B0"))
+            m.talk(iec.request())
+            m.talk(iec.option_select("0", "5", "0"))
+        ents = m.security()
+        assert ents[0] == "8F3D evidence" and len(ents) <= 8  # ~200 s of flooding: 1 per minute
+        m.clock.advance(port.QUIET_MS)
+        m.talk(iec.request())
+        m.talk(iec.option_select("0", "5", "0"))
+        assert "unlogged)" in m.security()[-1]
     finally:
         m.close()
 
@@ -67,6 +86,7 @@ def test_commands_before_login_refused():
         assert m.talk(iec.command("W1", "C.LS(0)")) == err("ER03")
         assert m.talk(iec.command("E2", "GBCS(00)")) == err("ER03")
         # P1 plain password: unlocks nothing
+        m.clock.advance(port.QUIET_MS)  # (unauthenticated events: one log entry per minute)
         assert m.talk(iec.command("P1", "(00000000)")) == err("ER09")
         assert m.port.state == port.CHALLENGE
         # a bad BCC is answered NAK, an unknown command with an error
@@ -138,7 +158,7 @@ def test_inactivity_timeout_returns_to_start():
         m.clock.advance(1000)
         m.port.poll()
         assert m.port.state == port.IDLE and m.stream.bauds == [9600, 300]
-        assert m.security()[-1].startswith("81A5 optical end timeout")
+        assert m.security()[-1].startswith("81A5 optical session end timeout")
         assert m.talk(iec.command("P2", "(00)")) == b""
         # the identification state times out too
         m.talk(iec.request())
