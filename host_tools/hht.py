@@ -312,7 +312,11 @@ def main(argv=None):
             with open(a.supplier_pub, "rb") as f:
                 spub = serialization.load_pem_public_key(f.read())
             wo = workorder.load(a.wo)
-            workorder.verify(wo, spub, eui)
+            try:
+                workorder.verify(wo, spub, eui)
+            except workorder.WorkOrderError as e:
+                print("work order refused: %s" % e, file=sys.stderr)
+                return 3
             for it in workorder.items(wo):
                 print("%3d %-8s %s" % (it["id"], it["kind"], it["label"]))
             if not a.apply:

@@ -154,3 +154,38 @@ def test_hht_credential_from_other_supplier_cannot_log_in(rig):
         h.login(cred, hk, R.ESME_EUI)
     assert e.value.text == "ER04"
     assert any("login-issuer" in x for x in meter.security())
+
+
+def test_cli_issue_build_and_apply(rig, tmp_path):
+    meter, _ = rig
+    ksd = R.KEYSTORE
+    cred = str(tmp_path / "cred.json")
+    assert H.main(["issue", "--supplier-key", os.path.join(ksd, "90b3d51f30010000-ds.key"),
+                   "--supplier-eui", SUP.hex(), "--hht-id", "4848540000000012",
+                   "--scope", R.ESME_EUI.hex(), "--perms", "2", "--out", cred]) == 0
+    m43 = frame.parse(R.load_hex(os.path.join(R.RTDS, CMDS["open"])))
+    m42 = frame.parse(R.load_hex(os.path.join(R.RTDS, CMDS["close"])))
+    wo = str(tmp_path / "wo.json")
+    assert W.main(["build", "--target", R.ESME_EUI.hex(),
+                   "--supplier-key", os.path.join(ksd, "90b3d51f30010000-ds.key"),
+                   "--supplier-eui", SUP.hex(),
+                   "--acb-ka-key", os.path.join(ksd, "90b3d51f30000002-ka.key"),
+                   "--device-ka-pub", os.path.join(ksd, "00db1234567890a0-ka.pem"),
+                   "--counter", "8001",
+                   "--command", "open:%04X:%s" % (m43.message_code, m43.content.hex()),
+                   "--command", "close:%04X:%s" % (m42.message_code, m42.content.hex()),
+                   "--out", wo]) == 0
+    _, pub_pem = supplier_files(str(tmp_path))
+    out = str(tmp_path / "up.json")
+    assert H.main(["workorder", "--port", meter.path, "--cred", cred, "--wo", wo,
+                   "--supplier-pub", pub_pem, "--apply", "1", "--out", out]) == 0
+    assert meter.model.supply == "disconnected"
+    with open(out) as f:
+        assert [r["status"] for r in json.load(f)["results"]] == ["applied"]
+    # a work order altered after signing is refused by the HHT before anything is sent
+    d = W.load(wo)
+    d["items"][0]["label"] = "harmless"
+    W.save(wo, d)
+    assert H.main(["workorder", "--port", meter.path, "--cred", cred, "--wo", wo,
+                   "--supplier-pub", pub_pem, "--apply", "2"]) == 3
+    assert meter.model.supply == "disconnected"
