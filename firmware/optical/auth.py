@@ -52,16 +52,18 @@ class Lockout:
         self.after = after
         self.base = base
         self.cap = cap
-        d = None
         try:
             d = store.get_json(name, None)
         except Reject:
-            d = None  # corrupt record: fail safe below (treated as locked at the cap)
-            self._st = {"f": after, "lv": 1 + _log2(cap // base), "s": clock.time(),
-                        "u": clock.time() + cap}
-            return
-        if not isinstance(d, dict):
+            d = False  # unreadable record
+        if d is None:
             d = {"f": 0, "lv": 0, "s": 0, "u": 0}
+        ok = isinstance(d, dict)
+        for k in ("f", "lv", "s", "u"):
+            ok = ok and isinstance(d.get(k), int)
+        if not ok:  # corrupt or foreign record: fail safe, locked at the cap from now
+            now = clock.time()
+            d = {"f": after, "lv": 1 + _log2(cap // base), "s": now, "u": now + cap}
         self._st = d
 
     def _save(self):

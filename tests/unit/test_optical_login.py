@@ -116,5 +116,10 @@ def test_corrupt_lock_record_fails_locked():
         st.put("optical_lock", b"{not json")
         lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
         assert lk.remaining() == auth.CAP_S
+        st.put_json("optical_lock", {"f": "3", "lv": 0})
+        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        assert lk.remaining() == auth.CAP_S
+        lk.success()  # a good login repairs it
+        assert auth.Lockout(S.store_at(root), "optical_lock", clock).remaining() == 0
     finally:
         S.rmtree(root)
