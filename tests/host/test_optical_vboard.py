@@ -148,6 +148,22 @@ def test_work_order_two_of_three_on_the_board(vb):
     assert res[0]["status"] == "rejected" and res[0]["error"] == "ER8F60"
     assert h.read("C.LS") == ("connected", "")
     assert h.read("C.LOG.S", "0")[0].startswith("replay 8F60")  # newest entry: the ESME's
+    # tampered and other-meter commands
+    bad = bytearray(command("7.2_ECS43/ECS43_7.2_SUCCESS_COMMAND_GBCS.HEX", 9004))
+    bad[-20] ^= 1
+    with pytest.raises(H.HhtError) as e:
+        h.gbcs(bytes(bad))
+    assert e.value.text == "ER8F3D"
+    ks = R.keystore()
+    m = frame.parse(R.load_hex(os.path.join(R.RTDS, "7.2_ECS43/ECS43_7.2_SUCCESS_COMMAND_GBCS.HEX")))
+    other = V.build_command(SUP_EUI, bytes.fromhex("00db1234567890a1"), 9005, m.message_code,
+                            m.content, ds_priv=supplier_ds(),
+                            acb_ka_priv=ks.parties[bytes.fromhex("90b3d51f30000002")].priv["ka"],
+                            device_ka_pub=ks.device_pub(R.ESME_EUI, "ka"))
+    with pytest.raises(H.HhtError) as e:
+        h.gbcs(other)
+    assert e.value.text == "ER8F3E"
+    assert h.read("C.LS") == ("connected", "")
     h.sign_off()
 
 
