@@ -27,6 +27,17 @@ def raises(exc_type, fn, *args, **kwargs):
     raise AssertionError("%s not raised by %r" % (exc_type.__name__, fn))
 
 
+def rmtree(p):
+    """Remove a directory tree (MicroPython has no shutil)."""
+    for name in os.listdir(p):
+        q = p + "/" + name
+        if os.stat(q)[0] & 0x4000:
+            rmtree(q)
+        else:
+            os.remove(q)
+    os.rmdir(p)
+
+
 def _dirname(p):
     i = p.rfind("/")
     return p[:i] if i > 0 else "/"

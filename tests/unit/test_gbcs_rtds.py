@@ -18,16 +18,6 @@ from firmware.store.durable import Store
 RTDS = "interop/rtds/RTDS-4.5.0"
 
 
-def _rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            _rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-
 def load(rel):
     with open(_t.shared_path(RTDS, rel)) as f:
         return _t.unhex(f.read().strip())
@@ -67,7 +57,7 @@ class RtdsEsme:
         return self.esme
 
     def __exit__(self, *a):
-        _rmtree(self.root)
+        _t.rmtree(self.root)
 
 
 def test_rtds_ecs42_and_ecs45_byte_identical():

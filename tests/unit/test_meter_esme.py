@@ -21,16 +21,6 @@ from firmware.store.durable import Store
 VEC = _t.ROOT + "/tests/vectors/gbcs/"
 
 
-def _rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            _rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-
 def vec(name):
     with open(VEC + name + ".hex") as f:
         return _t.unhex(f.read().strip())
@@ -55,7 +45,7 @@ class Dev:
         return self
 
     def __exit__(self, *a):
-        _rmtree(self.root)
+        _t.rmtree(self.root)
 
     def counter(self):
         return self.esme.sec.counter(2, _t.unhex(self.k["supplier"])).value

@@ -9,23 +9,13 @@ from firmware.meter.model import MeterModel
 from firmware.store.durable import Store
 
 
-def _rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            _rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-
 class Tmp:
     def __enter__(self):
         self.path = "/tmp/smlab-meter-" + hexlify(os.urandom(6)).decode()
         return self.path
 
     def __exit__(self, *a):
-        _rmtree(self.path)
+        _t.rmtree(self.path)
 
 
 def test_defaults_and_state_machine():

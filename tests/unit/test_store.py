@@ -12,16 +12,6 @@ from firmware.alerts import Reject
 from firmware.store.durable import Store, encode_record, decode_record
 
 
-def _rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            _rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-
 class Tmp:
     def __enter__(self):
         self.path = "/tmp/smlab-store-" + hexlify(os.urandom(6)).decode()
@@ -29,7 +19,7 @@ class Tmp:
         return self.path
 
     def __exit__(self, *a):
-        _rmtree(self.path)
+        _t.rmtree(self.path)
 
 
 def _raw(root, fname):

@@ -22,16 +22,6 @@ from firmware.utrn import cs01a
 CS01A = "interop/rtds/RTDS-4.5.0/2.2_CS01a/CS01a_2.2_"
 
 
-def _rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            _rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-
 def _load(name):
     with open(_t.shared_path(CS01A + name + "_GBCS.HEX")) as f:
         return _t.unhex(f.read().strip())
@@ -65,7 +55,7 @@ class A0:
             self.acc.configure(**cfg)
 
     def close(self):
-        _rmtree(self.root)
+        _t.rmtree(self.root)
 
 
 def test_cs01a_success_response_byte_identical():
@@ -110,7 +100,6 @@ def test_cs01a_error_response_from_max_balance_and_success_otherwise():
         assert e.code == 0x8F51
     finally:
         d.close()
-
 
 
 def test_shared_z_device_side_equals_vector():

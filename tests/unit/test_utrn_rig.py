@@ -22,16 +22,6 @@ def _vec(name):
         return json.load(f)
 
 
-def _rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            _rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-
 class Clock:
     def __init__(self, t=1700000000):
         self.t = t
@@ -74,7 +64,7 @@ class Rig:
         return codec.encode(counter & 0x3FF, vclass, value, mac.tag4(z, s, d, counter, hi.to_bytes(4, "big")))
 
     def close(self):
-        _rmtree(self.dir)
+        _t.rmtree(self.dir)
 
 
 def _state(rig):
