@@ -2,33 +2,18 @@
 pty: pass-through of signed commands with independently verified responses, a replay refused,
 a work order with 3 commands of which 2 are applied, restricted reads, readout, bad input."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import provisioned_esme
 
-BIN = os.path.dirname(sys.executable)
 DEV = "02534d4c01010001"
 
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hhtbench")
-    env = dict(os.environ, SMLAB_HOME=str(tmp / "home"))
-
-    def run(*a, check=True):
-        r = subprocess.run([os.path.join(BIN, "smlab"), *a], capture_output=True, text=True,
-                           timeout=180, env=env)
-        if check:
-            assert r.returncode == 0, (a, r.stdout, r.stderr)
-        return r
-
-    ks = str(tmp / "pki")
-    run("pki", "create", ks, "--esme", "2")
-    run("sim", "start", "m", "--flash-kb", "2048")
-    run("flash", "sim:m")
-    run("provision", "sim:m", "--keys", ks, "--reset")
+    run, ks = provisioned_esme(tmp)
+    run("sim", "reset", "m")
     yield run, ks, tmp
     run("sim", "stop", check=False)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import provisioned_esme
 
 BIN = os.path.dirname(sys.executable)
 DEV = "02534d4c01010001"
@@ -16,20 +17,7 @@ OTHER = "02534d4c01010002"
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("utrnbench")
-    env = dict(os.environ, SMLAB_HOME=str(tmp / "home"))
-
-    def run(*a, check=True):
-        r = subprocess.run([os.path.join(BIN, "smlab"), *a], capture_output=True, text=True,
-                           timeout=180, env=env)
-        if check:
-            assert r.returncode == 0, (a, r.stdout, r.stderr)
-        return r
-
-    ks = str(tmp / "pki")
-    run("pki", "create", ks, "--esme", "2")
-    run("sim", "start", "m", "--flash-kb", "2048")
-    run("flash", "sim:m")
-    run("provision", "sim:m", "--keys", ks)
+    run, ks = provisioned_esme(tmp)
     # the meter starts with its supply off (as after a disconnection for debt)
     con = os.path.realpath(str(tmp / "home" / "boards" / "m" / "console"))
     subprocess.run([os.path.join(BIN, "mpremote"), "connect", con, "resume", "exec",
@@ -85,3 +73,18 @@ def test_bad_input_one_line(bench):
     assert r.returncode == 2 and "virtual boards" in r.stderr
     ex = run("utrn", "explain", "73943020261442576690").stdout
     assert "WRONG" in ex
+
+
+def test_logs_read_back_and_decoded(bench):
+    run, ks = bench
+    c = _code(run, "utrn", "gen", "--keys", ks, "--device", DEV, "--amount", "1")
+    run("keypad", "sim:m", c["utrn"])
+    run("keypad", "sim:m", c["utrn"])
+    logs = json.loads(run("--json", "logs", "sim:m", "--log", "utrn").stdout)
+    dup = [e for e in logs["utrn"] if "0x8F51" in e["codes"]]
+    assert dup and "duplicate" in dup[-1]["entry"]
+    text = run("logs", "sim:m", "--log", "utrn").stdout
+    assert "[0x8F51 duplicate UTRN entered]" in text
+    # the firmware runs again after the read (the board was reset and reached READY)
+    c2 = _code(run, "utrn", "gen", "--keys", ks, "--device", DEV, "--amount", "1")
+    assert run("keypad", "sim:m", c2["utrn"]).stdout.startswith("ACCEPTED")
