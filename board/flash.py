@@ -46,6 +46,9 @@ class NorFlash:
         self.torn = torn
         self.on_cut = on_cut
         self.dead = False
+        # erased-block contents, allocated once: an erase must not need 4 KB of free heap (a real
+        # ESP32 erases in the flash driver; a MemoryError here would crash the firmware's write)
+        self._ff = memoryview(b"\xff" * block_size)
 
     # -- raw access -----------------------------------------------------------------------------
     def _get(self, addr, n):
@@ -97,7 +100,7 @@ class NorFlash:
         frac = self._op()
         n = self.bs if frac == 1 else (self.bs // 2 if frac else 0)
         if n:
-            self._put(block * self.bs, b"\xff" * n)
+            self._put(block * self.bs, self._ff[:n])
         return 0 if frac == 1 else self._die()
 
     # -- MicroPython block-device protocol ------------------------------------------------------
