@@ -11,14 +11,6 @@ except ImportError:  # CPython
 
 
 try:
-    from micropython import native  # noqa: F401
-except ImportError:
-
-    def native(f):
-        return f
-
-
-try:
     from time import ticks_ms, ticks_diff  # noqa: F401  (MicroPython)
 except ImportError:
     import time as _time
