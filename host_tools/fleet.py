@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 from host_tools import boards, cmd_keypad, cmd_logs, flash, pki, provision
 from host_tools import cmd_flash
 from host_tools import utrn as U
-from host_tools.cmd_utrn import keys_for, next_counter
+from host_tools.cmd_utrn import next_counter
 from host_tools.vboard import VBoard
 
 STEP_KINDS = ("topup", "replay", "code", "keypad", "logs")
@@ -123,6 +123,13 @@ class Runner:
 
         self._parallel(prov, "provision")
         self.setup_s["provision"] = time.monotonic() - t0
+        # the supplier side's static UTRN secrets, one key-store load for the whole fleet
+        parties = pki.load_keystore(self.keys)
+        sup = [p for e, p in sorted(parties.items()) if p.role == pki.ROLES["supplier"]][0]
+        self.z = {}
+        for vb in self.vbs:
+            eui = bytes.fromhex(boards.meta(vb.path)["eui"])
+            self.z[eui] = (U.ecdh_z(sup.private["pp-ka"], parties[eui].public["ka"]), sup.eui)
 
     def _parallel(self, fn, what):
         errs = []
@@ -147,9 +154,7 @@ class Runner:
         kind = st["do"]
         eui = bytes.fromhex(boards.meta(vb.path)["eui"])
         if kind in ("topup", "code"):
-            if "z" not in state:  # static per board: ECDH(supplier pp-KA, device KA) once
-                state["z"], state["sup"] = keys_for(self.keys, eui)
-            z, sup = state["z"], state["sup"]
+            z, sup = self.z[eui]
             with self.lock:  # one ledger file for all boards: read-modify-write under the lock
                 c = next_counter(self.keys, sup, eui)
             if kind == "topup":
