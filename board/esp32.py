@@ -15,7 +15,7 @@ import time
 
 import machine
 
-from board.hal import UNIX_EPOCH_OFFSET, BaseBoard, eui64_from_mac
+from board.hal import UNIX_EPOCH_OFFSET, BaseBoard, PolledStream, eui64_from_mac
 from firmware.compat import const
 
 OPTICAL_UART_ID = const(1)
@@ -28,29 +28,17 @@ KEYPAD_MAP = "123A456B789C*0#D"
 STORAGE_ROOT = "/state"
 
 
-class _Console:
-    """The REPL UART as a Stream (non-blocking read through select.poll on sys.stdin)."""
+class _Console(PolledStream):
+    """The REPL UART as a Stream (non-blocking read through select.poll on sys.stdin; one byte at
+    a time, as the ESP32 REPL UART delivers them)."""
 
     def __init__(self):
-        import select
-
-        self._poll = select.poll()
-        self._poll.register(sys.stdin, select.POLLIN)
-
-    def any(self):
-        return 1 if self._poll.poll(0) else 0
+        self._register(sys.stdin)
 
     def read(self, n=-1):
         if not self.any():
             return None
         return sys.stdin.buffer.read(1)
-
-    def readinto(self, buf):
-        b = self.read(1)
-        if b is None:
-            return None
-        buf[0] = b[0]
-        return 1
 
     def write(self, b):
         return sys.stdout.buffer.write(b)

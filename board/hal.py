@@ -30,7 +30,31 @@ UNIX_EPOCH_OFFSET = 946684800  # seconds from 1970-01-01 to 2000-01-01 (the ESP3
 UARTS = ("optical", "console")
 
 
-class MemStream:
+class Stream:
+    """Base of the Stream implementations: readinto() on top of read()."""
+
+    def readinto(self, buf):
+        b = self.read(len(buf))
+        if b is None:
+            return None
+        buf[:len(b)] = b
+        return len(b)
+
+
+class PolledStream(Stream):
+    """A Stream whose input is an object registered with select.poll (tty file, stdin)."""
+
+    def _register(self, obj):
+        import select
+
+        self._poll = select.poll()
+        self._poll.register(obj, select.POLLIN)
+
+    def any(self):
+        return 1 if self._poll.poll(0) else 0
+
+
+class MemStream(Stream):
     """In-memory Stream: bytes fed with feed() are read by the firmware; writes collect in .out.
 
     Used by the detached unix board and by tests in place of a UART.
@@ -54,13 +78,6 @@ class MemStream:
         b = bytes(self.inbuf[:n])
         self.inbuf = self.inbuf[n:]
         return b
-
-    def readinto(self, buf):
-        b = self.read(len(buf))
-        if b is None:
-            return None
-        buf[:len(b)] = b
-        return len(b)
 
     def write(self, b):
         self.out += b

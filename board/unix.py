@@ -9,7 +9,7 @@ with in-memory streams (board.hal.MemStream) and a plain directory for storage.
 import os
 import time
 
-from board.hal import BaseBoard, Keypad, MemStream
+from board.hal import BaseBoard, Keypad, MemStream, PolledStream
 from firmware.compat import ticks_ms as _ticks_ms
 
 _VMIN = 6  # index of c_cc in termios.tcgetattr()'s list, and VMIN/VTIME inside c_cc (Linux)
@@ -17,11 +17,10 @@ _CC_VMIN = 6
 _CC_VTIME = 5
 
 
-class PtyStream:
+class PtyStream(PolledStream):
     """Non-blocking Stream over a tty device file (raw mode, VMIN=0/VTIME=0, select.poll)."""
 
     def __init__(self, path):
-        import select
         import termios
 
         self.f = open(path, "r+b")
@@ -31,11 +30,7 @@ class PtyStream:
         attr[_VMIN][_CC_VMIN] = 0
         attr[_VMIN][_CC_VTIME] = 0
         termios.tcsetattr(fd, termios.TCSANOW, attr)
-        self._poll = select.poll()
-        self._poll.register(self.f, select.POLLIN)
-
-    def any(self):
-        return 1 if self._poll.poll(0) else 0
+        self._register(self.f)
 
     def read(self, n=-1):
         if not self.any():
@@ -43,43 +38,24 @@ class PtyStream:
         b = self.f.read(n if n and n > 0 else 256)
         return b or None
 
-    def readinto(self, buf):
-        b = self.read(len(buf))
-        if b is None:
-            return None
-        buf[:len(b)] = b
-        return len(b)
-
     def write(self, b):
         return self.f.write(b)  # no flush(): it raises EINVAL on a tty file (unbuffered anyway)
 
 
-class ConsoleStream:
+class ConsoleStream(PolledStream):
     """The REPL console as a Stream (stdin/stdout of the unix port)."""
 
     def __init__(self):
-        import select
         import sys
 
         self._in = sys.stdin.buffer
         self._out = sys.stdout.buffer
-        self._poll = select.poll()
-        self._poll.register(sys.stdin, select.POLLIN)
-
-    def any(self):
-        return 1 if self._poll.poll(0) else 0
+        self._register(sys.stdin)
 
     def read(self, n=-1):
         if not self.any():
             return None
         return self._in.read(n if n and n > 0 else 1) or None
-
-    def readinto(self, buf):
-        b = self.read(len(buf))
-        if b is None:
-            return None
-        buf[:len(b)] = b
-        return len(b)
 
     def write(self, b):
         return self._out.write(b)
