@@ -8,6 +8,7 @@ rebuilds the full counter from its 10 truncated bits within +-512 of the highest
 (GBCS Table 27, shared/reference/gbcs.md §9.4), so epoch-second counters (DCC tooling) with gaps of
 512 or more would be rejected at the keypad. Pass --counter to choose one explicitly.
 """
+
 import json
 import os
 
@@ -55,37 +56,22 @@ def _eui(s, what):
 
 def keys_for(keys, device, supplier=None):
     """(Z, supplier EUI) for a device: ECDH(supplier pp-KA private, device KA public)."""
-    parties = pki.load_keystore(keys)
-    dev = parties.get(device)
-    if dev is None or "ka" not in dev.public:
-        raise CliError("device %s has no KA key in %s" % (device.hex(), keys))
-    sups = [p for e, p in sorted(parties.items()) if p.role == pki.ROLES["supplier"] and "pp-ka" in p.private
-            and (supplier is None or p.eui == supplier)]
-    if not sups:
-        raise CliError("no supplier with a prepayment-top-up KA private key in %s" % keys)
-    sup = sups[0]
+    try:
+        dev, (sup,) = pki.find_parties(keys, device, [("supplier", "pp-ka", supplier)])
+    except pki.PkiError as e:
+        raise CliError(str(e))
     return U.ecdh_z(sup.private["pp-ka"], dev.public["ka"]), sup.eui
 
 
 def next_counter(keys, supplier, device, counter=None):
-    """The counter to use, recorded so the next default is strictly greater."""
-    path = os.path.join(keys, "utrn-counters.json")
-    try:
-        with open(path) as f:
-            led = json.load(f)
-    except (OSError, ValueError):
-        led = {}
-    k = supplier.hex() + ":" + device.hex()
-    last = led.get(k, -1)
-    c = counter if counter is not None else max(last + 1, 1)
-    if not 0 <= c <= 0xFFFFFFFF:
+    """The UTRN counter to use (default: next in the device's sequence), recorded in the ledger."""
+    if counter is not None and not 0 <= counter <= 0xFFFFFFFF:
         raise CliError("UTRN counter must be 0..2^32-1")
-    led[k] = max(last, c)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(led, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-    return c
+
+    def propose(last):
+        return counter if counter is not None else max((last or 0) + 1, 1)
+
+    return pki.bump_ledger(keys, "utrn-counters.json", supplier.hex() + ":" + device.hex(), propose)
 
 
 def _pennies(amount):

@@ -356,3 +356,36 @@ def find_role(parties, role):
         if parties[eui].role == code:
             return parties[eui]
     raise PkiError("no %s in the key store" % role)
+
+
+def bump_ledger(keys, fname, key, propose):
+    """Counter ledgers kept in a key store (e.g. the next UTRN or GBCS originator counter per
+    device): c = propose(last recorded value or None); records max(last, c); returns c."""
+    path = os.path.join(keys, fname)
+    try:
+        with open(path) as f:
+            led = json.load(f)
+    except (OSError, ValueError):
+        led = {}
+    last = led.get(key)
+    c = propose(last)
+    led[key] = c if last is None else max(last, c)
+    _write_pem(path, json.dumps(led, indent=1, sort_keys=True).encode())
+    return c
+
+
+def find_parties(keys, device, need):
+    """(device Party, [Party for each (role, usage) in need]) from key store `keys`: the first party
+    of that role holding that private key. Raises PkiError naming what is missing."""
+    ps = load_keystore(keys)
+    dev = ps.get(device)
+    if dev is None or "ka" not in dev.public:
+        raise PkiError("device %s has no KA key in %s" % (device.hex(), keys))
+    out = []
+    for role, usage, eui in need:
+        cands = [p for e, p in sorted(ps.items()) if p.role == ROLES[role] and usage in p.private
+                 and (eui is None or p.eui == eui)]
+        if not cands:
+            raise PkiError("no %s with a %s private key in %s" % (role, usage.upper(), keys))
+        out.append(cands[0])
+    return dev, out

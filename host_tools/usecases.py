@@ -10,8 +10,6 @@ Originator counters: strictly increasing per (originator, device), kept in the k
 (`gbcs-counters.json`), starting at the current time in milliseconds as DCC's signing tool does
 (gbcs.md §6), so a counter is never reused even when the ledger file is lost.
 """
-import json
-import os
 import time
 
 from firmware.gbcs import dlms, frame
@@ -59,36 +57,19 @@ class UseCaseError(Exception):
 
 
 def next_counter(keys, originator, device):
-    path = os.path.join(keys, "gbcs-counters.json")
-    try:
-        with open(path) as f:
-            led = json.load(f)
-    except (OSError, ValueError):
-        led = {}
-    k = originator.hex() + ":" + device.hex()
-    c = max(int(time.time() * 1000), led.get(k, 0) + 1)
-    led[k] = c
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(led, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-    return c
+    """Milliseconds now, and strictly above the last counter issued to this device."""
+    return pki.bump_ledger(keys, "gbcs-counters.json", originator.hex() + ":" + device.hex(),
+                           lambda last: max(int(time.time() * 1000), (last or 0) + 1))
 
 
 def parties(keys, device, supplier=None):
     """(supplier, acb, device) Party objects from a key store."""
-    ps = pki.load_keystore(keys)
-    dev = ps.get(device)
-    if dev is None or "ka" not in dev.public:
-        raise UseCaseError("device %s has no KA key in %s" % (device.hex(), keys))
-    sups = [p for e, p in sorted(ps.items()) if p.role == pki.ROLES["supplier"] and "ds" in p.private
-            and (supplier is None or p.eui == supplier)]
-    acbs = [p for e, p in sorted(ps.items()) if p.role == pki.ROLES["accessControlBroker"] and "ka" in p.private]
-    if not sups:
-        raise UseCaseError("no supplier with a DS private key in %s" % keys)
-    if not acbs:
-        raise UseCaseError("no access control broker with a KA private key in %s" % keys)
-    return sups[0], acbs[0], dev
+    try:
+        dev, (sup, acb) = pki.find_parties(keys, device, [("supplier", "ds", supplier),
+                                                          ("accessControlBroker", "ka", None)])
+    except pki.PkiError as e:
+        raise UseCaseError(str(e))
+    return sup, acb, dev
 
 
 def build(name, keys, device, counter=None, supplier=None):
