@@ -15,7 +15,16 @@ A scenario is a JSON file:
 Each board runs the steps in order (`repeat` times), boards in parallel (one thread each: a board
 is its own process, the host thread mostly waits on its pty). Before the steps every board is
 started (virtual), flashed with mpremote and provisioned from a bench PKI made for the campaign.
-Real boards: pass their ports instead of a count (`ports`), their EUIs must be in the key store.
+
+Real boards (any serial ports: USB-serial of an ESP32 and its optical probe):
+
+    "boards": {"real": [{"repl": "/dev/ttyUSB0", "optical": "/dev/ttyUSB1", "eui": "<hex>"}, ...],
+               "keys": "pki/", "flash": true, "provision": true}
+
+use an existing key store holding their EUIs; they are flashed and provisioned when asked, reset
+through the board HAL over the REPL, and run the steps that need no virtual hardware: `send`
+(a signed use-case command through the optical pass-through, response verified on the host) and
+`logs`. Keypad steps need a virtual board's keypad pty and fail on real boards with that reason.
 
 Report: per step and board pass/fail and latency; throughput (steps per second over the whole
 campaign), latency percentiles per step kind, memory per virtual board (resident set of its
@@ -27,13 +36,14 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-from host_tools import boards, cmd_keypad, cmd_logs, flash, pki, provision
+from firmware.gbcs import frame
+from host_tools import boards, cmd_keypad, cmd_logs, flash, hht, pki, provision, usecases
 from host_tools import cmd_flash
 from host_tools import utrn as U
 from host_tools.cmd_utrn import next_counter
 from host_tools.vboard import VBoard
 
-STEP_KINDS = ("topup", "replay", "code", "keypad", "logs")
+STEP_KINDS = ("topup", "replay", "code", "keypad", "logs", "send")
 
 
 class ScenarioError(Exception):
@@ -74,23 +84,71 @@ def rss_kb(pid):
     return None
 
 
+class Target:
+    """One board of a campaign: its REPL and optical ports, EUI-64, and VBoard when virtual."""
+
+    def __init__(self, name, repl, optical, eui, vb=None):
+        self.name, self.repl, self.optical, self.eui, self.vb = name, repl, optical, eui, vb
+
+    def reset(self, timeout=60.0):
+        """Reset and wait until the firmware answers again."""
+        if self.vb is not None:
+            cmd_keypad.reset_to_app(self.vb, timeout)
+            return
+        from mpremote.transport_serial import SerialTransport
+
+        t = SerialTransport(os.path.realpath(self.repl), baudrate=115200)
+        try:
+            t.enter_raw_repl(soft_reset=False)
+            t.exec_raw_no_follow("import board\nboard.get().reset()")
+        finally:
+            t.close()
+        wait_optical(self.optical, timeout)
+
+
+def wait_optical(port, timeout):
+    """Wait until the meter answers an IEC 62056-21 sign-on on its optical port."""
+    from host_tools.cmd_hht import open_port
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ser = open_port(port)
+            try:
+                hht.Hht(ser, timeout=1.0).sign_on()
+                return
+            finally:
+                ser.close()
+        except (hht.HhtError, OSError):
+            time.sleep(0.2)
+    raise ScenarioError("%s: no optical sign-on %.0f s after reset" % (port, timeout))
+
+
 class Runner:
     def __init__(self, scenario, workdir, progress=None, boards_n=None):
         self.sc = scenario
         self.dir = os.path.abspath(workdir)
         self.progress = progress or (lambda *a: None)
         b = scenario.get("boards", {})
-        self.n = boards_n or int(b.get("count", 1))
+        self.real = b.get("real")
+        self.n = len(self.real) if self.real else (boards_n or int(b.get("count", 1)))
         self.heap = b.get("heap", "512K")
         self.flash_kb = int(b.get("flash_kb", 2048))
-        self.keys = os.path.join(self.dir, "pki")
+        self.keys = b.get("keys") if self.real else os.path.join(self.dir, "pki")
+        if self.real and not self.keys:
+            raise ScenarioError("real boards need \"keys\": a key store holding their EUIs")
+        self.do_flash = b.get("flash", True)
+        self.do_provision = b.get("provision", True)
         self.vbs = []
+        self.targets = []
         self.results = []  # (board, step index, kind, ok, seconds, detail)
         self.lock = threading.Lock()
         self.setup_s = {}
 
     # -- setup ----------------------------------------------------------------------------------
     def setup(self):
+        if self.real:
+            return self._setup_real()
         t0 = time.monotonic()
         if not os.path.exists(os.path.join(self.keys, "index.json")):
             pki.create_bench_pki(self.keys, [("esme", self.n)])
@@ -123,13 +181,43 @@ class Runner:
 
         self._parallel(prov, "provision")
         self.setup_s["provision"] = time.monotonic() - t0
-        # the supplier side's static UTRN secrets, one key-store load for the whole fleet
+        self.targets = [Target(os.path.basename(vb.path), vb.console, vb.optical,
+                               bytes.fromhex(boards.meta(vb.path)["eui"]), vb) for vb in self.vbs]
+        self._secrets()
+
+    def _setup_real(self):
+        for i, r in enumerate(self.real):
+            try:
+                eui = bytes.fromhex(r["eui"])
+                self.targets.append(Target(r.get("name", "real%02d" % (i + 1)), r["repl"], r["optical"], eui))
+            except (KeyError, ValueError) as e:
+                raise ScenarioError("real board %d: needs repl, optical and a hex eui (%s)" % (i + 1, e))
+        t0 = time.monotonic()
+        if self.do_flash:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                files = cmd_flash.firmware_files(self.sc.get("target", "esp32"), tmp)
+                res, err = flash.flash_many([t.repl for t in self.targets], files)
+            if err:
+                raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
+        self.setup_s["flash"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        for t in self.targets:
+            if self.do_provision:
+                provision.provision_board(t.repl, provision.payload(self.keys, t.eui,
+                                                                    utrn=self.sc.get("utrn", {})))
+            t.reset()
+        self.setup_s["provision"] = time.monotonic() - t0
+        self._secrets()
+
+    def _secrets(self):
+        """The supplier side's static UTRN secrets, one key-store load for the whole fleet."""
         parties = pki.load_keystore(self.keys)
         sup = [p for e, p in sorted(parties.items()) if p.role == pki.ROLES["supplier"]][0]
         self.z = {}
-        for vb in self.vbs:
-            eui = bytes.fromhex(boards.meta(vb.path)["eui"])
-            self.z[eui] = (U.ecdh_z(sup.private["pp-ka"], parties[eui].public["ka"]), sup.eui)
+        for t in self.targets:
+            self.z[t.eui] = (U.ecdh_z(sup.private["pp-ka"], parties[t.eui].public["ka"]), sup.eui)
 
     def _parallel(self, fn, what):
         errs = []
@@ -150,9 +238,43 @@ class Runner:
             raise ScenarioError("%s failed on %d board(s): %s" % (what, len(errs), errs[0]))
 
     # -- steps ----------------------------------------------------------------------------------
-    def _step(self, vb, st, state):
+    def _send(self, t, st):
+        raw, counter = usecases.build(st.get("use_case", "ECS45"), self.keys, t.eui)
+        from host_tools.cmd_hht import default_credential, open_port
+
+        with self.lock:  # one credential file per device, created once
+            cred, priv = hht.load_credential(default_credential(self.keys, t.eui))
+        ser = open_port(t.optical)
+        try:
+            h = hht.Hht(ser)
+            h.login(cred, priv, t.eui)
+            try:
+                resp = h.gbcs(raw)
+            finally:
+                h.sign_off()
+        except hht.HhtError as e:
+            return "rejected %s" % e.text
+        finally:
+            ser.close()
+        v = usecases.verify_response(resp, self.keys, t.eui, frame.parse(raw).counter)
+        return "%s verified by %s: %s" % (st.get("use_case", "ECS45"), v["auth"], ", ".join(v.get("results", [])))
+
+    def _step(self, t, st, state):
         kind = st["do"]
-        eui = bytes.fromhex(boards.meta(vb.path)["eui"])
+        eui = t.eui
+        vb = t.vb
+        if kind == "send":
+            out = self._send(t, st)
+            exp = st.get("expect")
+            return (exp is None or exp in out), out
+        if kind == "logs":
+            logs = cmd_logs.read_logs(t.repl, (st.get("log", "utrn"),))
+            t.reset()
+            out = "\n".join(logs.get(st.get("log", "utrn"), []))
+            exp = st.get("expect")
+            return (exp is None or exp in out), out
+        if vb is None:
+            return False, "%s steps need a virtual board's keypad (real boards have physical keys)" % kind
         if kind in ("topup", "code"):
             z, sup = self.z[eui]
             with self.lock:  # one ledger file for all boards: read-modify-write under the lock
@@ -167,33 +289,29 @@ class Runner:
             out = "\n".join(cmd_keypad.type_keys(vb, code + "#", st.get("timeout", 20)))
         elif kind == "replay":
             out = "\n".join(cmd_keypad.type_keys(vb, state.get("last", "") + "#", st.get("timeout", 20)))
-        elif kind == "keypad":
+        else:  # keypad
             out = "\n".join(cmd_keypad.type_keys(vb, st["keys"], st.get("timeout", 20)))
-        else:  # logs
-            logs = cmd_logs.read_logs(vb.console, (st.get("log", "utrn"),))
-            cmd_keypad.reset_to_app(vb)
-            out = "\n".join(logs.get(st.get("log", "utrn"), []))
         exp = st.get("expect")
         return (exp is None or exp in out), out
 
-    def run_board(self, vb):
+    def run_board(self, t):
         state = {}
-        name = os.path.basename(vb.path)
+        name = t.name
         for rep in range(int(self.sc.get("repeat", 1))):
             for i, st in enumerate(self.sc["steps"]):
                 t0 = time.monotonic()
                 try:
-                    ok, out = self._step(vb, st, state)
+                    ok, out = self._step(t, st, state)
                 except Exception as e:  # a failing step is a test failure of that board, not a crash
                     ok, out = False, "%s: %s" % (type(e).__name__, e)
                 dt = time.monotonic() - t0
                 with self.lock:
                     self.results.append((name, rep * len(self.sc["steps"]) + i, st["do"], ok, dt, out))
-                self.progress("step", vb)
+                self.progress("step", t)
 
     def run(self):
         t0 = time.monotonic()
-        ts = [threading.Thread(target=self.run_board, args=(vb,)) for vb in self.vbs]
+        ts = [threading.Thread(target=self.run_board, args=(t,)) for t in self.targets]
         for t in ts:
             t.start()
         for t in ts:
