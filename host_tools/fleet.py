@@ -97,10 +97,13 @@ class Target:
             return
         from mpremote.transport_serial import SerialTransport
 
-        t = SerialTransport(os.path.realpath(self.repl), baudrate=115200)
+        t = SerialTransport(os.path.realpath(self.repl), baudrate=115200, timeout=5)
         try:
             t.enter_raw_repl(soft_reset=False)
-            t.exec_raw_no_follow("import board\nboard.get().reset()")
+            # raw REPL: code then Ctrl-D. Nothing is awaited: the board may reset before its "OK"
+            # reaches us (a lost acknowledgement must not hang the campaign)
+            t.serial.write(b"import board\nboard.get().reset()\x04")
+            t.serial.flush()
         finally:
             t.close()
         wait_optical(self.optical, timeout)
