@@ -115,16 +115,8 @@ for i in range(10000):
 dt = time.ticks_diff(time.ticks_ms(), t0)
 print("@@BRUTE fastpath entries=10000 passed=%d ms=%d" % (passed, dt))
 
-def rmtree(p):
-    for name in os.listdir(p):
-        q = p + "/" + name
-        if os.stat(q)[0] & 0x4000:
-            rmtree(q)
-        else:
-            os.remove(q)
-    os.rmdir(p)
-
-rmtree(d)
+import _t
+_t.rmtree(d)
 """
 
 

@@ -4,7 +4,6 @@ import _t
 from firmware.alerts import Reject, INTEGRITY_FAILED
 from firmware.gbcs import ber, frame
 
-VEC = _t.ROOT + "/tests/vectors/gbcs/"
 FIXTURES = ("cmd_ecs42", "cmd_ecs43", "cmd_ecs44", "cmd_ecs45", "cmd_ecs03", "cmd_unknown",
             "cmd_other_eui", "cmd_ecs42_unsigned", "resp_ecs45", "shape_dt_supp", "shape_cert",
             "shape_alert_long")
@@ -12,9 +11,7 @@ SUPPLIER = _t.unhex("02534d4c00000201")
 DEVICE = _t.unhex("02534d4c01010001")
 
 
-def vec(name):
-    with open(VEC + name + ".hex") as f:
-        return _t.unhex(f.read().strip())
+from gbcs_fixtures import vec  # noqa: E402
 
 
 def _fmt(b):

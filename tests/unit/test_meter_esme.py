@@ -7,7 +7,6 @@ lives on the heap (≈100 KB for store + crypto + gbcs + meter as source; on an 
 into flash). bench/bench_gbcs_pipeline.py measures the working set under a heap limit.
 """
 MP_HEAPSIZE = "256K"
-import json
 import os
 from binascii import hexlify
 
@@ -18,17 +17,8 @@ from firmware.meter import security
 from firmware.meter.esme import Esme
 from firmware.store.durable import Store
 
-VEC = _t.ROOT + "/tests/vectors/gbcs/"
 
-
-def vec(name):
-    with open(VEC + name + ".hex") as f:
-        return _t.unhex(f.read().strip())
-
-
-def keys():
-    with open(VEC + "own_keys.json") as f:
-        return json.load(f)
+from gbcs_fixtures import vec, keys  # noqa: E402
 
 
 class Dev:

@@ -5,7 +5,6 @@ supplier DS cell of the same trust anchors (firmware.optical.service.supplier_an
 from firmware.crypto import p256  # noqa: F401,I001  (first: compiled on a fresh heap)
 import test_optical_support as S
 import hashlib
-import json
 
 import _t
 from firmware.gbcs import frame
@@ -15,17 +14,8 @@ from firmware.optical import auth, iec, port
 from firmware.optical.service import supplier_anchors
 
 MP_HEAPSIZE = "256K"  # store + crypto + gbcs + meter + optical compiled from source (see test_meter_esme)
-VEC = _t.ROOT + "/tests/vectors/gbcs/"
 
-
-def vec(name):
-    with open(VEC + name + ".hex") as f:
-        return _t.unhex(f.read().strip())
-
-
-def keys():
-    with open(VEC + "own_keys.json") as f:
-        return json.load(f)
+from gbcs_fixtures import vec, keys  # noqa: E402
 
 
 class Rig:
