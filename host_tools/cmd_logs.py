@@ -1,5 +1,5 @@
 """`smlab logs`: read a board's security, UTRN and event logs from its durable store and decode the
-GBCS alert/event codes in them (names from firmware/alerts.py).
+GBCS alert/event codes in them (names from firmware/alert_names.py).
 
 Reading goes through the REPL (mpremote raw REPL), which interrupts the running firmware as on a real
 board; a virtual board is reset afterwards so its firmware runs again (--no-resume leaves it at the
@@ -7,7 +7,7 @@ REPL)."""
 import json
 import re
 
-from firmware import alerts
+from firmware import alert_names
 from host_tools import boards
 from host_tools.cli import CliError
 from host_tools.flash import Board, FlashError
@@ -33,8 +33,8 @@ def decode(entry):
     names = []
     for m in _CODE.finditer(entry):
         code = int(m.group(1), 16)
-        if code in alerts.NAMES and code not in [c for c, _ in names]:
-            names.append((code, alerts.NAMES[code]))
+        if code in alert_names.NAMES and code not in [c for c, _ in names]:
+            names.append((code, alert_names.NAMES[code]))
     return entry + "".join("  [0x%04X %s]" % c for c in names), [c for c, _ in names]
 
 
