@@ -79,8 +79,8 @@ def test_message_code_tables_match_corpus(corpus):
             if not m.mac_header:
                 assert m.message_code in codes.SIGNATURE_ONLY
     assert all(len(v) == 1 for v in dt.values())
-    assert {c for c, v in dt.items() if True in v} <= codes.RESPONSE_DATETIME
-    assert codes.SIGNATURE_REQUIRED == signed - {0x0008, 0x011B}
+    assert {c for c, v in dt.items() if True in v} <= set(codes.RESPONSE_DATETIME)
+    assert set(codes.SIGNATURE_REQUIRED) == signed - {0x0008, 0x011B}
 
 
 def test_all_297_commands_authenticated_and_answered(run297):
