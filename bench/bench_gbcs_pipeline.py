@@ -33,6 +33,7 @@ if CODE:
 from binascii import unhexlify, hexlify
 from firmware.store.durable import Store
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.meter.esme import Esme, RTDS_CLOCK
 from firmware.gbcs import frame
 cmd = unhexlify(open(SHARED + "/interop/rtds/RTDS-4.5.0/7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX").read().strip())
@@ -51,13 +52,13 @@ def provision_all(n):
     cells = [security.Cell.from_json(c) for c in j["cells"]]
     for i in range(n):
         st = Store(TMP + "/prov" + str(i))
-        security.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
-        security.precompute(st)  # as firmware/provisioning.py does: Z per KA cell in the store
+        factory.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
+        factory.precompute(st)  # as firmware/provisioning.py does: Z per KA cell in the store
         e = Esme(st, clock=lambda: RTDS_CLOCK, table_dir=vk)
         e.model.disconnect()
     Esme(Store(TMP + "/prov0"), table_dir=vk)  # build the DS comb table file once
     st = Store(TMP + "/warm")
-    security.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
+    factory.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
     Esme(st, clock=lambda: RTDS_CLOCK, table_dir=vk).process(cmd)
 
 def fresh(i):

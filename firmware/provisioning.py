@@ -10,7 +10,7 @@ format. Payload (JSON-able dict, byte strings as hex):
      "floors": {"<role>": int}, "pp_floors": {"<role>": int},
      "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...}}
 
-Identity, keys and trust anchor cells go through firmware.meter.security.provision (GBCS §5 trust
+Identity, keys and trust anchor cells go through firmware.meter.factory.provision (GBCS §5 trust
 anchor cells); UTRN thresholds and lockout settings are the "utrn_cfg" record the UTRN acceptor
 reads (firmware/utrn/accept.py). Refuses a payload whose EUI is not the board's own identity.
 """
@@ -35,6 +35,7 @@ def _b(d, k, n):
 def apply(store, p, board_eui=None):
     """Write payload p into store; returns a short summary dict."""
     from firmware.meter import security
+    from firmware.meter import factory
 
     if not isinstance(p, dict) or p.get("v") != VERSION:
         raise Reject("provision", None, "unknown payload version")
@@ -56,12 +57,12 @@ def apply(store, p, board_eui=None):
     for k in utrn:
         if k not in _UTRN_KEYS:
             raise Reject("provision", None, "unknown UTRN setting %s" % k)
-    security.provision(store, eui, _b(p, "ka", 32), _b(p, "ds", 32), cells, floors, pp)
+    factory.provision(store, eui, _b(p, "ka", 32), _b(p, "ds", 32), cells, floors, pp)
     if utrn:
         cfg = store.get_json("utrn_cfg", None) or {}
         cfg.update(utrn)
         store.put_json("utrn_cfg", cfg)
     store.put_json("role", {"role": p.get("role", "esme")})
     # static ECDH secrets computed now, once, so the meter never runs an ECDH at command time
-    nz = security.precompute(store)
+    nz = factory.precompute(store)
     return {"eui": p["eui"], "cells": len(cells), "role": p.get("role", "esme"), "z": nz}

@@ -128,9 +128,9 @@ def esme_ka_priv():
 
 
 def provision_rtds_esme(store, ds_priv=ESME_DS_PRIV):
-    from firmware.meter import security
+    from firmware.meter import factory
 
-    security.provision(store, ESME_EUI, esme_ka_priv(), ds_priv, keystore().cells())
+    factory.provision(store, ESME_EUI, esme_ka_priv(), ds_priv, keystore().cells())
 
 
 def esme_ds_pub(ds_priv=ESME_DS_PRIV):

@@ -45,11 +45,12 @@ while True:
 PROVISION = r'''
 import board, binascii, json
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.optical import menu
 u = binascii.unhexlify
 st = board.get().store()
 cells = [security.Cell.from_json(c) for c in json.loads(%r)]
-security.provision(st, u("%s"), u("%s"), u("%s"), cells)
+factory.provision(st, u("%s"), u("%s"), u("%s"), cells)
 menu.set_pin(st, "2468", b"salt-salt-salt-1")
 print("PROVISIONED")
 '''

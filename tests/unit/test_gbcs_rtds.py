@@ -12,6 +12,7 @@ from binascii import a2b_base64, hexlify
 import _t
 from firmware.gbcs import frame
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.meter.esme import Esme, RTDS_CLOCK
 from firmware.store.durable import Store
 
@@ -51,7 +52,7 @@ class RtdsEsme:
             j = json.load(f)
         self.root = "/tmp/smlab-rtds-" + hexlify(os.urandom(6)).decode()
         st = Store(self.root)
-        security.provision(st, _t.unhex(j["esme"]), ka, _t.unhex(j["esme_ds"]),
+        factory.provision(st, _t.unhex(j["esme"]), ka, _t.unhex(j["esme_ds"]),
                            [security.Cell.from_json(c) for c in j["cells"]])
         self.esme = Esme(st, clock=lambda: RTDS_CLOCK)
         return self.esme

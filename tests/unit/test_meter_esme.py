@@ -14,6 +14,7 @@ import _t
 from firmware.alerts import Reject, AUTH_FAILED, UNUSUAL_COMMANDS, UNAUTHORISED_ACCESS, NO_AUTHORITY
 from firmware.gbcs import dlms, frame
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.meter.esme import Esme
 from firmware.store.durable import Store
 
@@ -28,7 +29,7 @@ class Dev:
         self.root = "/tmp/smlab-esme-" + hexlify(os.urandom(6)).decode()
         k = self.k = keys()
         st = Store(self.root)
-        security.provision(st, _t.unhex(k["device"]), _t.unhex(k["device_ka"]),
+        factory.provision(st, _t.unhex(k["device"]), _t.unhex(k["device_ka"]),
                            _t.unhex(k["device_ds"]), [security.Cell.from_json(c) for c in k["cells"]])
         self.store = st
         self.esme = Esme(st, clock=lambda: _t.unhex(k["clock"]))

@@ -1,4 +1,4 @@
-"""Static ECDH secrets persisted at provisioning (firmware.meter.security.precompute, gbcs.md §3.4):
+"""Static ECDH secrets persisted at provisioning (firmware.meter.factory.precompute, gbcs.md §3.4):
 read back instead of recomputed, keyed so a replaced anchor never reuses a stale Z."""
 import os
 from binascii import hexlify
@@ -10,6 +10,7 @@ MP_HEAPSIZE = "256K"
 import _t
 from firmware.crypto import p256
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.store.durable import Store
 
 KA = bytes(31) + b"\x07"
@@ -30,8 +31,8 @@ def test_precompute_then_read_back():
     st = Store(_tmp())
     st.boot()
     c1, c2 = _cell(bytes(31) + b"\x05"), _cell(bytes(31) + b"\x0b", security.ACB)
-    security.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [c1, c2])
-    assert security.precompute(st) == 2
+    factory.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [c1, c2])
+    assert factory.precompute(st) == 2
     rec = st.get_json("sec_z")
     assert len(rec) == 2
     want = p256.ecdh(KA, c1.pub)
@@ -49,10 +50,10 @@ def test_replaced_anchor_never_uses_stale_z():
     st = Store(_tmp())
     st.boot()
     old = _cell(bytes(31) + b"\x05")
-    security.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [old])
-    security.precompute(st)
+    factory.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [old])
+    factory.precompute(st)
     new = _cell(bytes(31) + b"\x06")
-    security.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [new])  # anchor replaced, no precompute
+    factory.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [new])  # anchor replaced, no precompute
     security._Z_CACHE.clear()
     s = security.SecurityState(st)
     assert s.z(s.cells[0]) == p256.ecdh(KA, new.pub)

@@ -9,6 +9,7 @@ import hashlib
 import _t
 from firmware.gbcs import frame
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.meter.esme import Esme
 from firmware.optical import auth, iec, port
 from firmware.optical.service import supplier_anchors
@@ -25,7 +26,7 @@ class Rig:
         self.sup = _t.unhex(k["supplier"])
         root = S.scratch_dir()
         st = S.store_at(root)
-        security.provision(st, self.dev, _t.unhex(k["device_ka"]), _t.unhex(k["device_ds"]),
+        factory.provision(st, self.dev, _t.unhex(k["device_ka"]), _t.unhex(k["device_ds"]),
                            [security.Cell.from_json(c) for c in k["cells"]])
         clock = _t.unhex(k["clock"])
         self.m = S.Meter(root, eui=self.dev, anchors=supplier_anchors(st),

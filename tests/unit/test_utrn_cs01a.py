@@ -15,6 +15,7 @@ import _t
 from firmware.alerts import Reject
 from firmware.store.durable import Store
 from firmware.meter import security
+from firmware.meter import factory
 from firmware.meter.esme import Esme, RTDS_CLOCK
 from firmware.gbcs import frame
 from firmware.utrn import cs01a
@@ -47,7 +48,7 @@ class A0:
             j = json.load(f)
         self.root = "/tmp/smlab-cs01a-" + hexlify(os.urandom(6)).decode()
         st = Store(self.root)
-        security.provision(st, _t.unhex(j["esme"]), ka, _t.unhex(j["esme_ds"]),
+        factory.provision(st, _t.unhex(j["esme"]), ka, _t.unhex(j["esme_ds"]),
                            [security.Cell.from_json(c) for c in j["cells"]])
         self.esme = Esme(st, clock=lambda: RTDS_CLOCK)
         self.acc = cs01a.install(self.esme, clock=lambda: 1420070400)
