@@ -1,32 +1,10 @@
 """Run-time shims so firmware modules import unchanged under MicroPython and CPython.
 
 Only what the interpreters really differ on lives here; keep it tiny (it is imported everywhere).
+The CPython stand-ins live in firmware/compat_cpython.py, so a device does not load them.
 """
 try:
     from micropython import const  # noqa: F401  (MicroPython: compile-time constant)
+    from time import ticks_ms, ticks_diff  # noqa: F401
 except ImportError:  # CPython
-
-    def const(x):
-        return x
-
-
-try:
-    from time import ticks_ms, ticks_diff  # noqa: F401  (MicroPython)
-except ImportError:
-    import time as _time
-
-    def ticks_ms():
-        return int(_time.monotonic() * 1000) & 0x3FFFFFFF
-
-    def ticks_diff(a, b):
-        d = (a - b) & 0x3FFFFFFF
-        return d - 0x40000000 if d & 0x20000000 else d
-
-
-IS_MICROPYTHON = False
-try:
-    import sys as _sys
-
-    IS_MICROPYTHON = _sys.implementation.name == "micropython"
-except AttributeError:
-    pass
+    from firmware.compat_cpython import const, ticks_ms, ticks_diff  # noqa: F401

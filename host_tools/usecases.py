@@ -12,7 +12,7 @@ Originator counters: strictly increasing per (originator, device), kept in the k
 """
 import time
 
-from firmware.gbcs import dlms, frame
+from firmware.gbcs import dlms, dlms_client, frame
 from host_tools import gbcs_verify as V
 from host_tools import pki
 
@@ -24,7 +24,7 @@ CONTROL_STATES = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection 
 
 
 def _action(selector):
-    return lambda inv: dlms.build_request(inv, [(dlms.ACTION, 9, SCRIPT_TABLE, 1)],
+    return lambda inv: dlms_client.build_request(inv, [(dlms.ACTION, 9, SCRIPT_TABLE, 1)],
                                           [(dlms.LONG_UNSIGNED, selector)])
 
 
@@ -32,7 +32,7 @@ def _payment_mode(mode):
     def build(inv):
         charges = (2, [(9, b"\x00\x00\x13\x0a\x00\xff"), (9, b"\x00\x00\x13\x14\x00\xff"), (4, (3, b"\xe0"))])
         standing = (2, [(9, b"\x00\x00\x13\x0a\x00\xff"), (9, b"\x00\x00\x13\x14\x04\xff"), (4, (3, b"\xe0"))])
-        return dlms.build_request(inv, [(dlms.SET, 111, ACCOUNT, 2), (dlms.SET, 111, ACCOUNT, 11),
+        return dlms_client.build_request(inv, [(dlms.SET, 111, ACCOUNT, 2), (dlms.SET, 111, ACCOUNT, 11),
                                         (dlms.SET, 111, ACCOUNT, 13)],
                                   [(2, [(dlms.ENUM, mode), (dlms.ENUM, 1)]), (1, [charges, standing]),
                                    (dlms.OCTET_STRING, NOW)])
@@ -44,7 +44,7 @@ USE_CASES = {
     "ECS42": (0x004F, True, _action(51), "close the load switch (supply on)"),
     "ECS43": (0x0050, True, _action(52), "open the load switch (supply off)"),
     "ECS44": (0x0051, True, _action(54), "arm the load switch (consumer reconnects)"),
-    "ECS45": (0x0052, False, lambda inv: dlms.build_request(inv, [(dlms.GET, 70, DISCONNECT_CONTROL, 3)],
+    "ECS45": (0x0052, False, lambda inv: dlms_client.build_request(inv, [(dlms.GET, 70, DISCONNECT_CONTROL, 3)],
                                                             [(dlms.NULL, None)]),
               "read the load switch state"),
     "ECS02": (0x001A, True, _payment_mode(1), "payment mode -> credit"),
@@ -107,7 +107,7 @@ def verify_response(raw, keys, device, command_counter=None, supplier=None):
     else:
         raise UseCaseError("response carries neither signature nor MAC")
     if m.content[:1] == bytes([dlms.TAG_RESPONSE]):
-        _, data, results = dlms.parse_response(m.content)
+        _, data, results = dlms_client.parse_response(m.content)
         out["results"] = [_describe(k, r, d, m.message_code) for (k, r), d in zip(results, data)]
         out["ok"] = all(r == dlms.SUCCESS for _, r in results)
     else:

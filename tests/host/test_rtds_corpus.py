@@ -15,6 +15,7 @@ pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS corpus
 
 from firmware.alerts import Reject  # noqa: E402
 from firmware.gbcs import codes, dlms, frame  # noqa: E402
+from firmware.gbcs import dlms_client  # noqa: E402
 from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
 from host_tools import gbcs_verify as V  # noqa: E402
@@ -56,11 +57,11 @@ def test_all_dlms_payloads_round_trip(corpus):
         c = m.content
         if c[:1] == b"\xd9":
             r = dlms.parse_request(c)
-            assert dlms.build_request(r.invoke_id, r.specs, r.data, r.date_time, r.selections) == c
+            assert dlms_client.build_request(r.invoke_id, r.specs, r.data, r.date_time, r.selections) == c
             assert r.invoke_id == 0x20000000 | (m.counter & 0xFFFFFF)
             n += 1
         elif c[:1] == b"\xda":
-            inv, data, res = dlms.parse_response(c)
+            inv, data, res = dlms_client.parse_response(c)
             assert dlms.build_response(inv, [(k, rc, it) for (k, rc), it in zip(res, data)]) == c
             n += 1
     assert n > 600
@@ -103,7 +104,7 @@ def test_all_297_commands_authenticated_and_answered(run297):
             maced += 1
         if m.content[:1] == b"\xd9":  # every DLMS command gets one result per request item
             req = dlms.parse_request(m.content)
-            inv, data, res = dlms.parse_response(r.content)
+            inv, data, res = dlms_client.parse_response(r.content)
             assert inv == req.invoke_id and len(res) == len(req.specs)
     assert (signed, maced) == (129, 168)
 

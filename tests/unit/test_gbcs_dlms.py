@@ -4,6 +4,7 @@ get-with-selection request of RTDS ECS23."""
 import _t
 from firmware.alerts import Reject
 from firmware.gbcs import dlms
+from firmware.gbcs import dlms_client
 
 ECS42_REQ = "d9200003e8000103000900000a006aff0101120033"
 ECS45_REQ = "d9200003e80001010046000060030aff030100"
@@ -26,7 +27,7 @@ def test_requests_rebuild_exactly():
     for h in (ECS42_REQ, ECS45_REQ, ECS02_REQ, ECS23_REQ):
         b = _t.unhex(h)
         r = dlms.parse_request(b)
-        assert dlms.build_request(r.invoke_id, r.specs, r.data, r.date_time, r.selections) == b
+        assert dlms_client.build_request(r.invoke_id, r.specs, r.data, r.date_time, r.selections) == b
 
 
 def test_ecs02_data_values():
@@ -53,7 +54,7 @@ def test_responses_match_gbcs_examples():
         "da200003e80000011601010100"
     b = dlms.build_response(0x200003EA, [(dlms.SET, 0, None)] * 3)
     assert _t.hexs(b) == "da200003ea0000030000000302000200020 0".replace(" ", "")
-    inv, data, res = dlms.parse_response(b)
+    inv, data, res = dlms_client.parse_response(b)
     assert inv == 0x200003EA and data == [(0, None)] * 3 and res == [(2, 0)] * 3
 
 

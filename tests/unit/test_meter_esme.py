@@ -13,6 +13,7 @@ from binascii import hexlify
 import _t
 from firmware.alerts import Reject, AUTH_FAILED, UNUSUAL_COMMANDS, UNAUTHORISED_ACCESS, NO_AUTHORITY
 from firmware.gbcs import dlms, frame
+from firmware.gbcs import dlms_client
 from firmware.meter import security
 from firmware.meter import factory
 from firmware.meter.esme import Esme
@@ -80,7 +81,7 @@ def test_payment_mode_use_case_with_long_content():
         raw = d.esme.process(vec("cmd_ecs03"))
         r = frame.parse(raw)
         assert r.date_time == _t.unhex(d.k["clock"])  # ECS03 responses carry the date-time
-        inv, data, res = dlms.parse_response(r.content)
+        inv, data, res = dlms_client.parse_response(r.content)
         assert inv == 0x20000015 and res == [(2, 0)] * 3
         assert d.esme.model.payment_mode == "prepayment"
         assert len(d.esme.model.account["credit_charge_configuration"]) == 13
@@ -91,7 +92,7 @@ def test_unknown_objects_and_scope_get_dlms_errors():
     with Dev() as d:
         r = frame.parse(d.esme.process(vec("cmd_unknown")))
         assert r.mac_header  # MAC-only command: MAC'd response
-        inv, data, res = dlms.parse_response(r.content)
+        inv, data, res = dlms_client.parse_response(r.content)
         # GET of an undefined object; a MAC-only command may not reach the load switch
         assert res == [(dlms.GET, dlms.OBJECT_UNDEFINED), (dlms.ACTION, dlms.SCOPE_OF_ACCESS_VIOLATED)]
         assert d.esme.model.supply == "connected"

@@ -16,6 +16,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 from firmware.gbcs import dlms, frame  # noqa: E402
+
+from firmware.gbcs import dlms_client  # noqa: E402
 from host_tools import gbcs_verify as V  # noqa: E402
 from host_tools.gbcs_rtds import priv_bytes, pub_bytes  # noqa: E402
 
@@ -55,7 +57,7 @@ def ecs03_content(ctr):
     for i in range(13):
         arr.append((2, [(9, bytes((0, 0, 19, 10, i % 3, 255))), (9, bytes((0, 0, 19, 20, i % 5, 255))),
                         (4, (3, b"\xe0"))]))
-    return dlms.build_request(0x20000000 | ctr, [(2, 111, ACCOUNT, 2), (2, 111, ACCOUNT, 11),
+    return dlms_client.build_request(0x20000000 | ctr, [(2, 111, ACCOUNT, 2), (2, 111, ACCOUNT, 11),
                                                  (2, 111, ACCOUNT, 13)],
                               [(2, [(22, 2), (22, 1)]), (1, arr), (9, bytes(9) + b"\x80\x00\xff")])
 
@@ -70,17 +72,17 @@ def command(ctr, code, content, signed, recipient=DEVICE):
 def main():
     fx = {}
     for ctr, code, sel in ((0x10, 0x4F, 51), (0x12, 0x50, 52), (0x13, 0x51, 54)):
-        c = dlms.build_request(0x20000000 | ctr, [(3, 9, SCRIPTS, 1)], [(0x12, sel)])
+        c = dlms_client.build_request(0x20000000 | ctr, [(3, 9, SCRIPTS, 1)], [(0x12, sel)])
         fx["cmd_ecs%d" % {0x4F: 42, 0x50: 43, 0x51: 44}[code]] = command(ctr, code, c, True)
-    c45 = dlms.build_request(0x20000000 | 0x11, [(1, 70, DISCONNECT, 3)], [(0, None)])
+    c45 = dlms_client.build_request(0x20000000 | 0x11, [(1, 70, DISCONNECT, 3)], [(0, None)])
     fx["cmd_ecs45"] = command(0x11, 0x52, c45, False)
     fx["cmd_ecs03"] = command(0x15, 0x1B, ecs03_content(0x15), True)
-    cu = dlms.build_request(0x20000000 | 0x16, [(1, 3, b"\x01\x00\x01\x08\x00\xff", 2),
+    cu = dlms_client.build_request(0x20000000 | 0x16, [(1, 3, b"\x01\x00\x01\x08\x00\xff", 2),
                                                 (3, 9, SCRIPTS, 1)], [(0, None), (0x11, 51)])
     fx["cmd_unknown"] = command(0x16, 0x52, cu, False)
     fx["cmd_other_eui"] = command(0x17, 0x52, c45, False, recipient=OTHER_DEVICE)
     # unsigned critical command (ECS42 code, signature length 00) with a valid MAC
-    c42 = dlms.build_request(0x20000000 | 0x18, [(3, 9, SCRIPTS, 1)], [(0x12, 51)])
+    c42 = dlms_client.build_request(0x20000000 | 0x18, [(3, 9, SCRIPTS, 1)], [(0x12, 51)])
     fx["cmd_ecs42_unsigned"] = command(0x18, 0x4F, c42, False)
     # expected ECS45 response after ECS42 (connected), MAC'd by the device (independent crypto)
     r = frame.Message(cra=2, counter=0x11, originator=DEVICE, recipient=SUPPLIER, message_code=0x52,
