@@ -13,7 +13,7 @@ device KA key x the recipient's KA cell, KDF U=02). A rejection writes one secur
 changes nothing else and raises Reject(reason, alert code, detail).
 
 DLMS dispatch: a table keyed by (kind, class id, OBIS, attribute/method). Other modules add entries
-with register_get / register_set / register_action (e.g. the UTRN engine registers CS01a on
+with register(kind, ...) / register_action (e.g. the UTRN engine registers CS01a on
 class 115 0-0:19.40.0.255 method 1). A handler is called as handler(ctx, item) and returns
 (result_code, data_item_or_None); ctx has .esme, .msg (the parsed GBCS Message), .role (the
 originator's role), .request (the DLMS Request), .index and a dict .state shared by the handlers of
@@ -102,25 +102,20 @@ class Esme:
     def register(self, kind, class_id, obis6, ident, handler, signed=False, roles=None):
         self._table[(kind, class_id, bytes(obis6), ident)] = (handler, signed, roles)
 
-    def register_get(self, class_id, obis6, attr, handler, signed=False, roles=None):
-        self.register(dlms.GET, class_id, obis6, attr, handler, signed, roles)
-
-    def register_set(self, class_id, obis6, attr, handler, signed=False, roles=None):
-        self.register(dlms.SET, class_id, obis6, attr, handler, signed, roles)
-
     def register_action(self, class_id, obis6, method, handler, signed=False, roles=None):
         self.register(dlms.ACTION, class_id, obis6, method, handler, signed, roles)
 
     def _register_defaults(self):
         sup = (security.SUPPLIER,)
         self.register_action(9, OBIS_LOAD_SWITCH_SCRIPTS, 1, _load_switch, True, sup)
-        self.register_get(70, OBIS_DISCONNECT_CONTROL, 2, _output_state)
-        self.register_get(70, OBIS_DISCONNECT_CONTROL, 3, _control_state)
+        get, set_ = dlms.GET, dlms.SET
+        self.register(get, 70, OBIS_DISCONNECT_CONTROL, 2, _output_state)
+        self.register(get, 70, OBIS_DISCONNECT_CONTROL, 3, _control_state)
         for attr, h in ((2, _set_account_mode), (11, _set_credit_charge_config),
                         (13, _set_account_activation)):
-            self.register_set(111, OBIS_ACCOUNT, attr, h, True, sup)
-        self.register_set(9000, OBIS_DISABLEMENT_THRESHOLD, 4, _set_disablement_threshold, True, sup)
-        self.register_set(9000, OBIS_DISABLEMENT_THRESHOLD, 6, _set_threshold_activation, True, sup)
+            self.register(set_, 111, OBIS_ACCOUNT, attr, h, True, sup)
+        self.register(set_, 9000, OBIS_DISABLEMENT_THRESHOLD, 4, _set_disablement_threshold, True, sup)
+        self.register(set_, 9000, OBIS_DISABLEMENT_THRESHOLD, 6, _set_threshold_activation, True, sup)
 
     # ------------------------------------------------------------------ pipeline
     def _reject(self, reason, code, detail, m=None):
