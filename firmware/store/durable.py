@@ -7,6 +7,9 @@ after a power cut at any point get() returns the old or the new bytes, and a cor
 Bounded append-only logs (security, event) rotate between two segment files; monotonic counters
 refuse to go backwards. Runs unchanged on MicroPython (littlefs2, shared/reference/micropython.md
 §4) and CPython (plain directory, fsync'd).
+
+This module holds what a running device needs; the start-of-day check (Store.boot) lives in
+firmware.store.repair, loaded only for that call (its bytecode would otherwise stay on the heap).
 """
 import os
 import struct
@@ -15,42 +18,37 @@ from binascii import crc32
 from firmware.alerts import Reject
 from firmware.compat import const
 
-VERSION = const(1)  # record format version written by this firmware
+_VERSION = const(1)  # record format version written by this firmware
 _MAGIC = const(0x52)  # b"R": record
-_HDR = ">BBII"  # magic, version, seq, length
-_HDR_LEN = const(10)
+_HDR_LEN = const(10)  # ">BBII": magic, version, seq, length
 _CRC_LEN = const(4)
-_FRAME = ">HBI"  # log frame: length, type (0 bytes / 1 str), crc32(type + payload)
-_FRAME_LEN = const(7)
+_FRAME_LEN = const(7)  # ">HBI": log frame length, type (0 bytes / 1 str), crc32(type + payload)
 _MAX_NAME = const(32)
 _MAX_ENTRY = const(1024)
-_SLOTS = ("a", "b")
+_SLOTS = (".a", ".b")
 _NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 
-def _crc(b, start=0):
-    return crc32(b, start) & 0xFFFFFFFF
-
-
-def encode_record(seq, data, version=VERSION):
+def encode_record(seq, data, version=_VERSION):
     """Bytes of one record file (exposed for tests and host tools that build flash images)."""
-    head = struct.pack(_HDR, _MAGIC, version, seq, len(data))
-    return head + data + struct.pack(">I", _crc(data, _crc(head)))
+    head = struct.pack(">BBII", _MAGIC, version, seq, len(data))
+    return b"".join((head, data, struct.pack(">I", crc32(data, crc32(head)))))
 
 
 def decode_record(raw):
     """(seq, data) of a record file's bytes, or raise Reject("store-corrupt") naming the problem."""
-    if len(raw) < _HDR_LEN + _CRC_LEN:
+    n = len(raw)
+    if n < _HDR_LEN + _CRC_LEN:
         raise Reject("store-corrupt", None, "short")
-    magic, ver, seq, n = struct.unpack(_HDR, raw[:_HDR_LEN])
-    if magic != _MAGIC or _HDR_LEN + n + _CRC_LEN != len(raw):
+    magic, ver, seq, size = struct.unpack_from(">BBII", raw)
+    if magic != _MAGIC or _HDR_LEN + size + _CRC_LEN != n:
         raise Reject("store-corrupt", None, "format")
-    (want,) = struct.unpack(">I", raw[-_CRC_LEN:])
-    if _crc(raw[:-_CRC_LEN]) != want:
+    mv = memoryview(raw)  # no copies of the record but the data returned
+    if crc32(mv[:-_CRC_LEN]) != struct.unpack_from(">I", raw, n - _CRC_LEN)[0]:
         raise Reject("store-corrupt", None, "crc")
-    if ver != VERSION:
+    if ver != _VERSION:
         raise Reject("store-corrupt", None, "version %d" % ver)
-    return seq, bytes(raw[_HDR_LEN:-_CRC_LEN])
+    return seq, bytes(mv[_HDR_LEN:-_CRC_LEN])
 
 
 def _check_name(name):
@@ -85,13 +83,6 @@ class Store:
     def _path(self, fname):
         return self.root + "/" + fname
 
-    def _exists(self, fname):
-        try:
-            os.stat(self._path(fname))
-            return True
-        except OSError:
-            return False
-
     def _read(self, fname):
         with open(self._path(fname), "rb") as f:
             return f.read()
@@ -109,9 +100,6 @@ class Store:
         os.remove(self._path(fname))
         _sync_dir(self.root)
 
-    def _files(self):
-        return os.listdir(self.root)
-
     # -- records --------------------------------------------------------------------------------
     def _load(self, stem, report=None, strict=True):
         """Newest valid (seq, data) of record `stem`, or None if never written.
@@ -121,8 +109,8 @@ class Store:
         """
         best = None
         bad = []
-        for i in range(2):
-            fname = stem + "." + _SLOTS[i]
+        for i in (0, 1):
+            fname = stem + _SLOTS[i]
             try:
                 raw = self._read(fname)
             except OSError:
@@ -134,17 +122,19 @@ class Store:
                 continue
             if best is None or seq > best[1]:
                 best = (i, seq, data)
+        note = "using last good copy" if best else "no good copy"
         for fname, problem in bad:
-            self._event("store-corrupt %s: %s; %s" % (
-                fname, problem, "using last good copy" if best else "no good copy"))
-            if report is not None:
-                report.append((fname, problem if best else problem + ", no good copy"))
-            if best is not None:
+            self.log("event").append("store-corrupt %s: %s; %s" % (fname, problem, note))
+            if best:
                 self._remove(fname)
+            else:
+                problem += ", " + note
+            if report is not None:
+                report.append((fname, problem))
         if best is None:
             self._newest.pop(stem, None)
             if bad and strict:
-                raise Reject("store-corrupt", None, "%s: %s, no good copy" % (stem, bad[0][1]))
+                raise Reject("store-corrupt", None, "%s: %s" % (stem, problem))
             return None
         self._newest[stem] = (best[0], best[1])
         return best[1], best[2]
@@ -155,7 +145,7 @@ class Store:
             self._load(stem, None, False)
             cur = self._newest.get(stem)
         slot, seq = (1 - cur[0], cur[1] + 1) if cur else (0, 1)
-        self._write_atomic(stem + "." + _SLOTS[slot], encode_record(seq, data))
+        self._write_atomic(stem + _SLOTS[slot], encode_record(seq, data))
         self._newest[stem] = (slot, seq)
 
     def get(self, name):
@@ -194,23 +184,28 @@ class Store:
         _check_name(name)
         stem = "R." + name
         self._load(stem, None, False)
-        cur = self._newest.get(stem)
-        order = (1 - cur[0], cur[0]) if cur else (0, 1)
-        for i in order:
-            if self._exists(stem + "." + _SLOTS[i]):
-                self._remove(stem + "." + _SLOTS[i])
-        self._newest.pop(stem, None)
+        cur = self._newest.pop(stem, None)
+        for i in (1 - cur[0], cur[0]) if cur else (0, 1):
+            fname = stem + _SLOTS[i]
+            try:
+                os.stat(self._path(fname))
+            except OSError:  # that slot was never written
+                continue
+            self._remove(fname)
 
     # -- logs and counters ----------------------------------------------------------------------
     def log(self, name, max_entries=256):
-        """The bounded append-only Log `name` (one object per name and store)."""
+        """The bounded append-only Log `name` (one object per name and store).
+
+        The bound is the caller's: the latest `max_entries` given applies.
+        """
         _check_name(name)
+        if not isinstance(max_entries, int) or max_entries < 2:
+            raise Reject("store-log-size", None, repr(max_entries))
         lg = self._logs.get(name)
         if lg is None:
-            lg = Log(self, name, max_entries)
-            self._logs[name] = lg
-        elif max_entries // 2 != lg.per_seg:  # the bound is the caller's: the latest one applies
-            lg.resize(max_entries)
+            lg = self._logs[name] = Log(self, name)
+        lg.per_seg = max_entries // 2
         return lg
 
     def counter(self, name):
@@ -218,91 +213,63 @@ class Store:
         _check_name(name)
         return Counter(self, name)
 
-    def _event(self, text):
-        self.log("event").append(text)
-
-    # -- boot -----------------------------------------------------------------------------------
     def boot(self):
         """Start-of-day check: delete stale *.tmp, verify every record slot and log segment.
 
         Returns a list of (file name, problem) found and repaired (or left for get() to refuse).
+        The code is firmware.store.repair, dropped again after the call: it runs once a day.
         """
-        report = []
-        stems = []
-        logs = []
-        for fname in self._files():
-            if fname.endswith(".tmp"):
-                self._remove(fname)
-                report.append((fname, "stale tmp"))
-            elif fname[:2] in ("R.", "C.") and fname[-2:] in (".a", ".b"):
-                if fname[:-2] not in stems:
-                    stems.append(fname[:-2])
-            elif fname[:2] == "L.":
-                nm = fname[2:fname.rfind(".")]
-                if nm not in logs:
-                    logs.append(nm)
-        self._newest = {}
-        self._logs = {}
-        for nm in logs:  # scanning does not depend on the bound, which the log's user gives
-            Log(self, nm, 2)._scan(report)
-        for stem in stems:  # a record with no good copy stays refused until it is rewritten
-            self._load(stem, report, False)
-        return report
+        import sys
+        from firmware.store import repair
+
+        try:
+            return repair.boot(self)
+        finally:
+            del sys.modules["firmware.store.repair"]
+            delattr(sys.modules["firmware.store"], "repair")
 
 
 class Log:
     """Bounded append-only log: entries in segment files `L.<name>.<n>`, at most two kept.
 
-    A segment holds max_entries // 2 entries; a full segment starts a new one and the one before
-    it is deleted, so between max_entries // 2 and max_entries of the newest entries are kept.
+    A segment holds per_seg = max_entries // 2 entries; a full segment starts a new one and the one
+    before it is deleted, so between max_entries // 2 and max_entries of the newest entries are kept.
     """
 
-    def __init__(self, store, name, max_entries):
+    def __init__(self, store, name):
         self.store = store
         self.name = name
-        self.resize(max_entries)
+        self.per_seg = 1  # set by Store.log
         self._segs = None  # sorted segment numbers
         self._count = 0  # entries in the newest segment
-
-    def resize(self, max_entries):
-        if not isinstance(max_entries, int) or max_entries < 2:
-            raise Reject("store-log-size", None, repr(max_entries))
-        self.per_seg = max_entries // 2
 
     def _fname(self, n):
         return "L.%s.%d" % (self.name, n)
 
-    def _scan(self, report=None):
+    def _scan(self, report):
+        """Find the segments and count the newest one's entries; repairs go to `report`.
+
+        More than two segments (a cut between "new segment" and "drop the oldest") loses the
+        oldest; a torn tail of the newest (possible on a plain file system) is cut back to the
+        valid prefix so later appends stay readable.
+        """
+        st = self.store
         prefix = "L." + self.name + "."
-        segs = []
-        for fname in self.store._files():
-            if fname.startswith(prefix) and not fname.endswith(".tmp"):
-                tail = fname[len(prefix):]
-                if tail.isdigit():
-                    segs.append(int(tail))
-        segs.sort()
-        while len(segs) > 2:  # a cut between "new segment" and "drop the oldest"
+        k = len(prefix)
+        segs = sorted(int(f[k:]) for f in os.listdir(st.root) if f[:k] == prefix and f[k:].isdigit())
+        while len(segs) > 2:
             old = self._fname(segs.pop(0))
-            self.store._remove(old)
-            if report is not None:
-                report.append((old, "extra log segment"))
+            st._remove(old)
+            report.append((old, "extra log segment"))
         self._segs = segs
         self._count = 0
-        if report is not None and len(segs) == 2:  # the older segment is never written again
-            raw = self.store._read(self._fname(segs[0]))
-            if _parse(raw)[1] != len(raw):  # cannot come from a power cut: corruption
-                report.append((self._fname(segs[0]), "corrupt log segment"))
-                if self.name != "event":
-                    self.store._event("store-corrupt %s: bad frame, entries after it lost"
-                                      % self._fname(segs[0]))
         if segs:
-            raw = self.store._read(self._fname(segs[-1]))
-            items, good = _parse(raw)
-            if good != len(raw):  # torn tail (possible on a plain file system): keep valid prefix
-                self.store._write_atomic(self._fname(segs[-1]), raw[:good])
-                if report is not None:
-                    report.append((self._fname(segs[-1]), "torn log tail"))
-            self._count = len(items)
+            fname = self._fname(segs[-1])
+            raw = st._read(fname)
+            good, self._count = _parse(raw)
+            if good != len(raw):
+                st._write_atomic(fname, raw[:good])
+                report.append((fname, "torn log tail"))
 
     def append(self, entry):
         """Append one entry (bytes or str, <= 1024 bytes); durable once this returns."""
@@ -311,19 +278,19 @@ class Log:
         if len(payload) > _MAX_ENTRY:
             raise Reject("store-entry-size", None, str(len(payload)))
         if self._segs is None:
-            self._scan()
-        crc = _crc(payload, _crc(bytes((typ,))))
-        frame = struct.pack(_FRAME, len(payload), typ, crc) + payload
+            self._scan([])
+        segs = self._segs
+        frame = struct.pack(">HBI", len(payload), typ, crc32(payload, crc32(bytes((typ,))))) + payload
         st = self.store
-        if not self._segs or self._count >= self.per_seg:
-            n = self._segs[-1] + 1 if self._segs else 0
+        if not segs or self._count >= self.per_seg:
+            n = segs[-1] + 1 if segs else 0
             st._write_atomic(self._fname(n), frame)  # a new segment is born complete
-            self._segs.append(n)
+            segs.append(n)
             self._count = 1
-            while len(self._segs) > 2:
-                st._remove(self._fname(self._segs.pop(0)))
+            while len(segs) > 2:
+                st._remove(self._fname(segs.pop(0)))
             return
-        with open(st._path(self._fname(self._segs[-1])), "ab") as f:
+        with open(st._path(self._fname(segs[-1])), "ab") as f:
             f.write(frame)
             _sync(f)
         self._count += 1
@@ -331,32 +298,33 @@ class Log:
     def entries(self):
         """All kept entries, oldest first (str entries come back as str, bytes as bytes)."""
         if self._segs is None:
-            self._scan()
+            self._scan([])
         out = []
         for n in self._segs:
             try:
                 raw = self.store._read(self._fname(n))
             except OSError:
                 continue
-            out += _parse(raw)[0]
+            _parse(raw, out)
         return out
 
 
-def _parse(raw):
-    """(entries, length of the valid prefix) of one log segment."""
-    out = []
-    i = 0
+def _parse(raw, out=None):
+    """(length of the valid prefix, number of entries) of one log segment; the entries are
+    appended to `out` when given. Parsing stops at the first frame that does not check."""
+    mv = memoryview(raw)
+    i = count = 0
     while i + _FRAME_LEN <= len(raw):
-        n, typ, crc = struct.unpack(_FRAME, raw[i:i + _FRAME_LEN])
+        n, typ, crc = struct.unpack_from(">HBI", raw, i)
         j = i + _FRAME_LEN + n
-        if j > len(raw) or typ > 1:
+        if j > len(raw) or typ > 1 or crc32(mv[i + _FRAME_LEN:j], crc32(mv[i + 2:i + 3])) != crc:
             break
-        payload = bytes(raw[i + _FRAME_LEN:j])
-        if _crc(payload, _crc(bytes((typ,)))) != crc:
-            break
-        out.append(payload.decode() if typ else payload)
+        if out is not None:
+            payload = bytes(mv[i + _FRAME_LEN:j])
+            out.append(payload.decode() if typ else payload)
+        count += 1
         i = j
-    return out, i
+    return i, count
 
 
 class Counter:
@@ -366,11 +334,14 @@ class Counter:
         self.store = store
         self.stem = "C." + name
         r = store._load(self.stem)
-        self.value = 0 if r is None else _u64(r[1], name)
+        b = r[1] if r else bytes(8)
+        if len(b) != 8:
+            raise Reject("store-corrupt", None, "counter %s: length %d" % (name, len(b)))
+        self.value = struct.unpack(">Q", b)[0]
 
     def advance_to(self, v):
         """Set the counter to v >= value (equal is a no-op); going backwards raises Reject."""
-        if not isinstance(v, int) or v < 0 or v > 0xFFFFFFFFFFFFFFFF:
+        if not isinstance(v, int) or v < 0 or v >> 64:  # (no 2**64 constant: a bignum on the heap)
             raise Reject("counter-range", None, repr(v))
         if v < self.value:
             raise Reject("counter-backwards", None, "%d < %d" % (v, self.value))
@@ -382,12 +353,6 @@ class Counter:
     def increment(self):
         """Advance by one and return the new value."""
         return self.advance_to(self.value + 1)
-
-
-def _u64(b, name):
-    if len(b) != 8:
-        raise Reject("store-corrupt", None, "counter %s: length %d" % (name, len(b)))
-    return struct.unpack(">Q", b)[0]
 
 
 def _sync(f):
