@@ -52,3 +52,9 @@ except ImportError:  # CPython
             if len(data) % 16:
                 raise Reject("format", None, "ECB data must be a multiple of 16 bytes")
             return self._e.update(bytes(data)) if data else b""
+
+    class aes:
+        """cryptolib.aes look-alike for gmac.py (ECB encryption only; mode is ignored)."""
+
+        def __init__(self, key, mode):
+            self.encrypt = _Cipher(_alg.AES(bytes(key)), _modes.ECB()).encryptor().update

@@ -10,26 +10,27 @@
 Z is static per (device key, supplier prepayment key) and is computed once (`shared_z`) and cached by
 the caller. The comparison is constant-time (firmware.crypto.ct).
 
-The GMAC is firmware.crypto.gcm (4-bit GHASH tables, about 1 KB per key, built per UTRN key); the
-tests check it against `cryptography`.
+KDF + GMAC are firmware.crypto.gmac.gbcs_mac (single-shot, no per-key state); the tests check it
+against `cryptography`.
 """
-from firmware.crypto import kdf, ct
-from firmware.crypto.gcm import GCM
+from firmware.crypto import ct
+from firmware.crypto.gmac import gmac, gbcs_mac
 
 _AAD_HEAD = b"\x11\x00\x00\x00\x00\x00"
 
 
 def gmac16(key16, iv12, aad):
     """Full 16-byte GMAC tag (AES-GCM, empty plaintext, 96-bit IV) for one key."""
-    return GCM(key16).gmac(iv12, aad, 16)
+    return gmac(key16, iv12, aad, 16)
 
 
 def tag4(z32, supplier8, device8, counter, hi4):
     """The 4-byte UTRN MAC for UTRN counter `counter` (32-bit int) and PTUT hi32 bytes `hi4`."""
     c8 = (counter << 32).to_bytes(8, "big")
-    key = kdf.gbcs_kdf(z32, supplier8, 1, c8, device8)
-    aad = _AAD_HEAD + bytes(supplier8) + bytes(device8) + b"\x01" + c8 + bytes(hi4)
-    return gmac16(key, bytes(supplier8) + b"\x00\x00\x00\x00", aad)[12:16]
+    supplier8 = bytes(supplier8)
+    device8 = bytes(device8)
+    aad = _AAD_HEAD + supplier8 + device8 + b"\x01" + c8 + bytes(hi4)
+    return gbcs_mac(bytes(z32), supplier8, 1, c8, device8, aad, 16)[12:16]
 
 
 def verify(z32, supplier8, device8, counter, ptut):

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings, strategies as st
 
 from firmware.alerts import Reject
-from firmware.crypto import ec256, ecmul, gcm, p256
+from firmware.crypto import ec256, ecmul, gcm, gmac, p256
 
 N = p256.N
 P = p256.P
@@ -141,6 +141,13 @@ def test_gcm_agrees_with_openssl(key, iv, pt, aad, taglen):
     bad = full[:-1] + bytes((full[-1] ^ 1,))
     with pytest.raises(InvalidTag):
         AESGCM(key).decrypt(iv, bad, aad)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(min_size=16, max_size=16), st.binary(min_size=12, max_size=12), st.binary(max_size=300),
+       st.integers(min_value=4, max_value=16))
+def test_lean_gmac_agrees_with_openssl(key, iv, aad, taglen):
+    assert gmac.gmac(key, iv, aad, taglen) == AESGCM(key).encrypt(iv, b"", aad)[:taglen]
 
 
 @settings(max_examples=200, deadline=None)

@@ -2,7 +2,7 @@
 GMAC vectors (shared/reference/gbcs.md §3.5-3.6), HMAC-SHA256 (RFC 4231) and ct.equal."""
 import _t
 from firmware.alerts import Reject, INTEGRITY_FAILED
-from firmware.crypto import aes, gcm, kdf, ct
+from firmware.crypto import aes, gcm, gmac, kdf, ct
 from firmware.crypto.hmac import hmac_sha256
 
 U = _t.unhex
@@ -78,6 +78,29 @@ def test_gcm_class_reuse_matches_functions():
     _t.raises(Reject, g.verify_gmac, _IV3, _A4, bytes(12))
 
 
+# GMAC tags from OpenSSL (cryptography's AESGCM, empty plaintext) for key 00..0f, IV 64..6f and
+# AAD byte i = (7i + 3) & 255 of every length below: partial, whole and multi-block AADs
+_GMAC_OPENSSL = ((1, "30fa9dc755171a8655acd99854a21933"), (15, "8dc1c1ed94b3444fb18d81b37e2dde3c"),
+                 (16, "3b098947fd95616d5c7d9f8a3ef1229d"), (17, "7f37eef66ebd9aebb5ec3976cfb3fafc"),
+                 (32, "ed3625f94d9fcfbe9da168785c64ec81"), (33, "b459df3381e98f605bb96d99abc623eb"),
+                 (126, "e06185a8064f3f280130de4a20b70bab"), (255, "236f739bf12ef6d64741e89a94f2b1f5"))
+
+
+def test_lean_gmac_module():
+    k = bytes(range(16))
+    iv = bytes(range(100, 112))
+    for n, tag in _GMAC_OPENSSL:
+        aad = bytes((7 * i + 3) & 255 for i in range(n))
+        assert gmac.gmac(k, iv, aad, 16) == U(tag)
+        assert gmac.gmac(k, iv, memoryview(bytearray(aad)), 5) == U(tag)[:5]
+    assert gmac.gmac(bytes(16), bytes(12), b"", 16) == U("58e2fccefa7e3061367f1d57a4e7455a")  # NIST TC1
+    assert gmac.gmac(_K3, _IV3, _A4, 16, _C3[:60]) == U("5bc94fbc3221a5db94fae95ae7121a47")  # NIST TC4 tag
+    for bad in ((bytes(15), bytes(12), 12), (bytes(16), bytes(11), 12), (bytes(16), bytes(12), 3),
+                (bytes(16), bytes(12), 17)):
+        e = _t.raises(Reject, gmac.gmac, bad[0], bad[1], b"x", bad[2])
+        assert e.reason == "format"
+
+
 def test_gbcs_gcm_published():
     k = bytes(range(16))
     iv = U("90b3d51f30030000 00000000")
@@ -111,6 +134,22 @@ def test_gbcs_gmac_ecs42_message():
     assert gcm.gmac(k, iv, aad, 16) == U("efd36e695298259fadf662faa5e56e2e")
     gcm.GCM(k).verify_gmac(iv, aad, msg[-12:])
     _t.raises(Reject, gcm.GCM(k).verify_gmac, iv, aad[:-1] + b"\x00", msg[-12:])
+
+
+def test_gbcs_mac_ecs42_message():
+    """KDF + GMAC in one call (the device's MAC path) against the RTDS ECS42 command's MAC."""
+    path = _t.shared_path("interop", "rtds", "RTDS-4.5.0", "7.1_ECS42", "ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX")
+    with open(path) as f:
+        msg = U(f.read().strip())
+    z = U("ed342441df01551a6beaff3b54adc981f4c6a7e71dff4c3e1cc80b3c9f4e5ac0")
+    orig = U("90b3d51f30010000")
+    recip = U("00db1234567890a0")
+    aad = U("110000000000") + msg[14:-12]
+    assert gmac.gbcs_mac(z, orig, 1, U("00000000000003e8"), recip, aad) == msg[-12:]
+    k = kdf.gbcs_kdf(z, orig, 2, 7, recip)  # a response (U = 2), full tag
+    assert gmac.gbcs_mac(z, orig, 2, bytes(7) + b"\x07", recip, b"ab", 16) == gmac.gmac(k, orig + bytes(4), b"ab", 16)
+    for bad in ((z[:31], orig, bytes(8)), (z, orig[:7], bytes(8)), (z, orig, bytes(9))):
+        _t.raises(Reject, gmac.gbcs_mac, bad[0], bad[1], 1, bad[2], recip, aad)
 
 
 def test_kdf_bad_input():
