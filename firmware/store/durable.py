@@ -265,11 +265,32 @@ class Log:
         self._count = 0
         if segs:
             fname = self._fname(segs[-1])
-            raw = st._read(fname)
-            good, self._count = _parse(raw)
-            if good != len(raw):
-                st._write_atomic(fname, raw[:good])
+            self._count, good = self._frames(fname)
+            if good != os.stat(st._path(fname))[6]:
+                st._write_atomic(fname, st._read(fname)[:good])
                 report.append((fname, "torn log tail"))
+
+    def _frames(self, fname, out=None):
+        """(entries, length of the valid prefix) of segment `fname`, appending them to `out` if
+        given. Read frame by frame, never the whole segment at once; parsing stops at the first
+        frame that does not check."""
+        count = good = 0
+        with open(self.store._path(fname), "rb") as f:
+            while True:
+                head = f.read(_FRAME_LEN)
+                if len(head) < _FRAME_LEN:
+                    break
+                n, typ, crc = struct.unpack(">HBI", head)
+                if n > _MAX_ENTRY or typ > 1:
+                    break
+                payload = f.read(n)
+                if len(payload) < n or crc32(payload, crc32(head[2:3])) != crc:
+                    break
+                if out is not None:
+                    out.append(payload.decode() if typ else payload)
+                count += 1
+                good += _FRAME_LEN + n
+        return count, good
 
     def append(self, entry):
         """Append one entry (bytes or str, <= 1024 bytes); durable once this returns."""
@@ -302,29 +323,10 @@ class Log:
         out = []
         for n in self._segs:
             try:
-                raw = self.store._read(self._fname(n))
+                self._frames(self._fname(n), out)
             except OSError:
-                continue
-            _parse(raw, out)
+                pass
         return out
-
-
-def _parse(raw, out=None):
-    """(length of the valid prefix, number of entries) of one log segment; the entries are
-    appended to `out` when given. Parsing stops at the first frame that does not check."""
-    mv = memoryview(raw)
-    i = count = 0
-    while i + _FRAME_LEN <= len(raw):
-        n, typ, crc = struct.unpack_from(">HBI", raw, i)
-        j = i + _FRAME_LEN + n
-        if j > len(raw) or typ > 1 or crc32(mv[i + _FRAME_LEN:j], crc32(mv[i + 2:i + 3])) != crc:
-            break
-        if out is not None:
-            payload = bytes(mv[i + _FRAME_LEN:j])
-            out.append(payload.decode() if typ else payload)
-        count += 1
-        i = j
-    return i, count
 
 
 class Counter:

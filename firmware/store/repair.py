@@ -3,7 +3,7 @@ and unloads it again, so it costs no heap on a running device.
 """
 import os
 
-from firmware.store.durable import Log, _parse
+from firmware.store.durable import Log
 
 
 def boot(st):
@@ -32,8 +32,7 @@ def boot(st):
         lg._scan(report)
         if len(lg._segs) == 2:  # the older segment is never written again: a bad frame in it
             old = lg._fname(lg._segs[0])  # cannot come from a power cut, it is corruption
-            raw = st._read(old)
-            if _parse(raw)[0] != len(raw):
+            if lg._frames(old)[1] != os.stat(st._path(old))[6]:
                 report.append((old, "corrupt log segment"))
                 if nm != "event":
                     st.log("event").append("store-corrupt %s: bad frame, entries after it lost" % old)

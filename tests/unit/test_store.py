@@ -152,6 +152,22 @@ def test_log_append_entries_types_and_reopen():
         assert _t.raises(Reject, lg.append, 5).reason == "store-type"
 
 
+def test_log_segment_larger_than_the_heap_is_read_frame_by_frame():
+    # 127 entries of 1000 bytes: a 128 KB segment, more than the 96K heap the unit tests run in,
+    # so boot and the first append after a reboot must not read the segment in one piece
+    with Tmp() as d:
+        lg = Store(d).log("event", 256)
+        for i in range(127):
+            lg.append(b"%03d" % i + b"." * 997)
+        lg = None
+        s = Store(d)
+        assert s.boot() == []
+        lg = s.log("event", 256)
+        lg.append("last of segment 0")
+        lg.append("first of segment 1")
+        assert sorted(n for n in os.listdir(d) if n.startswith("L.")) == ["L.event.0", "L.event.1"]
+
+
 def test_log_rotation_is_bounded_and_keeps_newest():
     with Tmp() as d:
         s = Store(d)
