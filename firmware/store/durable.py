@@ -94,11 +94,11 @@ class Store:
             f.write(data)
             _sync(f)
         os.rename(tmp, self._path(fname))
-        _sync_dir(self.root)
+        _sync(self.root)
 
     def _remove(self, fname):
         os.remove(self._path(fname))
-        _sync_dir(self.root)
+        _sync(self.root)
 
     # -- records --------------------------------------------------------------------------------
     def _load(self, stem, report=None, strict=True):
@@ -358,15 +358,15 @@ class Counter:
 
 
 def _sync(f):
-    f.flush()
-    if hasattr(os, "fsync"):  # CPython: make the bytes durable before the rename
-        os.fsync(f.fileno())
-
-
-def _sync_dir(path):
-    if hasattr(os, "O_DIRECTORY"):  # CPython on POSIX: make the rename itself durable
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """CPython only (on littlefs close, rename and remove are commits): make an open file's bytes,
+    or a directory's last rename or remove (f = its path), durable."""
+    if hasattr(os, "fsync"):
+        if not isinstance(f, str):
+            f.flush()
+            os.fsync(f.fileno())
+        elif hasattr(os, "O_DIRECTORY"):  # POSIX
+            fd = os.open(f, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
