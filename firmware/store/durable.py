@@ -256,7 +256,11 @@ class Log:
         st = self.store
         prefix = "L." + self.name + "."
         k = len(prefix)
-        segs = sorted(int(f[k:]) for f in os.listdir(st.root) if f[:k] == prefix and f[k:].isdigit())
+        segs = []
+        for f in os.listdir(st.root):
+            if f[:k] == prefix and f[k:].isdigit():
+                segs.append(int(f[k:]))
+        segs.sort()
         while len(segs) > 2:
             old = self._fname(segs.pop(0))
             st._remove(old)
