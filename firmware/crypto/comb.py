@@ -8,8 +8,7 @@ Sizes: (256//w + 1) * 2^(w-1) * 64 bytes, 33 KB for w=4, 151 KB for w=7, 270 KB 
 Building tables (comb_pieces, build_table, write_table) lives in combbuild.py.
 """
 from firmware.alerts import Reject
-from firmware.crypto.ec256 import P, _M256, _dbl_xyzz
-
+from firmware.crypto.ec256 import P, _dbl_xyzz
 
 
 class CombTable:
@@ -23,6 +22,7 @@ class CombTable:
         self.nbytes = self.rows * self.half * 64
         self._mv = None
         self._f = None
+        self._buf = None
         if buf is not None:
             if len(buf) != self.nbytes:
                 raise Reject("format", None, "comb table has the wrong size")
@@ -38,15 +38,6 @@ class CombTable:
             self._f.close()
             self._f = None
 
-    def entry(self, off):
-        """The entry at byte offset off as one int x << 256 | y."""
-        if self._mv is not None:
-            return int.from_bytes(self._mv[off:off + 64], "big")
-        f = self._f
-        f.seek(off)
-        f.readinto(self._buf)
-        return int.from_bytes(self._buf, "big")
-
     def add_mul(self, e, X=1, Y=1, ZZ=0, ZZZ=0):
         """(X, Y, ZZ, ZZZ) + e * P for 0 <= e < 2^256, using only mixed additions (no doublings).
 
@@ -55,8 +46,10 @@ class CombTable:
         than Jacobian. The signed recoding is inline: digit d in [-(2^(w-1) - 1), 2^(w-1)];
         a negative digit uses entry |d| with y negated (the carry flag c marks it)."""
         p = P
-        m = _M256
+        m = (1 << 256) - 1
         mv = self._mv
+        f = self._f
+        buf = self._buf
         half = self.half
         w = self.w
         full = 1 << w
@@ -77,7 +70,9 @@ class CombTable:
                 if mv is not None:
                     v = int.from_bytes(mv[o:o + 64], "big")
                 else:
-                    v = self.entry(o)
+                    f.seek(o)
+                    f.readinto(buf)
+                    v = int.from_bytes(buf, "big")
                 x = v >> 256
                 y = v & m
                 if c:

@@ -2,7 +2,7 @@
 RAM (build_table) or into a file (write_table, fits a 64 KB heap). Loaded only when a table is
 built. (The frozen-module source for the G table: frozen.py, host only.)
 """
-from firmware.crypto.ec256 import _dbl, _madd, _affine_batch
+from firmware.crypto.ecmul import _dbl, _madd, _affine_batch
 
 
 _CHUNK = 8  # entries per piece / per batch inversion: bounds the working heap for any w

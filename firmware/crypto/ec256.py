@@ -1,19 +1,14 @@
-"""P-256 (secp256r1, FIPS 186-4 D.1.2.3) field and point arithmetic for firmware.crypto.p256:
-SEC 1 v2 §2.3.3-2.3.4 point encoding with validation (§3.2.2.1), Jacobian coordinates with the
-a = -3 doubling (dbl-2001-b), mixed Jacobian + affine addition (madd), XYZZ doubling and
-conversions (for the comb accumulator, comb.py), extended-Euclid inversion, Montgomery batch
-inversion. Reductions happen only after multiplications. Window
-multiplication lives in ecmul.py; kept apart so each module compiles in a small heap.
+"""P-256 (secp256r1, FIPS 186-4 D.1.2.3) core that a device loads to verify and sign: curve
+constants, SEC 1 v2 §2.3.3-2.3.4 point encoding with validation (§3.2.2.1), private scalars
+(FIPS 186-4 B.4: 0 < d < n), the XYZZ doubling and conversion used by the comb accumulator
+(comb.py), extended-Euclid inversion. Jacobian formulas, batch inversion, G's coordinates and
+window multiplication (table building, ECDH, keys without a table) live in ecmul.py.
 """
 from firmware.alerts import Reject, AUTH_FAILED
 
 P = 0xFFFFFFFF00000001000000000000000000000000FFFFFFFFFFFFFFFFFFFFFFFF
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 B = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
-GX = 0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296
-GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
-_M256 = (1 << 256) - 1
-_SQRT_EXP = (P + 1) // 4  # p = 3 mod 4: sqrt(a) = a^((p+1)/4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,7 +41,7 @@ def decode_point(b):
         if x >= P:
             raise Reject("key", AUTH_FAILED, "point coordinate >= p")
         a = (x * x * x - 3 * x + B) % P
-        y = pow(a, _SQRT_EXP, P)
+        y = pow(a, (P + 1) >> 2, P)  # p = 3 mod 4: sqrt(a) = a^((p+1)/4)
         if y * y % P != a:
             raise Reject("key", AUTH_FAILED, "compressed x not on P-256")
         if (y & 1) != (b[0] & 1):
@@ -66,38 +61,14 @@ def encode_point(x, y, compressed=False):
 
 
 # ---------------------------------------------------------------------------------------------
-# Jacobian arithmetic (Z == 0 is the point at infinity)
+# scalars and the XYZZ accumulator
 
-def _dbl(X, Y, Z):
-    """2*(X,Y,Z), a = -3 (dbl-2001-b): 3M + 5S, each reduced once."""
-    if Z == 0 or Y == 0:
-        return 1, 1, 0
-    p = P
-    d = Z * Z % p
-    g = Y * Y % p
-    b = X * g % p
-    a = 3 * (X - d) * (X + d) % p
-    X3 = (a * a - 8 * b) % p
-    return X3, (a * (4 * b - X3) - 8 * g * g) % p, 2 * Y * Z % p
-
-
-def _madd(X, Y, Z, x, y):
-    """(X,Y,Z) + (x,y) with (x,y) affine and not infinity (madd, 8M + 3S)."""
-    if Z == 0:
-        return x, y, 1
-    p = P
-    z2 = Z * Z % p
-    H = (x * z2 - X) % p
-    R = (y * (Z * z2 % p) - Y) % p
-    if H == 0:
-        if R == 0:
-            return _dbl(X, Y, Z)
-        return 1, 1, 0
-    HH = H * H % p
-    HHH = H * HH % p
-    V = X * HH % p
-    X3 = (R * R - HHH - 2 * V) % p
-    return X3, (R * (V - X3) - Y * HHH) % p, Z * H % p
+def scalar(d32):
+    """The integer of a 32-byte big-endian private key; Reject("key") unless 0 < d < n."""
+    d = int.from_bytes(d32, "big")
+    if len(d32) != 32 or d == 0 or d >= N:
+        raise Reject("key", None, "private key must be 32 bytes, 0 < d < n")
+    return d
 
 
 def _dbl_xyzz(X, Y, ZZ, ZZZ):
@@ -112,11 +83,6 @@ def _dbl_xyzz(X, Y, ZZ, ZZZ):
     M = 3 * (X - ZZ) * (X + ZZ) % p
     X3 = (M * M - 2 * S) % p
     return X3, (M * (S - X3) - W * Y) % p, V * ZZ % p, W * ZZZ % p
-
-
-def jac_to_xyzz(X, Y, Z):
-    zz = Z * Z % P
-    return X, Y, zz, zz * Z % P
 
 
 def xyzz_to_affine(X, Y, ZZ, ZZZ):
@@ -140,30 +106,3 @@ def inverse(a, m):
     if u != 1:
         return 0
     return x1 % m
-
-
-def _to_affine(X, Y, Z):
-    zi = inverse(Z, P)
-    zi2 = zi * zi % P
-    return X * zi2 % P, Y * zi2 * zi % P
-
-
-def _affine_batch(pts):
-    """Jacobian points (none at infinity) -> affine, with one inversion (Montgomery's trick)."""
-    p = P
-    pre = []
-    acc = 1
-    for q in pts:
-        pre.append(acc)
-        acc = acc * q[2] % p
-    inv = inverse(acc, p)
-    out = [None] * len(pts)
-    i = len(pts) - 1
-    while i >= 0:
-        X, Y, Z = pts[i]
-        zi = inv * pre[i] % p
-        inv = inv * Z % p
-        zi2 = zi * zi % p
-        out[i] = (X * zi2 % p, Y * zi2 % p * zi % p)
-        i -= 1
-    return out

@@ -2,10 +2,9 @@
 peer-key validation. The per-trust-anchor cache (StaticSecret) is in p256.py.
 """
 from firmware.alerts import Reject, AUTH_FAILED
-from firmware.crypto.ec256 import decode_point, xyzz_to_affine, _to_affine
-from firmware.crypto.ecmul import _mul
+from firmware.crypto.ec256 import decode_point, xyzz_to_affine, scalar as _scalar
+from firmware.crypto.ecmul import _mul, _to_affine
 from firmware.crypto.verifykey import VerifyKey
-from firmware.crypto.keys import scalar as _scalar
 
 
 def ecdh(d32, peer):

@@ -1,8 +1,78 @@
-"""Scalar multiplication of an arbitrary P-256 point (ECDH peer keys, keys without a comb table):
-signed 4-bit windows over an affine table of 1P..8P (batch-inverted), Jacobian accumulator with
-inlined a = -3 doublings (FIPS 186-4 curve; formulas dbl-2001-b and madd, see ec256.py).
+"""P-256 Jacobian arithmetic (FIPS 186-4 D.1.2.3 curve, a = -3 doubling dbl-2001-b, mixed
+Jacobian + affine addition madd, Montgomery batch inversion) and scalar multiplication of an
+arbitrary point (ECDH peer keys, keys without a comb table): signed 4-bit windows over an affine
+table of 1P..8P, inlined doublings. Also G's coordinates. Used to build comb tables (combbuild.py),
+for ECDH and for keys without a table; a device that verifies with table files and signs never
+loads it. Reductions happen only after multiplications.
 """
-from firmware.crypto.ec256 import P, _dbl, _madd, _affine_batch
+from firmware.crypto.ec256 import P, inverse
+
+GX = 0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296
+GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
+
+
+def _dbl(X, Y, Z):
+    """2*(X,Y,Z), a = -3 (dbl-2001-b): 3M + 5S, each reduced once."""
+    if Z == 0 or Y == 0:
+        return 1, 1, 0
+    p = P
+    d = Z * Z % p
+    g = Y * Y % p
+    b = X * g % p
+    a = 3 * (X - d) * (X + d) % p
+    X3 = (a * a - 8 * b) % p
+    return X3, (a * (4 * b - X3) - 8 * g * g) % p, 2 * Y * Z % p
+
+
+def _madd(X, Y, Z, x, y):
+    """(X,Y,Z) + (x,y) with (x,y) affine and not infinity (madd, 8M + 3S)."""
+    if Z == 0:
+        return x, y, 1
+    p = P
+    z2 = Z * Z % p
+    H = (x * z2 - X) % p
+    R = (y * (Z * z2 % p) - Y) % p
+    if H == 0:
+        if R == 0:
+            return _dbl(X, Y, Z)
+        return 1, 1, 0
+    HH = H * H % p
+    HHH = H * HH % p
+    V = X * HH % p
+    X3 = (R * R - HHH - 2 * V) % p
+    return X3, (R * (V - X3) - Y * HHH) % p, Z * H % p
+
+
+def jac_to_xyzz(X, Y, Z):
+    zz = Z * Z % P
+    return X, Y, zz, zz * Z % P
+
+
+def _to_affine(X, Y, Z):
+    zi = inverse(Z, P)
+    zi2 = zi * zi % P
+    return X * zi2 % P, Y * zi2 * zi % P
+
+
+def _affine_batch(pts):
+    """Jacobian points (none at infinity) -> affine, with one inversion (Montgomery's trick)."""
+    p = P
+    pre = []
+    acc = 1
+    for q in pts:
+        pre.append(acc)
+        acc = acc * q[2] % p
+    inv = inverse(acc, p)
+    out = [None] * len(pts)
+    i = len(pts) - 1
+    while i >= 0:
+        X, Y, Z = pts[i]
+        zi = inv * pre[i] % p
+        inv = inv * Z % p
+        zi2 = zi * zi % p
+        out[i] = (X * zi2 % p, Y * zi2 % p * zi % p)
+        i -= 1
+    return out
 
 
 def _mul(k, x, y):

@@ -1,7 +1,7 @@
 """Host-side helper (never imported on a device): the G comb table as a Python module
 `W = w; TABLE = b"..."` for a firmware build that freezes it into flash (see gtable.py).
 """
-from firmware.crypto.ec256 import GX, GY
+from firmware.crypto.ecmul import GX, GY
 from firmware.crypto.combbuild import build_table
 
 

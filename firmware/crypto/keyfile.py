@@ -1,10 +1,10 @@
 """Comb tables of trusted keys kept in files (see verifykey.VerifyKey(pub, path=...)): build once,
-reuse while the tag file names the same key and width and the table's CRC-32 matches.
+reuse while the tag file names the same key and width and the table's CRC-32 matches. The builder
+(combbuild.py) is imported only when a table must be (re)written.
 """
 import os
 from firmware.alerts import Reject
 from firmware.crypto.comb import CombTable
-from firmware.crypto.combbuild import write_table
 
 
 def _file_table(path, pub, x, y, w):
@@ -18,17 +18,19 @@ def _file_table(path, pub, x, y, w):
     try:
         with open(path + ".key", "rb") as f:
             got = f.read()
-        ok = len(got) == len(tag) + 4 and got[:len(tag)] == tag and _file_size(path) == nbytes
+        ok = len(got) == len(tag) + 4 and got[:len(tag)] == tag and os.stat(path)[6] == nbytes
         ok = ok and _file_crc(path) == int.from_bytes(got[len(tag):], "big")
     except OSError:
         ok = False
     if not ok:
+        from firmware.crypto.combbuild import write_table
+
         with open(path + ".key", "wb") as f:  # no valid tag while the table is being rewritten
             f.write(b"")
         crc = write_table(path, x, y, w)
         with open(path + ".key", "wb") as f:
             f.write(tag + crc.to_bytes(4, "big"))
-        if _file_size(path) != nbytes:
+        if os.stat(path)[6] != nbytes:
             raise Reject("format", None, "comb table file has the wrong size")
     return CombTable(w, path=path)
 
@@ -46,6 +48,3 @@ def _file_crc(path):
                 return crc
             crc = crc32(mv[:n], crc)
 
-
-def _file_size(path):
-    return os.stat(path)[6]

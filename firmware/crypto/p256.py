@@ -3,34 +3,33 @@ public_key, sign (raw 64-byte r||s, deterministic k per RFC 6979 §3.2 with HMAC
 verify / VerifyKey (verifykey.py), ecdh (x-coordinate of d*Q after validating Q, SP 800-56A
 §5.7.1.2; GBCS §4.3.3.3 Z) and StaticSecret (cached Z per trust anchor).
 
-Layout (small modules so each compiles inside a small MicroPython heap): ec256 (field, points,
-encoding, inversion), ecmul (window multiply for arbitrary points), comb (fixed-base comb tables
-as bytes), combbuild (building them), gtable (the G table: frozen / file / RAM), keys (private
-scalars, k*G), verifykey (ECDSA verify), ecdh256 (ECDH), sign256 (RFC 6979 signing). Callers only
-import firmware.crypto.p256, which loads the verify path and loads signing, ECDH and table
-building on first use. Design and measured
-numbers: docs/crypto.md. Pure-Python big integers are not constant-time (docs/crypto.md).
+Layout (small modules so each compiles inside a small MicroPython heap): ec256 (constants, point
+encoding, private scalars, inversion), ecmul (Jacobian formulas, window multiply for arbitrary
+points, G), comb (fixed-base comb tables as bytes), combbuild (building them), keyfile (tables in
+files), gtable (the G table: frozen / file / RAM; k*G), verifykey (ECDSA verify), ecdh256 (ECDH),
+sign256 (RFC 6979 signing). This facade is for hosts and tests: it loads the verify path and loads
+signing, ECDH and table building on first use. A device imports verifykey.VerifyKey and
+sign256.sign directly (docs/crypto.md §1). Design and measured numbers: docs/crypto.md. Pure-Python big integers are not constant-time (docs/crypto.md).
 Bad input raises firmware.alerts.Reject (reason "key" / "format"); verify returns False for any
 malformed or wrong signature.
 """
 import hashlib
 from firmware.crypto.ec256 import (  # noqa: F401  (re-exported API)
-    P, N, B, GX, GY, on_curve, decode_point, encode_point, inverse)
+    P, N, B, on_curve, decode_point, encode_point, inverse)
+from firmware.crypto.ecmul import GX, GY  # noqa: F401
 from firmware.crypto.comb import CombTable  # noqa: F401
 from firmware.crypto.gtable import (  # noqa: F401
-    g_table, set_g_table, g_table_path, load_g_table_into_ram, G_WIDTH)
+    g_table, set_g_table, g_table_path, G_WIDTH)
 from firmware.crypto.verifykey import VerifyKey, verify, KEY_WIDTH  # noqa: F401
 
-# Signing, ECDH and table building are imported on first use (below), so that importing p256
-# costs ~13 KB of heap rather than ~21 KB in processes that only verify. A device that must not
-# compile at run time imports firmware.crypto.sign256 / ecdh256 / combbuild / keyfile up front
-# (or runs them frozen, which costs no compilation at all).
+# Signing, ECDH and table building are imported on first use (below).
 
 
 def public_key(d32):
     """Uncompressed SEC1 public key (65 bytes) for the 32-byte private key (Reject("key") unless
     0 < d < n)."""
-    from firmware.crypto.keys import scalar, base_mul
+    from firmware.crypto.ec256 import scalar
+    from firmware.crypto.gtable import base_mul
 
     x, y = base_mul(scalar(d32))
     return encode_point(x, y)
@@ -41,13 +40,6 @@ def sign(d32, hash32):
     from firmware.crypto.sign256 import sign as _sign
 
     return _sign(d32, hash32)
-
-
-def rfc6979_k(d, hash32):
-    """RFC 6979 nonce candidates for private scalar d (sign256.py)."""
-    from firmware.crypto.sign256 import rfc6979_k as _k
-
-    return _k(d, hash32)
 
 
 def ecdh(d32, peer):
@@ -78,6 +70,12 @@ def _file_size(path):
     return os.stat(path)[6]
 
 
+def load_g_table_into_ram():
+    """Read the shipped G table file fully into RAM (hosts / boards with PSRAM)."""
+    with open(g_table_path(), "rb") as f:
+        set_g_table(CombTable(G_WIDTH, buf=f.read()))
+
+
 class StaticSecret:
     """Caches ECDH shared secrets Z for one static private key and fixed peer keys (trust
     anchors): Z is constant per (own key, peer key), so compute it once and reuse it.
@@ -85,7 +83,7 @@ class StaticSecret:
     encoded key, so a replaced key never matches a stale entry anyway."""
 
     def __init__(self, d32):
-        from firmware.crypto.keys import scalar
+        from firmware.crypto.ec256 import scalar
 
         scalar(d32)
         self._d = bytes(d32)

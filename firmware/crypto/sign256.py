@@ -1,46 +1,43 @@
 """P-256 ECDSA signing (FIPS 186-4 §6.4) with deterministic nonces (RFC 6979 §3.2, HMAC-SHA256,
-qlen = 256), raw 64-byte r||s output (IEEE P1363, GBCS §6.3.3 device signatures).
+qlen = 256), raw 64-byte r||s output (IEEE P1363, GBCS §6.3.3 device signatures). A device imports
+`sign` from here; k*G goes through the G comb table (gtable.py).
 """
 import os
+from hashlib import sha256
 from firmware.alerts import Reject
-from firmware.crypto.hmac import HMAC_SHA256
-from firmware.crypto.ec256 import N, inverse
-from firmware.crypto.keys import scalar as _scalar, base_mul as _base_mul
+from firmware.crypto.ec256 import N, inverse, scalar
+from firmware.crypto.gtable import base_mul
 
 
-def rfc6979_k(d, hash32):
-    """Generator of candidate nonces per RFC 6979 §3.2 (HMAC-SHA256, qlen = 256)."""
-    x = d.to_bytes(32, "big")
-    h = (int.from_bytes(hash32, "big") % N).to_bytes(32, "big")
-    V = b"\x01" * 32
-    K = bytes(32)
-    K = HMAC_SHA256(K).digest(V, b"\x00", x, h)
-    V = HMAC_SHA256(K).digest(V)
-    K = HMAC_SHA256(K).digest(V, b"\x01", x, h)
-    V = HMAC_SHA256(K).digest(V)
-    while True:
-        V = HMAC_SHA256(K).digest(V)
-        k = int.from_bytes(V, "big")
-        if 0 < k < N:
-            yield k
-        K = HMAC_SHA256(K).digest(V, b"\x00")
-        V = HMAC_SHA256(K).digest(V)
+def _hm(k, m):
+    """HMAC-SHA256 (RFC 2104) for a 32-byte key k (pads as one big-int XOR each)."""
+    k = int.from_bytes(k, "big") << 256
+    i = k ^ int.from_bytes(b"\x36" * 64, "big")
+    o = k ^ int.from_bytes(b"\x5c" * 64, "big")
+    return sha256(o.to_bytes(64, "big") + sha256(i.to_bytes(64, "big") + m).digest()).digest()
 
 
 def sign(d32, hash32):
-    """ECDSA P-256 signature of a 32-byte hash -> 64-byte r||s, k per RFC 6979."""
-    d = _scalar(d32)
+    """ECDSA P-256 signature of a 32-byte hash -> 64-byte r||s, k per RFC 6979 §3.2."""
+    d = scalar(d32)
     if len(hash32) != 32:
         raise Reject("format", None, "hash must be 32 bytes")
     e = int.from_bytes(hash32, "big") % N
-    for k in rfc6979_k(d, hash32):
-        x, _ = _base_mul(k)
-        r = x % N
-        if r == 0:
-            continue
-        # blind the nonce inversion: k^-1 = b * (k * b)^-1 (Euclid's time depends on its input)
-        bl = int.from_bytes(os.urandom(32), "big") % (N - 1) + 1
-        s = bl * inverse(k * bl % N, N) % N * (e + r * d) % N
-        if s == 0:
-            continue
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    x = d.to_bytes(32, "big") + e.to_bytes(32, "big")  # int2octets(d) || bits2octets(h1)
+    V = b"\x01" * 32
+    K = _hm(bytes(32), V + b"\x00" + x)
+    V = _hm(K, V)
+    K = _hm(K, V + b"\x01" + x)
+    V = _hm(K, V)
+    while True:
+        V = _hm(K, V)
+        k = int.from_bytes(V, "big")
+        if 0 < k < N:
+            r = base_mul(k)[0] % N
+            # blind the nonce inversion: k^-1 = b * (k * b)^-1 (Euclid's time depends on its input)
+            b = int.from_bytes(os.urandom(32), "big") % (N - 1) + 1
+            s = b * inverse(k * b % N, N) % N * (e + r * d) % N
+            if r and s:
+                return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        K = _hm(K, V + b"\x00")  # RFC 6979 §3.2 h.3: next candidate
+        V = _hm(K, V)

@@ -2,10 +2,11 @@
 (IEEE P1363, as GBCS §6.3.3 uses) over a 32-byte SHA-256 hash, and VerifyKey: a trusted key with
 its own comb table (bytes in RAM or flash, or a file read on demand). The verify equation is
 checked without a final inversion: x(u1*G + u2*Q) == r (mod n) as X == r*ZZ or (r + n)*ZZ.
+A device imports `VerifyKey` from here (a table file per trusted key); the window multiplication
+(ecmul.py) is loaded only for keys without a table and for verify() with key bytes.
 """
-from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse, jac_to_xyzz
+from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse
 from firmware.crypto.comb import CombTable
-from firmware.crypto.ecmul import _mul
 from firmware.crypto.gtable import g_table
 
 KEY_WIDTH = 7
@@ -63,20 +64,17 @@ class VerifyKey:
                 self.table = CombTable(w, buf=build_table(self.x, self.y, w))
             except MemoryError:
                 self.table = None
-        self.mode = "window" if self.table is None else ("file" if path is not None and table is None else "ram")
+        self.mode = "window" if self.table is None else ("ram" if path is None or table is not None else "file")
 
     def verify(self, hash32, sig64):
         """ECDSA verify of a 32-byte hash and 64-byte r||s -> True/False (never raises)."""
+        if self.table is None:
+            return verify(self, hash32, sig64)
         v = _sig_scalars(hash32, sig64)
         if v is None:
             return False
-        r, u1, u2 = v
-        if self.table is None:
-            X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(*_mul(u2, self.x, self.y)))
-        else:
-            X, Y, ZZ, ZZZ = g_table().add_mul(u1)
-            X, Y, ZZ, ZZZ = self.table.add_mul(u2, X, Y, ZZ, ZZZ)
-        return _check_xr(X, ZZ, r)
+        X, Y, ZZ, ZZZ = self.table.add_mul(v[2], *g_table().add_mul(v[1]))
+        return _check_xr(X, ZZ, v[0])
 
     def close(self):
         if self.table is not None:
@@ -88,8 +86,13 @@ def verify(pub, hash32, sig64):
     Reject("key") when invalid) or a VerifyKey. Returns True/False, never raises for a malformed
     signature or hash."""
     if isinstance(pub, VerifyKey):
-        return pub.verify(hash32, sig64)
-    qx, qy = decode_point(pub)
+        if pub.table is not None:
+            return pub.verify(hash32, sig64)
+        qx, qy = pub.x, pub.y
+    else:
+        qx, qy = decode_point(pub)
+    from firmware.crypto.ecmul import _mul, jac_to_xyzz
+
     v = _sig_scalars(hash32, sig64)
     if v is None:
         return False
