@@ -127,6 +127,16 @@ def test_no_good_copy_refuses_never_defaults():
         assert Store(d).get("lockout") == b"\x05"
 
 
+def test_boot_code_is_unloaded_after_the_call():
+    import sys
+
+    with Tmp() as d:
+        s = Store(d)
+        for _ in range(2):  # and loads again for a second boot
+            assert s.boot() == []
+            assert "firmware.store.repair" not in sys.modules
+
+
 def test_stale_tmp_removed_at_boot():
     with Tmp() as d:
         s = Store(d)
