@@ -2,7 +2,7 @@
 gbcs.md §3.5) and a 12-byte GMAC over a 126-byte AAD, with a fresh GCM object per message."""
 import _t
 from firmware.alerts import Reject
-from firmware.crypto import gcm, kdf
+from firmware.crypto import gcm, gmac, kdf
 
 MP_HEAPSIZE = "64K"
 
@@ -15,6 +15,8 @@ def test_kdf_gmac_64k():
     aad = bytes(126)
     tag = gcm.gmac(k, iv, aad)
     assert len(tag) == 12
+    assert gmac.gbcs_mac(z, _t.unhex("90b3d51f30010000"), 1, _t.unhex("00000000000003e8"),
+                         _t.unhex("00db1234567890a0"), aad) == tag  # the device's one-call form
     gcm.GCM(k).verify_gmac(iv, aad, tag)
     _t.raises(Reject, gcm.GCM(k).verify_gmac, iv, aad, bytes(12))
     c, t = gcm.encrypt(k, iv, b"reading", b"\x31", 12)
