@@ -217,11 +217,16 @@ class Store:
         """Start-of-day check: delete stale *.tmp, verify every record slot and log segment.
 
         Returns a list of (file name, problem) found and repaired (or left for get() to refuse).
-        The code is firmware.store.repair, which unloads itself after the call.
+        The code is firmware.store.repair, dropped again after the call: it runs once a day.
         """
-        from firmware.store.repair import boot
+        import sys
+        from firmware.store import repair
 
-        return boot(self)
+        try:
+            return repair.boot(self)
+        finally:
+            del sys.modules["firmware.store.repair"]
+            delattr(sys.modules["firmware.store"], "repair")
 
 
 class Log:

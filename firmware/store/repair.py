@@ -1,23 +1,12 @@
-"""Start-of-day check of the durable store (docs/storage.md "boot()"), run by Store.boot(); the
-module unloads itself afterwards, so it costs no heap on a running device.
+"""Start-of-day check of the durable store (docs/storage.md "boot()"): Store.boot() runs this once
+and unloads it again, so it costs no heap on a running device.
 """
 import os
-import sys
 
 from firmware.store.durable import Log
 
 
 def boot(st):
-    """Store.boot(): the check below, then this module is unloaded (it runs once, at start of day,
-    and a running device should not keep its bytecode on the heap)."""
-    try:
-        return _check(st)
-    finally:
-        del sys.modules[__name__]
-        del sys.modules["firmware.store"].repair
-
-
-def _check(st):
     """Delete stale *.tmp, trim and check every log, check both slots of every record and counter.
 
     Returns a list of (file name, problem) found and repaired (or left for get() to refuse).
