@@ -29,10 +29,16 @@ _SLOTS = (".a", ".b")
 _NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 
+def _frame(seq, data, version=_VERSION):
+    """(header, CRC trailer) that enclose `data` in a record file."""
+    head = struct.pack(">BBII", _MAGIC, version, seq, len(data))
+    return head, struct.pack(">I", crc32(data, crc32(head)))
+
+
 def encode_record(seq, data, version=_VERSION):
     """Bytes of one record file (exposed for tests and host tools that build flash images)."""
-    head = struct.pack(">BBII", _MAGIC, version, seq, len(data))
-    return b"".join((head, data, struct.pack(">I", crc32(data, crc32(head)))))
+    head, tail = _frame(seq, data, version)
+    return b"".join((head, data, tail))
 
 
 def decode_record(raw):
@@ -87,11 +93,13 @@ class Store:
         with open(self._path(fname), "rb") as f:
             return f.read()
 
-    def _write_atomic(self, fname, data):
-        """Write `fname` through `fname.tmp` + rename (rename is atomic on littlefs and POSIX)."""
+    def _write_atomic(self, fname, *parts):
+        """Write the parts to `fname` through `fname.tmp` + rename (rename is atomic on littlefs and
+        POSIX); parts are written one by one, never joined (no second copy of a record in RAM)."""
         tmp = self._path(fname + ".tmp")
         with open(tmp, "wb") as f:
-            f.write(data)
+            for p in parts:
+                f.write(p)
             _sync(f)
         os.rename(tmp, self._path(fname))
         _sync(self.root)
@@ -145,7 +153,8 @@ class Store:
             self._load(stem, None, False)
             cur = self._newest.get(stem)
         slot, seq = (1 - cur[0], cur[1] + 1) if cur else (0, 1)
-        self._write_atomic(stem + _SLOTS[slot], encode_record(seq, data))
+        head, tail = _frame(seq, data)
+        self._write_atomic(stem + _SLOTS[slot], head, data, tail)
         self._newest[stem] = (slot, seq)
 
     def get(self, name):
@@ -166,7 +175,7 @@ class Store:
         if b is None:
             return default
         try:
-            return json.loads(b.decode())
+            return json.loads(b)
         except ValueError as e:
             raise Reject("store-corrupt", None, "%s: json %s" % (name, e))
 
@@ -217,16 +226,12 @@ class Store:
         """Start-of-day check: delete stale *.tmp, verify every record slot and log segment.
 
         Returns a list of (file name, problem) found and repaired (or left for get() to refuse).
-        The code is firmware.store.repair, dropped again after the call: it runs once a day.
+        The code is firmware.store.repair, imported on the first call (the GBCS pipeline never
+        loads it; a board's start-up does, once).
         """
-        import sys
         from firmware.store import repair
 
-        try:
-            return repair.boot(self)
-        finally:
-            del sys.modules["firmware.store.repair"]
-            delattr(sys.modules["firmware.store"], "repair")
+        return repair.boot(self)
 
 
 class Log:

@@ -1,5 +1,6 @@
-"""Start-of-day check of the durable store (docs/storage.md "boot()"): Store.boot() runs this once
-and unloads it again, so it costs no heap on a running device.
+"""Start-of-day check of the durable store (docs/storage.md "boot()"): Store.boot() imports this on
+first use, so code that never boots a store (the GBCS pipeline on a store already checked) does not
+load it.
 """
 import os
 

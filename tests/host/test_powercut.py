@@ -16,7 +16,8 @@ MP = os.path.join(os.path.dirname(sys.executable), "micropython")
 UNSAFE = """
 from firmware.store.durable import Store
 class InPlace(Store):
-    def _write_atomic(self, fname, data):
+    def _write_atomic(self, fname, *parts):
+        data = b"".join(parts)
         with open(self._path(fname), "wb") as f:
             f.write(data[:len(data) // 2])
             f.flush()

@@ -13,7 +13,7 @@ from host_tools.vboard import VBoard
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = ["firmware/__init__.py", "firmware/alerts.py", "firmware/compat.py",
-            "firmware/store/__init__.py", "firmware/store/durable.py"]
+            "firmware/store/__init__.py", "firmware/store/durable.py", "firmware/store/repair.py"]
 
 MAIN = r'''
 import board
