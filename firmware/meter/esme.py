@@ -29,6 +29,12 @@ from firmware.alerts import Reject, INTEGRITY_FAILED, NO_AUTHORITY, AUTH_FAILED,
 from firmware.gbcs import frame, dlms, codes
 from firmware.meter import security
 from firmware.meter.model import MeterModel
+# The whole command path is imported when the ESME module loads (at boot), not on first use: on a
+# port where bytecode lives on the heap, code loaded in the middle of a command would sit between
+# that command's temporaries and leave the heap fragmented (measured: host_tools/heaprun.py).
+from firmware.crypto.gmac import gbcs_mac
+from firmware.crypto.ct import equal
+from firmware.crypto.sign256 import sign
 
 # RTDS dummy time: 2015-01-01 00:00:00.00, day-of-week / deviation unspecified, status FF
 RTDS_CLOCK = b"\x07\xDF\x01\x01\xFF\x00\x00\x00\x00\x80\x00\xFF"
@@ -147,11 +153,9 @@ class Esme:
             acb = sec.cell(security.ACB, security.KA)
             if acb is None:
                 raise self._reject("no-cell", NO_AUTHORITY, "no ACB KA cell", m)
-            from firmware.crypto import kdf, gcm, ct
-
-            key = kdf.gbcs_kdf(sec.z(acb), m.originator, 1, frame.u64(m.counter), m.recipient)
-            tag = gcm.gmac(key, m.originator + b"\x00\x00\x00\x00", m.mac_aad(), 12)
-            if not ct.equal(tag, m.mac):
+            tag = gbcs_mac(sec.z(acb), m.originator, 1, frame.u64(m.counter), m.recipient,
+                           m.mac_aad(), 12)
+            if not equal(tag, m.mac):
                 raise self._reject("mac", AUTH_FAILED, "MAC does not verify", m)
             need_sig = code in codes.SIGNATURE_REQUIRED
         else:
@@ -244,22 +248,18 @@ class Esme:
         r.supp_remote_counter = m.supp_remote_counter
         r.supp_orig_counter = m.supp_orig_counter
         if critical:
-            from firmware.crypto import p256
-
             r.mac_header = False
             r.signature = None
             body, _ = frame.build_grouping(r)
             h = hashlib.sha256(body[1:]).digest()
-            r.signature = p256.sign(sec.ds_priv, h)
+            r.signature = sign(sec.ds_priv, h)
             return frame.build(r)
-        from firmware.crypto import kdf, gcm
-
         r.mac_header = True
         r.signature = b""
         frame.build(r)
         ka = sec.party_cell(m.originator, security.KA)
-        key = kdf.gbcs_kdf(sec.z(ka), sec.eui, 2, frame.u64(m.counter), m.originator)
-        return frame.set_mac(r, gcm.gmac(key, sec.eui + b"\x00\x00\x00\x00", r.mac_aad(), 12))
+        return frame.set_mac(r, gbcs_mac(sec.z(ka), sec.eui, 2, frame.u64(m.counter), m.originator,
+                                         r.mac_aad(), 12))
 
 
 # ---------------------------------------------------------------------- default handlers
@@ -297,22 +297,33 @@ def _after(ctx, fn):
         lst.append(fn)
 
 
+def _stage(ctx, key, value):
+    """Stage an account change of this request; _apply_account writes them all at once."""
+    acc = ctx.state.get("account")
+    if acc is None:
+        acc = ctx.state["account"] = {}
+    acc[key] = value
+    _after(ctx, _apply_account)
+
+
 def _apply_account(ctx):
-    """After all SETs of one request: apply the staged payment mode now or schedule it."""
+    """After all SETs of one request: apply the staged account changes and the payment mode (now,
+    or scheduled by its activation date-time) in one model write."""
     st = ctx.state
+    acc = st.get("account") or {}
     mode = st.get("mode")
-    if mode is None:
-        return
-    at = st.get("activation")
-    model = ctx.esme.model
-    if at is None or _is_now(at):
-        model.set_payment_mode(mode)
-        if "pending_mode" in model.account:
-            model.set_account("pending_mode", None)
-    elif _is_never(at):
-        model.set_account("pending_mode", None)
-    else:
-        model.set_account("pending_mode", {"mode": mode, "at": _h(at)})
+    now = None
+    if mode is not None:
+        at = st.get("activation")
+        if at is None or _is_now(at):
+            now = mode
+            if "pending_mode" in ctx.esme.model.account:
+                acc["pending_mode"] = None
+        elif _is_never(at):
+            acc["pending_mode"] = None
+        else:
+            acc["pending_mode"] = {"mode": mode, "at": _h(at)}
+    ctx.esme.model.update(acc, now)
 
 
 def _set_account_mode(ctx, item):
@@ -344,7 +355,7 @@ def _set_credit_charge_config(ctx, item):
                 or len(b[1]) != 6 or c[0] != dlms.BIT_STRING:
             return dlms.TYPE_UNMATCHED, None
         cfg.append([_h(a[1]), _h(b[1]), c[1][0], _h(c[1][1])])
-    ctx.esme.model.set_account("credit_charge_configuration", cfg)
+    _stage(ctx, "credit_charge_configuration", cfg)
     return dlms.SUCCESS, None
 
 
@@ -363,12 +374,12 @@ def _set_account_activation(ctx, item):
 def _set_disablement_threshold(ctx, item):
     if item[0] != dlms.DOUBLE_LONG:
         return dlms.TYPE_UNMATCHED, None
-    ctx.esme.model.set_account("disablement_threshold_passive", item[1])
+    _stage(ctx, "disablement_threshold_passive", item[1])
     return dlms.SUCCESS, None
 
 
 def _set_threshold_activation(ctx, item):
     if not _date_time_item(item):
         return dlms.TYPE_UNMATCHED, None
-    ctx.esme.model.set_account("disablement_threshold_activation", _h(item[1]))
+    _stage(ctx, "disablement_threshold_activation", _h(item[1]))
     return dlms.SUCCESS, None

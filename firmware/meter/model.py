@@ -80,5 +80,21 @@ class MeterModel:
 
     def set_account(self, key, value):
         """Record account configuration written by a command (JSON-serialisable value)."""
-        self.account[key] = value
+        self.update({key: value})
+
+    def update(self, account, mode=None):
+        """Apply several account changes (a value None removes the key) and optionally a payment
+        mode in one store write: a multi-item command such as ECS02/ECS03 is applied whole or, after a
+        power cut, not at all (and its peak heap is one JSON record, not one per item)."""
+        if mode is not None and mode not in PAYMENT_MODES:
+            raise Reject("value", None, "payment mode %r" % (mode,))
+        acc = dict(self.account)
+        for k in account:
+            if account[k] is None:
+                acc.pop(k, None)
+            else:
+                acc[k] = account[k]
+        self.account = acc
+        if mode is not None:
+            self.payment_mode = mode
         self._save()

@@ -17,6 +17,7 @@ of the keys): the ECDH secret Z per (device KA key, cell KA key) and the ECDSA V
 """
 import binascii
 from firmware.alerts import Reject
+from firmware.crypto import verifykey
 
 ROOT = 0
 RECOVERY = 1
@@ -89,6 +90,11 @@ def _stored_z(store, ka_priv, cell):
     return _u(z) if z else None
 
 
+def table_path(table_dir, cell):
+    """File of the ECDSA comb table of a DS cell's key in table_dir (firmware/crypto/keyfile.py)."""
+    return table_dir + "/vk_" + _h(cell.pub[1:9])
+
+
 class SecurityState:
     """Loaded security state of the device; `table_dir` (optional) keeps ECDSA comb tables of the
     DS anchors in files there (fast verify with little RAM); without it verification uses no
@@ -138,21 +144,19 @@ class SecurityState:
         if z is None:
             z = _stored_z(self.store, self.ka_priv, cell)
             if z is None:
-                from firmware.crypto import p256
+                from firmware.crypto.ecdh256 import ecdh
 
-                z = p256.ecdh(self.ka_priv, cell.pub)
+                z = ecdh(self.ka_priv, cell.pub)
             _Z_CACHE[k] = z
         return z
 
     def verify(self, cell, hash32, sig64):
         """ECDSA verify with a DS cell (VerifyKey cached per key)."""
-        from firmware.crypto import p256
-
         if self.table_dir is None:
-            return p256.verify(cell.pub, hash32, sig64)
+            return verifykey.verify(cell.pub, hash32, sig64)
         vk = _VK_CACHE.get(cell.pub)
         if vk is None:
-            vk = p256.VerifyKey(cell.pub, path=self.table_dir + "/vk_" + _h(cell.pub[1:9]))
+            vk = verifykey.VerifyKey(cell.pub, path=table_path(self.table_dir, cell))
             _VK_CACHE[cell.pub] = vk
         return vk.verify(hash32, sig64)
 
