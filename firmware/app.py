@@ -13,15 +13,16 @@ prompt, and while the menu is open every key goes to it. An unprovisioned board 
 from firmware.alerts import Reject
 
 MENU_KEY = "D"
-VK_DIR = "/vk"  # comb tables of trust-anchor DS keys (built on first use, kept in flash)
+VK_DIR = "/vk"  # comb tables of trust-anchor DS keys (built at provisioning, rebuilt on use if damaged)
 
 
-def _mkdir(p):
+def ensure_dir(p):
+    """Create directory p unless it exists; True when it was created."""
     import os
 
     try:
         os.mkdir(p)
-    except OSError:
+    except OSError:  # EEXIST (any other failure shows when the directory is used)
         return False
     return True
 
@@ -39,7 +40,7 @@ class App:
         self.role = (self.store.get_json("role", None) or {}).get("role", "esme")
         try:
             if vk_dir:
-                _mkdir(board.storage_root().rstrip("/") + vk_dir)
+                ensure_dir(board.storage_root().rstrip("/") + vk_dir)
                 vk_dir = board.storage_root().rstrip("/") + vk_dir
             self.esme = Esme(self.store, table_dir=vk_dir or None)
         except Reject as e:

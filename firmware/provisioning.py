@@ -32,8 +32,10 @@ def _b(d, k, n):
     return v
 
 
-def apply(store, p, board_eui=None):
-    """Write payload p into store; returns a short summary dict."""
+def apply(store, p, board_eui=None, table_dir=None):
+    """Write payload p into store; returns a short summary dict. table_dir: where the device keeps
+    the comb tables of its DS trust anchors (firmware.app.VK_DIR under the storage root); they are
+    built now when given."""
     from firmware.meter import security
     from firmware.meter import factory
 
@@ -63,6 +65,7 @@ def apply(store, p, board_eui=None):
         cfg.update(utrn)
         store.put_json("utrn_cfg", cfg)
     store.put_json("role", {"role": p.get("role", "esme")})
-    # static ECDH secrets computed now, once, so the meter never runs an ECDH at command time
-    nz = factory.precompute(store)
+    # static ECDH secrets (and DS comb tables) computed now, once, so the meter never runs an ECDH
+    # or builds a table at command time
+    nz = factory.precompute(store, table_dir)
     return {"eui": p["eui"], "cells": len(cells), "role": p.get("role", "esme"), "z": nz}

@@ -18,7 +18,9 @@ def register(sub):
     st.add_argument("--eui", help="EUI-64 (hex); one board only")
     st.add_argument("--heap", default="512K",
                     help="MicroPython heap (default 512K: the app as .mpy needs ~175 KB; see docs/board-memory.md)")
-    st.add_argument("--flash-kb", type=int, default=512)
+    st.add_argument("--flash-kb", type=int, default=2048,
+                    help="flash image size (default 2048: a 4 MB ESP32's filesystem; firmware, the G "
+                         "table and the supplier's 148 KB comb table built at provisioning need ~600 KB)")
     st.set_defaults(func=start)
     for name, fn, hlp in (("stop", stop, "stop boards (image kept)"), ("reset", reset, "reset boards"),
                           ("status", status, "status of boards")):

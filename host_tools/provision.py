@@ -98,8 +98,12 @@ def device_code(p):
     body = {k: v for k, v in p.items() if not k.startswith("_")}
     return ("import json, board\n"
             "from firmware import provisioning\n"
+            "from firmware.app import VK_DIR, ensure_dir\n"
             "_b = board.get()\n"
-            "print('PROVISIONED', json.dumps(provisioning.apply(_b.store(), json.loads(%r), _b.eui64())))\n"
+            "_st = _b.store()  # mounts the board's flash\n"
+            "_vk = _b.storage_root().rstrip('/') + VK_DIR\n"
+            "ensure_dir(_vk)\n"
+            "print('PROVISIONED', json.dumps(provisioning.apply(_st, json.loads(%r), _b.eui64(), _vk)))\n"
             % json.dumps(body, separators=(",", ":")))
 
 

@@ -45,7 +45,7 @@ def _pid_alive(pid):
 class VBoard:
     """Host-side handle of one virtual board living in directory `path`."""
 
-    def __init__(self, path, flash_kb=512, heap="256K", eui64=None):
+    def __init__(self, path, flash_kb=2048, heap="256K", eui64=None):
         self.path = os.path.abspath(path)
         self.flash_kb = flash_kb
         self.heap = heap

@@ -5,7 +5,8 @@ runs an ECDH. Runs once per device (firmware/provisioning.py, host tools, tests)
 so the booted device's command path does not carry it (firmware/meter/security.py loads the state).
 """
 from firmware.alerts import Reject
-from firmware.meter.security import Cell, KA, _ID, _CELLS, _FLOORS, _ZREC, _h, _u, _z_id
+from firmware.meter.security import Cell, KA, SUPPLIER, _ID, _CELLS, _FLOORS, _ZREC, _h, _u, _z_id, \
+    table_path
 
 
 def provision(store, eui64, ka_priv, ds_priv, cells, floors=None, pp_floors=None):
@@ -31,12 +32,18 @@ def provision(store, eui64, ka_priv, ds_priv, cells, floors=None, pp_floors=None
     store.put_json(_FLOORS, fl)
 
 
-def precompute(store):
+def precompute(store, table_dir=None):
     """Compute Z for every KA cell with the device KA key and persist them (record sec_z), so a
     booted device never needs an ECDH (the largest transient heap of the pipeline). Called by
     provisioning; entries are keyed by a hash of (device KA key, cell key), so a replaced key or
-    anchor never picks up a stale Z, and the record is rewritten for the current cells only."""
-    from firmware.crypto import p256
+    anchor never picks up a stale Z, and the record is rewritten for the current cells only.
+
+    With table_dir (the directory the device's SecurityState is given), the ECDSA comb table file
+    of the supplier's DS cell is built now too: the supplier signs the routine critical commands,
+    so the first of them only opens the file. Other DS anchors (root, recovery, network operator,
+    ...) get theirs on first use, as does a missing or damaged table (firmware/crypto/keyfile.py):
+    each table is 148 KB of flash. Returns the number of Z values stored."""
+    from firmware.crypto.ecdh256 import ecdh
 
     d = store.get_json(_ID, None)
     if d is None:
@@ -46,6 +53,10 @@ def precompute(store):
     for c in store.get_json(_CELLS, []):
         cell = Cell.from_json(c)
         if cell.usage == KA:
-            out[_z_id(ka, cell)] = _h(p256.ecdh(ka, cell.pub))
+            out[_z_id(ka, cell)] = _h(ecdh(ka, cell.pub))
+        elif table_dir is not None and cell.role == SUPPLIER:
+            from firmware.crypto.verifykey import VerifyKey
+
+            VerifyKey(cell.pub, path=table_path(table_dir, cell)).close()
     store.put_json(_ZREC, out)
     return len(out)
