@@ -11,8 +11,9 @@ and the provisioned store; nothing is imported from the source tree, so the byte
 module the pipeline touches is on the heap being measured. The sequence (SEQUENCE) is boot, then
 ECS42 (signed response), ECS45 (MAC'd response, byte-exact), ECS43, ECS44 + button, ECS03 (long
 content, signed), a command to undefined objects (DLMS errors), a command for another EUI, a critical
-command without signature, a replay, then a reboot and another replay. The first critical command
-builds the DS anchor's comb table file, as a freshly provisioned device does. Responses are
+command without signature, a replay, then a reboot and another replay. The store is provisioned
+as `smlab provision` leaves it (static ECDH secrets and the DS anchors' comb table files prepared);
+provision(tables=False) leaves the table build to the first critical command. Responses are
 checked here with `cryptography` (host_tools.gbcs_verify), not with the firmware crypto.
 """
 import json
@@ -101,9 +102,11 @@ def vec(name):
         return bytes.fromhex(f.read().strip())
 
 
-def provision(root):
+def provision(root, tables=True):
     """A factory-provisioned ESME store (keys and cells of tests/vectors/gbcs/own_keys.json, static
-    ECDH secrets precomputed), written with the firmware's own store and factory code."""
+    ECDH secrets precomputed and, with tables, the DS anchors' comb table files built as
+    `smlab provision` does), written with the firmware's own store and factory code. Without
+    tables the device's first critical command builds the table file itself."""
     from firmware.meter import factory, security
     from firmware.store.durable import Store
 
@@ -111,7 +114,7 @@ def provision(root):
     st = Store(root)
     factory.provision(st, bytes.fromhex(k["device"]), bytes.fromhex(k["device_ka"]),
                       bytes.fromhex(k["device_ds"]), [security.Cell.from_json(c) for c in k["cells"]])
-    factory.precompute(st)
+    factory.precompute(st, root if tables else None)
     return root
 
 
