@@ -29,6 +29,9 @@ def ensure_dir(p):
 
 class App:
     def __init__(self, board, vk_dir=VK_DIR):
+        from firmware import gcpolicy
+
+        gcpolicy.apply()
         from firmware.meter.esme import Esme
         from firmware.optical.service import OpticalService
         from firmware.utrn import cs01a

@@ -6,6 +6,7 @@ on the host: the proof behind "the whole pipeline runs under 96K" (GBCS issue; d
     res = run(tree, store, "96K")                 # boot + the whole use-case sequence
     check(res)                                    # host verifies every response independently
 
+The device applies the firmware's GC policy (firmware/gcpolicy.py) as the application does at boot.
 The device process sees only the deployed tree (cwd = tree, relative import paths, as on a board)
 and the provisioned store; nothing is imported from the source tree, so the bytecode of every
 module the pipeline touches is on the heap being measured. The sequence (SEQUENCE) is boot, then
@@ -38,32 +39,48 @@ SEQUENCE = (
 DEVICE = r'''
 import sys, gc
 sys.path[0] = ""  # import by relative paths, as a board does (not the script's absolute directory)
+from firmware import gcpolicy
+gcpolicy.apply()  # as firmware/app.py does at boot
 from binascii import unhexlify as u, hexlify as h
 from firmware.alerts import Reject
 from firmware.store.durable import Store
 from firmware.meter.esme import Esme
 V = sys.argv[2]
 clk = u(sys.argv[3])
-def boot():
-    return Esme(Store(sys.argv[1]), clock=lambda: clk, table_dir=sys.argv[1])
-e = boot()
-for name in sys.argv[4].split(","):
-    if name == "button":
-        print("R", name, e.model.button_press() and e.model.supply)
-    elif name == "reboot":
-        e = None
+def boot(p):
+    return Esme(Store(p), clock=lambda: clk, table_dir=p)
+def seq(p, out):
+    e = boot(p)
+    for name in sys.argv[4].split(","):
+        if name == "button":
+            out("R", name, e.model.button_press() and e.model.supply)
+        elif name == "reboot":
+            e = None
+            gc.collect()
+            e = boot(p)
+            out("R", name, e.model.supply)
+        else:
+            with open(V + "/" + name + ".hex") as f:
+                cmd = u(f.read().strip())
+            try:
+                out("R", name, h(e.process(cmd)).decode())
+            except Reject as x:
+                out("X", name, x.reason, x.code)
+            cmd = None
         gc.collect()
-        e = boot()
-        print("R", name, e.model.supply)
-    else:
-        with open(V + "/" + name + ".hex") as f:
-            cmd = u(f.read().strip())
-        try:
-            print("R", name, h(e.process(cmd)).decode())
-        except Reject as x:
-            print("X", name, x.reason, x.code)
-        cmd = None
+    return e
+b = None
+if len(sys.argv) > 5:  # working set: warm up on another store (all code loaded), then ballast
+    seq(sys.argv[5], lambda *a: None)
     gc.collect()
+    for n in (4096, 1024, 256, 64, 16):
+        while gc.mem_free() > int(sys.argv[6]) + n + 32:
+            try:
+                b = [b, bytearray(n)]
+            except MemoryError:
+                break
+    print("SPARE", gc.mem_free())
+e = seq(sys.argv[1], print)
 print("END", gc.mem_free(), e.model.supply, e.model.payment_mode)
 '''
 
@@ -118,15 +135,39 @@ def provision(root, tables=True):
     return root
 
 
-def run(tree, store, heap, timeout=120, sequence=SEQUENCE):
-    """Run the sequence on the device at -X heapsize=heap; returns a dict: rc, lines, out."""
+def run(tree, store, heap, timeout=120, sequence=SEQUENCE, warm=None, spare=0):
+    """Run the sequence on the device at -X heapsize=heap; returns a dict: rc, lines, out.
+    With warm (a second provisioned store) the sequence first runs there, so all code is loaded
+    and the caches are warm, then the heap is filled with ballast down to `spare` free bytes before
+    the measured run: the working memory the sequence needs on top of its code (what a board with
+    the firmware frozen into flash needs)."""
     names = ",".join(n for n, _ in sequence)
     cmd = [micropython_bin(), "-X", "heapsize=" + heap, "device_run.py", os.path.abspath(store), VEC,
            keys()["clock"], names]
+    if warm:
+        cmd += [os.path.abspath(warm), str(spare)]
     p = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, timeout=timeout)
     out = p.stdout + p.stderr
     return {"rc": p.returncode, "out": out,
-            "lines": [ln.split(" ") for ln in p.stdout.splitlines() if ln[:2] in ("R ", "X ", "EN")]}
+            "lines": [ln.split(" ") for ln in p.stdout.splitlines() if ln[:2] in ("R ", "X ", "EN")],
+            "spare": [int(ln.split()[1]) for ln in p.stdout.splitlines() if ln.startswith("SPARE ")]}
+
+
+def working_set(tree, tmp, lo=0, hi=64 * 1024, step=512):
+    """Smallest free heap (bytes, within step) with which the whole sequence still passes once the
+    code is loaded: bisection over ballast runs at a 512K heap."""
+    best = None
+    while hi - lo > step:
+        mid = (lo + hi) // 2
+        res = run(tree, provision(os.path.join(tmp, "ws%d" % mid)), "512K",
+                  warm=provision(os.path.join(tmp, "wsw%d" % mid)), spare=mid)
+        try:
+            check(res)
+            hi = mid
+            best = res["spare"][0] if res["spare"] else mid
+        except AssertionError:
+            lo = mid
+    return best
 
 
 def check(res, sequence=SEQUENCE):
