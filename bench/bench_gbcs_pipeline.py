@@ -218,7 +218,12 @@ def heap_section(tmp):
     from host_tools import heaprun as H
 
     heaps = list(range(160, 47, -8))
-    for label, tree in ((".mpy modules as deployed (smlab build)", H.build_tree(sub(tmp))),
+    mpy = H.build_tree(sub(tmp))
+    ws = H.working_set(mpy, sub(tmp))
+    print("working memory of the whole sequence once its code is loaded (ballast method, what a board "
+          "with the firmware frozen into flash needs on top of its resident state): %s" % (
+              "%.1f KB" % (ws / 1024) if ws else "over 64 KB"))
+    for label, tree in ((".mpy modules as deployed (smlab build)", mpy),
                         ("source modules compiled on the heap", H.source_tree(sub(tmp)))):
         fits = heap_scan(tree, tmp, heaps)
         print("whole sequence (boot, ECS42/45/43/44, button, ECS03, DLMS errors, wrong EUI, unsigned, "
