@@ -78,7 +78,11 @@ def test_load_switch_use_cases_and_signed_responses():
 
 def test_payment_mode_use_case_with_long_content():
     with Dev() as d:
+        d.store.get("meter")
+        seq0 = d.store._newest.get("R.meter", (0, 0))[1]
         raw = d.esme.process(vec("cmd_ecs03"))
+        # mode, credit/charge configuration and thresholds: one write (whole or nothing on a cut)
+        assert d.store._newest["R.meter"][1] == seq0 + 1
         r = frame.parse(raw)
         assert r.date_time == _t.unhex(d.k["clock"])  # ECS03 responses carry the date-time
         inv, data, res = dlms_client.parse_response(r.content)
