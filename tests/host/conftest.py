@@ -27,6 +27,10 @@ def provisioned_esme(tmp, name="m", esme=2):
     ks = str(tmp / "pki")
     run("pki", "create", ks, "--esme", str(esme))
     run("sim", "start", name, "--flash-kb", "2048")
-    run("flash", "sim:" + name)
-    run("provision", "sim:" + name, "--keys", ks)
+    try:
+        run("flash", "sim:" + name)
+        run("provision", "sim:" + name, "--keys", ks)
+    except BaseException:  # the caller's teardown never runs: do not leave the board running
+        run("sim", "stop", check=False)
+        raise
     return run, ks
