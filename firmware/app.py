@@ -43,8 +43,8 @@ class App:
         self.role = (self.store.get_json("role", None) or {}).get("role", "esme")
         try:
             if vk_dir:
-                ensure_dir(board.storage_root().rstrip("/") + vk_dir)
                 vk_dir = board.storage_root().rstrip("/") + vk_dir
+                ensure_dir(vk_dir)
             self.esme = Esme(self.store, table_dir=vk_dir or None)
         except Reject as e:
             if e.reason != "not-provisioned":

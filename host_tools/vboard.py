@@ -18,14 +18,11 @@ import subprocess
 import sys
 import time
 
+from host_tools.build import venv_bin
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROM = os.path.join(ROOT, "board", "unix_boot.py")
 UARTS = ("optical", "keypad")
-
-
-def _bin(name):
-    cand = os.path.join(os.path.dirname(sys.executable), name)
-    return cand if os.path.exists(cand) else name
 
 
 def _pid_alive(pid):
@@ -202,7 +199,7 @@ class VBoard:
 
     def mpremote(self, *args, timeout=60, check=True):
         """Run stock mpremote against the console: mpremote connect <console> resume <args...>."""
-        cmd = [_bin("mpremote"), "connect", self.console, "resume"] + list(args)
+        cmd = [venv_bin("mpremote"), "connect", self.console, "resume"] + list(args)
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.path)
         if check and p.returncode != 0:
             raise RuntimeError("mpremote %s failed (%d): %s%s" % (args, p.returncode, p.stdout, p.stderr))
@@ -313,7 +310,7 @@ class Supervisor:
         self.seen = b""
         self.boots += 1
         self.state = "booting"
-        self.proc = subprocess.Popen([_bin("micropython"), "-X", "heapsize=" + self.heap, "-i", ROM],
+        self.proc = subprocess.Popen([venv_bin("micropython"), "-X", "heapsize=" + self.heap, "-i", ROM],
                                      stdin=self.cb_s, stdout=self.cb_s, stderr=self.cb_s, cwd=self.path,
                                      env=env, preexec_fn=pre, close_fds=True)
         self.started = time.monotonic()

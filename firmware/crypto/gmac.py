@@ -72,8 +72,13 @@ def gbcs_mac(z32, originator8, u, counter8, recipient8, aad, taglen=12):
     """GBCS MAC: K = SHA-256(00000001 || Z || OtherInfo)[0:16] with OtherInfo = 60857406080300 ||
     originator || 09 || U || counter || recipient (U = 1 command / UTRN, 2 response, 3 alert), then
     GMAC(K, originator || 00000000, aad)[0:taglen]. Byte-string inputs of 32 / 8 bytes."""
+    return gmac(gbcs_key(z32, originator8, u, counter8, recipient8), originator8 + b"\x00\x00\x00\x00",
+                aad, taglen)
+
+
+def gbcs_key(z32, originator8, u, counter8, recipient8):
+    """The GBCS KDF (one SHA-256 block): the 16-byte AES key of gbcs_mac; kdf.gbcs_kdf uses it."""
     if len(z32) != 32 or len(originator8) != 8 or len(counter8) != 8 or len(recipient8) != 8:
         raise Reject("format", None, "GMAC input length")
-    k = sha256(b"\x00\x00\x00\x01" + z32 + b"\x60\x85\x74\x06\x08\x03\x00" + originator8 + bytes((9, u))
-               + counter8 + recipient8).digest()
-    return gmac(k[:16], originator8 + b"\x00\x00\x00\x00", aad, taglen)
+    return sha256(b"\x00\x00\x00\x01" + z32 + b"\x60\x85\x74\x06\x08\x03\x00" + originator8
+                  + bytes((9, u)) + counter8 + recipient8).digest()[:16]

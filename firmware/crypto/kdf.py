@@ -45,6 +45,9 @@ def gbcs_otherinfo(originator8, u, counter8, recipient8):
 
 def gbcs_kdf(z32, originator8, u, counter8, recipient8):
     """GBCS AES-128 key from the ECDH shared secret Z (32 bytes): returns 16 bytes."""
+    from firmware.crypto.gmac import gbcs_key
+
     if len(z32) != 32:
         raise Reject("format", None, "Z must be 32 bytes")
-    return kdf_sha256(bytes(z32), gbcs_otherinfo(originator8, u, counter8, recipient8), 16)
+    oi = gbcs_otherinfo(originator8, u, counter8, recipient8)  # validates and normalises the inputs
+    return gbcs_key(bytes(z32), oi[7:15], u, oi[17:25], oi[25:33])

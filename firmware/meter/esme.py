@@ -317,8 +317,7 @@ def _apply_account(ctx):
         at = st.get("activation")
         if at is None or _is_now(at):
             now = mode
-            if "pending_mode" in ctx.esme.model.account:
-                acc["pending_mode"] = None
+            acc["pending_mode"] = None  # applied now: any scheduled change is void
         elif _is_never(at):
             acc["pending_mode"] = None
         else:

@@ -9,7 +9,7 @@ refuse to go backwards. Runs unchanged on MicroPython (littlefs2, shared/referen
 §4) and CPython (plain directory, fsync'd).
 
 This module holds what a running device needs; the start-of-day check (Store.boot) lives in
-firmware.store.repair, loaded only for that call (its bytecode would otherwise stay on the heap).
+firmware.store.repair, imported by the first boot() only.
 """
 import os
 import struct
