@@ -1,5 +1,9 @@
 """Shared helpers for the optical-port unit tests (no tests here): an in-memory byte stream, a
 settable clock, a scratch durable store, HHT credentials signed with real P-256 keys."""
+# Run alone by tests/mprun.py it only compiles its imports from source; at 96K that compile had no
+# margin (a 4-character change in a docstring of durable.py made it fail), and the modules that use
+# it declare 160K/256K for the same reason (docs/optical-port.md "Memory").
+MP_HEAPSIZE = "160K"
 from firmware.store.durable import Store  # first: large modules compile best on a fresh heap
 import binascii
 import hashlib
