@@ -18,6 +18,7 @@ so bench identities never collide with real manufacturer EUIs), then "SML" (53 4
     devices        02 53 4D 4C 01 <type> <serial hi> <serial lo>   type: 01 ESME, 02 GSME, 03 CHF
 """
 import datetime
+import fcntl
 import json
 import os
 
@@ -223,9 +224,13 @@ def _ski(pub):
 
 
 def _write_pem(path, data):
-    tmp = path + ".tmp"
+    # the temporary name is per process: a bench campaign drives several boards from parallel
+    # processes that share one key store, and a shared ".tmp" let one rename another's file
+    tmp = "%s.%d.tmp" % (path, os.getpid())
     with open(tmp, "wb") as f:
         f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -360,18 +365,31 @@ def find_role(parties, role):
 
 def bump_ledger(keys, fname, key, propose):
     """Counter ledgers kept in a key store (e.g. the next UTRN or GBCS originator counter per
-    device): c = propose(last recorded value or None); records max(last, c); returns c."""
+    device): c = propose(last recorded value or None); records max(last, c); returns c.
+
+    The read-modify-write holds an exclusive lock on `<ledger>.lock`, so parallel processes
+    sharing a key store (a bench campaign) neither lose another's update nor hand out one
+    counter twice. A ledger that exists but cannot be parsed is an error, not a fresh start:
+    restarting counters would only produce commands the meters reject as replays."""
     path = os.path.join(keys, fname)
-    try:
-        with open(path) as f:
-            led = json.load(f)
-    except (OSError, ValueError):
-        led = {}
-    last = led.get(key)
-    c = propose(last)
-    led[key] = c if last is None else max(last, c)
-    _write_pem(path, json.dumps(led, indent=1, sort_keys=True).encode())
-    return c
+    with open(path + ".lock", "a") as lk:
+        fcntl.flock(lk.fileno(), fcntl.LOCK_EX)
+        try:
+            try:
+                with open(path) as f:
+                    led = json.load(f)
+            except FileNotFoundError:
+                led = {}
+            except ValueError as e:
+                raise PkiError("counter ledger %s is unreadable (%s); not restarting its counters"
+                               % (path, e))
+            last = led.get(key)
+            c = propose(last)
+            led[key] = c if last is None else max(last, c)
+            _write_pem(path, json.dumps(led, indent=1, sort_keys=True).encode())
+            return c
+        finally:
+            fcntl.flock(lk.fileno(), fcntl.LOCK_UN)
 
 
 def find_parties(keys, device, need):

@@ -93,3 +93,31 @@ def test_import_zaz1_keystore(tmp_path):
     assert a0.ski("ds").hex().upper() == "41978BA90C066FFA"
     # the one mislabelled file is flagged, not silently trusted as the WAN provider's KA key
     assert "mislabelled" in (parties[bytes.fromhex("90b3d51f30000007")].name or "")
+
+
+def _bump_many(keys, key, n):
+    return [pki.bump_ledger(keys, "ctr.json", key, lambda last: (last or 0) + 1) for _ in range(n)]
+
+
+def test_counter_ledger_parallel_processes_never_reuse_or_lose(tmp_path):
+    """A bench campaign's per-board processes share one key store: four processes bumping the
+    same and different ledger keys at once hand out every counter exactly once and lose none."""
+    import multiprocessing
+    keys = str(tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        got = pool.starmap(_bump_many, [(keys, "same", 40)] * 3 + [(keys, "other", 40)])
+    same = sorted(c for g in got[:3] for c in g)
+    assert same == list(range(1, 121))
+    assert got[3] == list(range(1, 41))
+    with open(os.path.join(keys, "ctr.json")) as f:
+        assert json.load(f) == {"same": 120, "other": 40}
+    assert not [n for n in os.listdir(keys) if n.endswith(".tmp")]
+
+
+def test_counter_ledger_unreadable_is_refused_not_restarted(tmp_path):
+    p = tmp_path / "ctr.json"
+    p.write_text('{"same": 7')
+    with pytest.raises(pki.PkiError, match="unreadable"):
+        pki.bump_ledger(str(tmp_path), "ctr.json", "same", lambda last: (last or 0) + 1)
+    assert p.read_text() == '{"same": 7'
