@@ -19,6 +19,7 @@ CLI:
 import argparse
 import binascii
 import json
+import os
 import sys
 import time
 
@@ -61,9 +62,11 @@ def issue_credential(supplier_priv, supplier_eui, hht_id, scope=auth.ANY_METER,
 
 def save_credential(path, cred, hht_priv):
     d = hht_priv.private_numbers().private_value.to_bytes(32, "big")
-    with open(path, "w") as f:
+    tmp = "%s.%d.tmp" % (path, os.getpid())  # whole file or none: a reader never sees half a key
+    with open(tmp, "w") as f:
         json.dump({"format": "smlab-hht-credential-1", "credential": cred.hex().upper(),
                    "key": d.hex()}, f, indent=1)
+    os.replace(tmp, path)
 
 
 def load_credential(path):
