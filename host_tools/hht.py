@@ -19,7 +19,6 @@ CLI:
 import argparse
 import binascii
 import json
-import os
 import sys
 import time
 
@@ -28,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
 from firmware.optical import auth, iec
+from host_tools import pki
 
 GBCS_BLOCK = 1000  # hex chars per E2 block (partial blocks with EOT before the last)
 
@@ -62,11 +62,9 @@ def issue_credential(supplier_priv, supplier_eui, hht_id, scope=auth.ANY_METER,
 
 def save_credential(path, cred, hht_priv):
     d = hht_priv.private_numbers().private_value.to_bytes(32, "big")
-    tmp = "%s.%d.tmp" % (path, os.getpid())  # whole file or none: a reader never sees half a key
-    with open(tmp, "w") as f:
-        json.dump({"format": "smlab-hht-credential-1", "credential": cred.hex().upper(),
-                   "key": d.hex()}, f, indent=1)
-    os.replace(tmp, path)
+    # whole file or none (a reader never sees half a key), through the key store's atomic writer
+    pki.write_atomic(path, json.dumps({"format": "smlab-hht-credential-1", "credential": cred.hex().upper(),
+                                     "key": d.hex()}, indent=1).encode())
 
 
 def load_credential(path):

@@ -21,6 +21,7 @@ import datetime
 import fcntl
 import json
 import os
+import tempfile
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -223,15 +224,22 @@ def _ski(pub):
     return x509.SubjectKeyIdentifier.from_public_key(pub).digest[:8]
 
 
-def _write_pem(path, data):
-    # the temporary name is per process: a bench campaign drives several boards from parallel
-    # processes that share one key store, and a shared ".tmp" let one rename another's file
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def write_atomic(path, data):
+    """Write `path` whole or not at all: a uniquely named temporary file, fsync'd, then renamed.
+    The name is unique per writer because a bench campaign drives its boards from parallel
+    threads sharing one key store, and a shared ".tmp" name let one writer rename another's file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".",
+                               prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 class _CA:
@@ -297,9 +305,9 @@ def create_bench_pki(path, devices=(("esme", 1),), seed_serial=1):
 
     def put_key(eui, usage, key, cert):
         base = os.path.join(path, "%s-%s" % (eui.hex(), usage))
-        _write_pem(base + ".key", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+        write_atomic(base + ".key", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
                                                     serialization.NoEncryption()))
-        _write_pem(base + ".pem", cert.public_bytes(pem))
+        write_atomic(base + ".pem", cert.public_bytes(pem))
 
     for role, usages in BENCH_ORGS:
         eui = bench_org_eui(role)
@@ -327,8 +335,8 @@ def create_bench_pki(path, devices=(("esme", 1),), seed_serial=1):
                 put_key(eui, usage, key, cert)
             index["parties"][eui.hex()] = {"role": "device", "name": "bench %s %d" % (kind, serial - 1),
                                            "kind": kind}
-    _write_pem(os.path.join(path, "ca-org.pem"), org_ca.self_cert().public_bytes(pem))
-    _write_pem(os.path.join(path, "ca-device.pem"), dev_ca.self_cert().public_bytes(pem))
+    write_atomic(os.path.join(path, "ca-org.pem"), org_ca.self_cert().public_bytes(pem))
+    write_atomic(os.path.join(path, "ca-device.pem"), dev_ca.self_cert().public_bytes(pem))
     with open(os.path.join(path, "index.json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
     return load_keystore(path)
@@ -343,7 +351,7 @@ def import_keystore(src, dst):
     for fname in sorted(os.listdir(src)):
         if _split_name(fname):
             with open(os.path.join(src, fname), "rb") as f:
-                _write_pem(os.path.join(dst, fname), f.read())
+                write_atomic(os.path.join(dst, fname), f.read())
     for eui, p in parties.items():
         index["parties"][eui.hex()] = {
             "role": ROLE_NAMES.get(p.role, "device") if p.role is not None else "device",
@@ -386,7 +394,7 @@ def bump_ledger(keys, fname, key, propose):
             last = led.get(key)
             c = propose(last)
             led[key] = c if last is None else max(last, c)
-            _write_pem(path, json.dumps(led, indent=1, sort_keys=True).encode())
+            write_atomic(path, json.dumps(led, indent=1, sort_keys=True).encode())
             return c
         finally:
             fcntl.flock(lk.fileno(), fcntl.LOCK_UN)

@@ -115,6 +115,19 @@ def test_counter_ledger_parallel_processes_never_reuse_or_lose(tmp_path):
     assert not [n for n in os.listdir(keys) if n.endswith(".tmp")]
 
 
+def test_counter_ledger_parallel_threads(tmp_path):
+    """The same from threads of one process, which is how `smlab bench` drives its boards."""
+    import threading
+    keys, got = str(tmp_path), []
+    ts = [threading.Thread(target=lambda: got.extend(_bump_many(keys, "same", 40))) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert sorted(got) == list(range(1, 161))
+    assert not [n for n in os.listdir(keys) if n.endswith(".tmp")]
+
+
 def test_counter_ledger_unreadable_is_refused_not_restarted(tmp_path):
     p = tmp_path / "ctr.json"
     p.write_text('{"same": 7')
