@@ -92,15 +92,52 @@ class App:
 
 
 def main():
-    import time
-
     import board
 
-    app = App(board.get())
+    b = board.get()
+    # A failure while booting (e.g. a heap too small for the application) stays at the REPL with
+    # its traceback: resetting would only fail the same way again, forever.
+    serve(b, App(b))
+
+
+def serve(board, app, polls=-1):
+    """Poll `app` forever (or `polls` times). An exception escaping a poll - MemoryError when the
+    heap is exhausted or fragmented, or a firmware bug - is recorded and the board reset, as a
+    watchdog would: a reset is a power cut, after which the store holds every command either fully
+    applied or never seen (docs/storage.md), and the meter goes back to serving. Left at the REPL
+    it would answer nothing until someone power-cycled it. KeyboardInterrupt (mpremote taking the
+    REPL) is not an Exception and still stops the loop."""
+    import time
+
     sleep_ms = getattr(time, "sleep_ms", None)
-    while True:
-        app.poll()
+    while polls:
+        try:
+            app.poll()
+        except Exception as e:  # noqa: BLE001 - every fault ends in a reset, none is ignored
+            store = app.store
+            app = None  # drop our reference so the log line below has heap to work with
+            fault(board, store, e)
+            return  # reached only where reset() returns (a detached board in tests)
         if sleep_ms:
             sleep_ms(2)
         else:
             time.sleep(0.002)
+        polls -= 1
+
+
+def fault(board, store, e):
+    """Record an unexpected exception (console + the store's `event` log), then reset the board."""
+    import gc
+    import sys
+
+    gc.collect()
+    msg = "reset after %s: %s" % (type(e).__name__, e)
+    print(msg)
+    pe = getattr(sys, "print_exception", None)  # MicroPython; CPython hosts print the line only
+    if pe:
+        pe(e)
+    try:
+        store.log("event").append(msg[:120])
+    except (MemoryError, OSError) as e2:  # the reset still happens; the console has the reason
+        print("event log not written: %r" % (e2,))
+    board.reset()

@@ -14,9 +14,14 @@ from host_tools.flash import Board, FlashError
 
 LOGS = ("seclog", "utrn", "event")
 _CODE = re.compile(r"\b(?:0x)?([0-9A-F]{4})\b")
+# Runs at the board's REPL next to the firmware's loaded code, so it prints one entry per line
+# instead of building one JSON text of every log (on a 224K virtual board that text did not fit).
 _READ = ("import json, board\n_s = board.get().store()\n"
-         "print('LOGS ' + json.dumps({n: [e if isinstance(e, str) else e.hex() for e in _s.log(n).entries()]"
-         " for n in %r}))\n")
+         "for _n in %r:\n"
+         " print('LOG ' + _n)\n"
+         " for _e in _s.log(_n).entries():\n"
+         "  print('E ' + json.dumps(_e if isinstance(_e, str) else _e.hex()))\n"
+         "print('LOGS END')\n")
 
 
 def register(sub):
@@ -39,11 +44,18 @@ def decode(entry):
 
 
 def read_logs(port, which=LOGS):
+    """{log name: [entry text or hex]} read over the REPL of the board at `port` (this stops the
+    firmware's main loop: the caller resets the board afterwards)."""
     with Board(port) as b:
         out = b.exec(_READ % (tuple(which),)).decode()
+    logs, cur = {}, None
     for line in out.splitlines():
-        if line.startswith("LOGS "):
-            return json.loads(line[5:])
+        if line.startswith("LOG "):
+            cur = logs.setdefault(line[4:].strip(), [])
+        elif line.startswith("E ") and cur is not None:
+            cur.append(json.loads(line[2:]))
+        elif line.strip() == "LOGS END":
+            return logs
     raise CliError("board did not return its logs: %s" % out.strip()[-200:])
 
 
@@ -53,10 +65,11 @@ def run(args):
         logs = read_logs(port, args.log or LOGS)
     except FlashError as e:
         raise CliError(str(e))
-    if vb and not args.no_resume:
-        from host_tools.cmd_keypad import reset_to_app
+    finally:  # the read stopped the firmware: resume it whether or not the read worked
+        if vb and not args.no_resume:
+            from host_tools.cmd_keypad import reset_to_app
 
-        reset_to_app(vb)
+            reset_to_app(vb)
     lines, data = [], {}
     for name in args.log or LOGS:
         ents = logs.get(name, [])

@@ -271,8 +271,10 @@ class Runner:
             exp = st.get("expect")
             return (exp is None or exp in out), out
         if kind == "logs":
-            logs = cmd_logs.read_logs(t.repl, (st.get("log", "utrn"),))
-            t.reset()
+            try:
+                logs = cmd_logs.read_logs(t.repl, (st.get("log", "utrn"),))
+            finally:  # the read stopped the firmware: the next steps need it running either way
+                t.reset()
             out = "\n".join(logs.get(st.get("log", "utrn"), []))
             exp = st.get("expect")
             return (exp is None or exp in out), out

@@ -42,7 +42,7 @@ def _pid_alive(pid):
 class VBoard:
     """Host-side handle of one virtual board living in directory `path`."""
 
-    def __init__(self, path, flash_kb=2048, heap="256K", eui64=None):
+    def __init__(self, path, flash_kb=2048, heap="512K", eui64=None):
         self.path = os.path.abspath(path)
         self.flash_kb = flash_kb
         self.heap = heap
@@ -389,7 +389,7 @@ def main(argv=None):
         p.add_argument("dir")
         if name in ("start", "_supervise"):
             p.add_argument("--flash-kb", type=int, default=512)
-            p.add_argument("--heap", default="256K")
+            p.add_argument("--heap", default="512K")
             p.add_argument("--eui64", default=None)
             p.add_argument("--watch-pid", type=int, default=None)
         if name == "cut":

@@ -150,15 +150,20 @@ class SecurityState:
             _Z_CACHE[k] = z
         return z
 
-    def verify(self, cell, hash32, sig64):
-        """ECDSA verify with a DS cell (VerifyKey cached per key)."""
+    def verify_key(self, cell):
+        """What verifykey.verify takes for a DS cell: its VerifyKey over the cell's comb table
+        file (cached per key) when there is a table directory, else the SEC1 key bytes."""
         if self.table_dir is None:
-            return verifykey.verify(cell.pub, hash32, sig64)
+            return cell.pub
         vk = _VK_CACHE.get(cell.pub)
         if vk is None:
             vk = verifykey.VerifyKey(cell.pub, path=table_path(self.table_dir, cell))
             _VK_CACHE[cell.pub] = vk
-        return vk.verify(hash32, sig64)
+        return vk
+
+    def verify(self, cell, hash32, sig64):
+        """ECDSA verify with a DS cell."""
+        return verifykey.verify(self.verify_key(cell), hash32, sig64)
 
     # --- counters ---
     def counter(self, role, eui):

@@ -169,8 +169,8 @@ def login_hash(nonce, meter_eui, hht_id):
 
 
 class Authenticator:
-    """Checks P2 answers. anchors(issuer_eui8) -> the supplier DS public key (SEC1 bytes) or None
-    when that party is not this meter's supplier; meter_eui: the meter's EUI-64 (8 bytes)."""
+    """Checks P2 answers. anchors(issuer_eui8) -> the supplier DS public key (SEC1 bytes or a
+    firmware.crypto.verifykey.VerifyKey) or None when that party is not this meter's supplier; meter_eui: the meter's EUI-64 (8 bytes)."""
 
     def __init__(self, anchors, meter_eui, clock):
         self.anchors = anchors
@@ -180,7 +180,7 @@ class Authenticator:
     def check(self, nonce, answer):
         """Verify a P2 answer (bytes: credential || login_sig) for `nonce`; returns the
         Credential, or raises Reject with the alert code for the security log."""
-        from firmware.crypto import p256
+        from firmware.crypto.verifykey import verify
 
         if len(answer) != CRED_LEN + LOGIN_SIG_LEN:
             raise Reject("login-format", AUTH_OTHER, "P2 answer length %d" % len(answer))
@@ -194,11 +194,10 @@ class Authenticator:
             raise Reject("login-expired", AUTH_FAILED, "credential expired")
         if not cred.perms & (PERM_READ | PERM_PASS):
             raise Reject("login-perms", NO_AUTHORITY, "credential grants nothing")
-        if not p256.verify(pub, cred.tbs_hash(), cred.sig):
+        if not verify(pub, cred.tbs_hash(), cred.sig):
             raise Reject("login-cert", AUTH_FAILED, "credential signature")
         try:
-            ok = p256.verify(cred.pub, login_hash(nonce, self.meter_eui, cred.hht_id),
-                             answer[CRED_LEN:])
+            ok = verify(cred.pub, login_hash(nonce, self.meter_eui, cred.hht_id), answer[CRED_LEN:])
         except Reject:
             raise Reject("login-key", AUTH_FAILED, "HHT public key invalid")
         if not ok:

@@ -10,21 +10,26 @@ Esme.process (the WAN pipeline), code entry to the UTRN acceptance function.
 from firmware.alerts import Reject
 
 
-def supplier_anchors(store):
-    """anchors(issuer_eui8) -> SEC1 DS public key of that party when it is the supplier in this
-    meter's trust anchor cells, else None (unprovisioned meter: nobody can log in)."""
+def supplier_anchors(store, sec=None):
+    """anchors(issuer_eui8) -> that party's DS key, for firmware.crypto.verifykey.verify, when it
+    is the supplier in this meter's trust anchor cells, else None (unprovisioned meter: nobody
+    can log in). With `sec` (the ESME's live SecurityState) the key is its cached VerifyKey over
+    the supplier's comb table, as the WAN pipeline verifies with; without it the cells are read
+    from the store at each login and the key is SEC1 bytes."""
 
     def anchors(issuer):
         from firmware.meter import security
 
-        try:
-            sec = security.SecurityState(store)
-        except Reject:
+        s = sec
+        if s is None:
+            try:
+                s = security.SecurityState(store)
+            except Reject:
+                return None
+        if s.party_role(issuer) != security.SUPPLIER:
             return None
-        if sec.party_role(issuer) != security.SUPPLIER:
-            return None
-        c = sec.party_cell(issuer, security.DS)
-        return None if c is None else c.pub
+        c = s.party_cell(issuer, security.DS)
+        return None if c is None else s.verify_key(c)
 
     return anchors
 
@@ -46,7 +51,7 @@ class OpticalService:
             model = MeterModel(store)
         self.view = MeterView(store, eui, board, model, registers, board.display)
         self.port = Port(board.uart("optical"), store, board, eui, self.view,
-                         Authenticator(supplier_anchors(store), eui, board),
+                         Authenticator(supplier_anchors(store, esme.sec if esme is not None else None), eui, board),
                          esme.process if esme is not None else None)
         self.menu = Menu(store, board.display, board, self.view, code_entry)
         self.keypad = board.keypad()

@@ -1,0 +1,79 @@
+"""firmware.app on a detached unix board under CPython (the real App and store).
+
+serve(): an exception escaping a poll (MemoryError on a small or fragmented heap, or a
+firmware bug) is recorded in the store's event log and resets the board, as a watchdog would; the
+meter does not stay dead at the REPL. Run under CPython with the real App on a detached unix board
+(reset() there counts instead of restarting a process); the fault is injected into one poll.
+The HHT login trusts the ESME's own cached VerifyKey over the supplier's comb table file, not a
+second copy of the security state read at each login."""
+import os
+
+import pytest
+
+from board import unix
+from firmware import app as A
+from firmware import provisioning
+from firmware.store.durable import Store
+from host_tools import pki, provision
+
+
+@pytest.fixture
+def meter(tmp_path):
+    ks = str(tmp_path / "pki")
+    pki.create_bench_pki(ks, (("esme", 1),))
+    eui = pki.bench_device_eui("esme", 1)
+    root = str(tmp_path / "flash")
+    os.makedirs(root)
+    vk = root + A.VK_DIR
+    A.ensure_dir(vk)
+    provisioning.apply(Store(root), provision.payload(ks, eui), eui, vk)
+    b = unix.Board(root)
+    b.eui64 = lambda: eui
+    return b
+
+
+def _events(root):
+    return [e if isinstance(e, str) else e.decode() for e in Store(root).log("event").entries()]
+
+
+def test_fault_in_a_poll_is_logged_and_resets(meter, monkeypatch):
+    app = A.App(meter)
+    assert meter.displayed[-1] == "READY ESME"
+    A.serve(meter, app, polls=5)  # nothing pending: five quiet polls, no reset
+    assert meter.resets == 0 and _events(meter.root) == []
+
+    def exhausted():
+        raise MemoryError("memory allocation failed, allocating 2206 bytes")
+
+    monkeypatch.setattr(app.service.port, "poll", exhausted)
+    A.serve(meter, app)  # returns only because a detached board's reset() returns
+    assert meter.resets == 1
+    assert _events(meter.root) == ["reset after MemoryError: memory allocation failed, allocating 2206 bytes"]
+    # after the reset the meter boots from the same store and serves again
+    again = A.App(meter)
+    assert meter.displayed[-1] == "READY ESME"
+    A.serve(meter, again, polls=2)
+    assert meter.resets == 1
+
+
+def test_keyboard_interrupt_still_stops_the_loop(meter, monkeypatch):
+    app = A.App(meter)
+
+    def ctrl_c():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app.service.port, "poll", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        A.serve(meter, app)
+    assert meter.resets == 0 and _events(meter.root) == []
+
+
+def test_login_anchor_is_the_esme_verify_key(meter):
+    from firmware.meter import security
+
+    app = A.App(meter)
+    sec = app.esme.sec
+    sup = sec.cell(security.SUPPLIER, security.DS)
+    key = app.service.port.auth.anchors(sup.eui)
+    assert key is sec.verify_key(sup) and key.mode == "file"
+    assert app.service.port.auth.anchors(b"\x99" * 8) is None  # not a party of this meter
