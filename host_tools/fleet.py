@@ -95,17 +95,24 @@ class Target:
         if self.vb is not None:
             cmd_keypad.reset_to_app(self.vb, timeout)
             return
+        from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 
-        t = SerialTransport(os.path.realpath(self.repl), baudrate=115200, timeout=5)
-        try:
-            t.enter_raw_repl(soft_reset=False)
-            # raw REPL: code then Ctrl-D. Nothing is awaited: the board may reset before its "OK"
-            # reaches us (a lost acknowledgement must not hang the campaign)
-            t.serial.write(b"import board\nboard.get().reset()\x04")
-            t.serial.flush()
-        finally:
-            t.close()
+        for attempt in range(3):  # a board still busy (e.g. just provisioned) can miss one Ctrl-C
+            t = SerialTransport(os.path.realpath(self.repl), baudrate=115200, timeout=5)
+            try:
+                t.enter_raw_repl(soft_reset=False)
+                # raw REPL: code then Ctrl-D. Nothing is awaited: the board may reset before its
+                # "OK" reaches us (a lost acknowledgement must not hang the campaign)
+                t.serial.write(b"import board\nboard.get().reset()\x04")
+                t.serial.flush()
+                break
+            except TransportError as e:
+                err = e
+            finally:
+                t.close()
+        else:
+            raise ScenarioError("%s: no raw REPL on %s to reset the board (%s)" % (self.name, self.repl, err))
         wait_optical(self.optical, timeout)
 
 
@@ -282,8 +289,7 @@ class Runner:
             return False, "%s steps need a virtual board's keypad (real boards have physical keys)" % kind
         if kind in ("topup", "code"):
             z, sup = self.z[eui]
-            with self.lock:  # one ledger file for all boards: read-modify-write under the lock
-                c = next_counter(self.keys, sup, eui)
+            c = next_counter(self.keys, sup, eui)  # the ledger locks its own read-modify-write
             if kind == "topup":
                 from host_tools.cmd_utrn import _pennies
 

@@ -63,8 +63,8 @@ def issue_credential(supplier_priv, supplier_eui, hht_id, scope=auth.ANY_METER,
 def save_credential(path, cred, hht_priv):
     d = hht_priv.private_numbers().private_value.to_bytes(32, "big")
     # whole file or none (a reader never sees half a key), through the key store's atomic writer
-    pki.write_atomic(path, json.dumps({"format": "smlab-hht-credential-1", "credential": cred.hex().upper(),
-                                     "key": d.hex()}, indent=1).encode())
+    doc = {"format": "smlab-hht-credential-1", "credential": cred.hex().upper(), "key": d.hex()}
+    pki.write_atomic(path, json.dumps(doc, indent=1).encode())
 
 
 def load_credential(path):

@@ -306,7 +306,7 @@ def create_bench_pki(path, devices=(("esme", 1),), seed_serial=1):
     def put_key(eui, usage, key, cert):
         base = os.path.join(path, "%s-%s" % (eui.hex(), usage))
         write_atomic(base + ".key", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                                    serialization.NoEncryption()))
+                                                      serialization.NoEncryption()))
         write_atomic(base + ".pem", cert.public_bytes(pem))
 
     for role, usages in BENCH_ORGS:

@@ -47,12 +47,11 @@ def ensure_device_ds(keystore, eui):
         return dev.private["ds"], False
     key = ec.generate_private_key(ec.SECP256R1())
     base = os.path.join(keystore, "%s-ds" % eui.hex())
-    with open(base + ".key", "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    with open(base + ".pem", "wb") as f:
-        f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    pem = serialization.Encoding.PEM
+    pki.write_atomic(base + ".key", key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+    pki.write_atomic(base + ".pem", key.public_key().public_bytes(
+        pem, serialization.PublicFormat.SubjectPublicKeyInfo))
     return key, True
 
 

@@ -170,7 +170,8 @@ def login_hash(nonce, meter_eui, hht_id):
 
 class Authenticator:
     """Checks P2 answers. anchors(issuer_eui8) -> the supplier DS public key (SEC1 bytes or a
-    firmware.crypto.verifykey.VerifyKey) or None when that party is not this meter's supplier; meter_eui: the meter's EUI-64 (8 bytes)."""
+    firmware.crypto.verifykey.VerifyKey) or None when that party is not this meter's supplier;
+    meter_eui: the meter's EUI-64 (8 bytes)."""
 
     def __init__(self, anchors, meter_eui, clock):
         self.anchors = anchors

@@ -51,7 +51,7 @@ class OpticalService:
             model = MeterModel(store)
         self.view = MeterView(store, eui, board, model, registers, board.display)
         self.port = Port(board.uart("optical"), store, board, eui, self.view,
-                         Authenticator(supplier_anchors(store, esme.sec if esme is not None else None), eui, board),
+                         Authenticator(supplier_anchors(store, esme and esme.sec), eui, board),
                          esme.process if esme is not None else None)
         self.menu = Menu(store, board.display, board, self.view, code_entry)
         self.keypad = board.keypad()
