@@ -27,14 +27,14 @@ from firmware.compat import const
 from firmware.alerts import Reject, INTEGRITY_FAILED, NO_AUTHORITY, AUTH_FAILED, \
     UNAUTHORISED_ACCESS, UNUSUAL_COMMANDS
 from firmware.gbcs import frame, dlms, codes
-from firmware.meter import security
+from firmware.core.trust import Trust, DS, KA
+from firmware.gbcs.parties import ACB, SUPPLIER
 from firmware.meter.model import MeterModel
 # The whole command path is imported when the ESME module loads (at boot), not on first use: on a
 # port where bytecode lives on the heap, code loaded in the middle of a command would sit between
-# that command's temporaries and leave the heap fragmented (measured: host_tools/heaprun.py).
+# that command's temporaries and leave the heap fragmented (measured: host_tools/boards/heaprun.py).
 from firmware.crypto.gmac import gbcs_mac
 from firmware.crypto.ct import equal
-from firmware.crypto.sign256 import sign
 
 # RTDS dummy time: 2015-01-01 00:00:00.00, day-of-week / deviation unspecified, status FF
 RTDS_CLOCK = b"\x07\xDF\x01\x01\xFF\x00\x00\x00\x00\x80\x00\xFF"
@@ -97,7 +97,7 @@ def _is_never(dt):
 class Esme:
     def __init__(self, store, clock=None, model=None, table_dir=None):
         self.store = store
-        self.sec = security.SecurityState(store, table_dir)
+        self.sec = Trust(store, table_dir)
         self.model = model if model is not None else MeterModel(store)
         self.clock = clock if clock is not None else default_clock
         self.seclog = store.log("seclog", _LOG_ENTRIES)
@@ -112,7 +112,7 @@ class Esme:
         self.register(dlms.ACTION, class_id, obis6, method, handler, signed, roles)
 
     def _register_defaults(self):
-        sup = (security.SUPPLIER,)
+        sup = (SUPPLIER,)
         self.register_action(9, OBIS_LOAD_SWITCH_SCRIPTS, 1, _load_switch, True, sup)
         get, set_ = dlms.GET, dlms.SET
         self.register(get, 70, OBIS_DISCONNECT_CONTROL, 2, _output_state)
@@ -150,7 +150,7 @@ class Esme:
         if m.signature is None:
             raise self._reject("unsigned", AUTH_FAILED, "no signature field (pre-command)", m)
         if m.mac_header:
-            acb = sec.cell(security.ACB, security.KA)
+            acb = sec.cell(ACB, KA)
             if acb is None:
                 raise self._reject("no-cell", NO_AUTHORITY, "no ACB KA cell", m)
             tag = gbcs_mac(sec.z(acb), m.originator, 1, frame.u64(m.counter), m.recipient,
@@ -165,14 +165,14 @@ class Esme:
         if need_sig and not m.signature:
             raise self._reject("signature-missing", AUTH_FAILED, "critical command not signed", m)
         if m.signature:
-            ds = sec.party_cell(m.originator, security.DS)
+            ds = sec.party_cell(m.originator, DS)
             if ds is None:
                 raise self._reject("no-cell", NO_AUTHORITY, "no DS cell for the originator", m)
             h = hashlib.sha256(bytes(m.signed())).digest()
             if not sec.verify(ds, h, m.signature):
                 raise self._reject("signature", AUTH_FAILED, "KRP signature does not verify", m)
         critical = bool(m.signature) or code in codes.SIGNED_RESPONSE_EXTRA
-        if not critical and sec.party_cell(m.originator, security.KA) is None:
+        if not critical and sec.party_cell(m.originator, KA) is None:
             raise self._reject("no-cell", NO_AUTHORITY, "no KA cell to answer the originator", m)
         return m, role, critical
 
@@ -252,12 +252,12 @@ class Esme:
             r.signature = None
             body, _ = frame.build_grouping(r)
             h = hashlib.sha256(body[1:]).digest()
-            r.signature = sign(sec.ds_priv, h)
+            r.signature = sec.sign(h)
             return frame.build(r)
         r.mac_header = True
         r.signature = b""
         frame.build(r)
-        ka = sec.party_cell(m.originator, security.KA)
+        ka = sec.party_cell(m.originator, KA)
         return frame.set_mac(r, gbcs_mac(sec.z(ka), sec.eui, 2, frame.u64(m.counter), m.originator,
                                          r.mac_aad(), 12))
 

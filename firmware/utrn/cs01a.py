@@ -24,15 +24,16 @@ def acceptor_for(esme, clock=None):
     """The Acceptor of an ESME: its EUI-64 and meter model, the supplier's (supplier, KA,
     prePaymentTopUp) cell, Z cached by the security state; the provisioned prepayment floor (an
     originator-counter value, as CS02b carries it) is applied."""
-    from firmware.meter import security
+    from firmware.core.trust import KA, PREPAYMENT
+    from firmware.gbcs.parties import SUPPLIER
 
     sec = esme.sec
-    cell = sec.cell(security.SUPPLIER, security.KA, security.PREPAYMENT)
+    cell = sec.cell(SUPPLIER, KA, PREPAYMENT)
     if cell is None:
         raise Reject("no-cell", NO_AUTHORITY, "no supplier prepayment-top-up KA cell")
     a = Acceptor(esme.store, sec.eui, cell.eui, sec.z(cell), esme.model, clock)
     a.boot()
-    fl = sec.pp_floor(security.SUPPLIER)
+    fl = sec.pp_floor(SUPPLIER)
     if fl:
         a.set_floor64(fl)
     return a

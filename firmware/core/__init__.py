@@ -1,0 +1,1 @@
+"""Role-independent GBCS secure core: trust state, authentication, dispatch, response protection."""

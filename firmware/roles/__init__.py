@@ -1,0 +1,53 @@
+"""Device roles this firmware can run (GBCS §4.3.1 device types: ESME today; the Comms Hub Function,
+Gas Proxy Function and GSME add an entry each). A role is a module with
+`build(board, store, table_dir)` returning the role object the application, the optical port and
+the front panel use:
+
+    name, eui, store, trust       role name, device EUI-64, durable store, firmware.core.trust.Trust
+    ident                         optical identification string (IEC 62056-21 §6.3.2 identification)
+    process(buf) -> bytes         one GBCS command in, the protected response out (Reject if refused)
+    hht_anchor(issuer_eui8)       verify key of the supplier DS anchor for an HHT login, else None
+    model, acceptor               data model for the restricted optical view; UTRN acceptor (or None)
+    poll(now)                     periodic work (may do nothing)
+
+    role = roles.build(store_role_name, board, store, table_dir)
+
+The role module is imported only when built, so a board carries the code of its own role only.
+"""
+from firmware.alerts import Reject
+from firmware.core import reasons
+
+# role name -> module implementing it
+REGISTRY = {
+    "esme": "firmware.roles.esme",
+}
+
+
+def names():
+    """Role names this firmware knows."""
+    return tuple(REGISTRY)
+
+
+def build(name, board, store, table_dir=None):
+    """The role object for `name` (the store's role record). An unknown or missing role, or one whose
+    module is absent from this image, is written to the store's event log and raised as
+    Reject(reasons.UNKNOWN_ROLE)."""
+    path = REGISTRY.get(name) if isinstance(name, str) else None
+    mod = None
+    if path is not None:
+        import sys
+
+        try:
+            __import__(path)
+            mod = sys.modules[path]
+        except ImportError as e:
+            detail = "role %s: module %s not loadable (%s)" % (name, path, e)
+    else:
+        detail = "no role %r in this firmware (known: %s)" % (name, ", ".join(names()))
+    if mod is None:
+        try:
+            store.log("event").append(("boot " + reasons.UNKNOWN_ROLE + " " + detail)[:120])
+        except OSError as e2:  # the Reject below still reports it
+            print("event log not written: %r" % (e2,))
+        raise Reject(reasons.UNKNOWN_ROLE, None, detail)
+    return mod.build(board, store, table_dir)
