@@ -16,7 +16,7 @@ Design (docs/hht.md "Login credential"; shared/reference/optical.md §1.6-§1.7,
   answers P2 with hex(credential || login_sig), login_sig = ECDSA by the HHT key over
   SHA-256(b"SMLAB-HHT-LOGIN-1" || nonce || meter EUI-64 || hht_id). One answer per nonce.
 * perms bits: PERM_READ (restricted HHT reads), PERM_PASS (pass-through of signed commands).
-* Lockout: LOCK_AFTER (3) consecutive failures lock for BASE_S (60 s); each further failure
+* LoginLockout: LOCK_AFTER (3) consecutive failures lock for BASE_S (60 s); each further failure
   after a lock doubles the lock up to CAP_S (3840 s = 64 min). State (failures, level, lock start
   and end in RTC seconds) is one store record, written before the failure is answered, so a power
   cycle neither resets the count nor shortens the lock. A clock that jumps backwards restarts the
@@ -42,7 +42,7 @@ BASE_S = const(60)
 CAP_S = const(3840)
 
 
-class Lockout:
+class LoginLockout:
     """Persisted failure counter and exponential lock for one access point (record `name`)."""
 
     def __init__(self, store, name, clock, after=LOCK_AFTER, base=BASE_S, cap=CAP_S):
@@ -88,6 +88,11 @@ class Lockout:
 
     def failures(self):
         return self._st["f"]
+
+    def streak(self):
+        """Failures since the last success (each failure after the first lock locks again)."""
+        st = self._st
+        return st["f"] if st["lv"] == 0 else self.after + st["lv"] - 1
 
     def level(self):
         return self._st["lv"]

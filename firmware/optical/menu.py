@@ -2,12 +2,13 @@
 "Engineering menu"; lockout practice shared/reference/optical.md §1.6-§1.7; UI events 0x8161 /
 0x8162, failed authentication 0x8F53, gbcs.md §8).
 
-PIN login with the persisted exponential lockout of firmware.optical.auth.Lockout (record
+PIN login with the persisted exponential lockout of firmware.optical.auth.LoginLockout (record
 "menu_lock": 3 wrong PINs -> 60 s, doubling to 64 min, survives reboot). The PIN is stored only as
 HMAC-SHA-256(salt, PIN) in record "menu_pin" (provisioned at manufacture; no record = menu
 disabled). Non-critical functions only:
 
-    1 display test   2 identity   3 security log (# older, * back)   4 UTRN / configuration code
+    1 display test   2 identity   3 security logs (# older, * back: the menu's, the optical port's,
+    then the GBCS security log)   4 UTRN / configuration code
     0 exit
 
 Critical functions (supply, payment mode, keys, tariffs, counters, clearing logs) are not offered:
@@ -18,9 +19,10 @@ import binascii
 
 from firmware.alerts import Reject, AUTH_OTHER, UI_COMMAND_OK, UI_COMMAND_FAILED
 from firmware.compat import const, ticks_diff
+from firmware.core import seclog
 from firmware.crypto import ct
 from firmware.crypto.hmac import hmac_sha256
-from firmware.optical.auth import Lockout
+from firmware.optical.auth import LoginLockout
 
 _PIN_REC = "menu_pin"
 MAX_PIN = const(8)
@@ -35,6 +37,7 @@ LOG = const(3)
 CODE = const(4)
 
 MAIN_TEXT = "1TEST 2ID 3LOG 4CODE 0EXIT"
+LOG_ADDRESSES = ("C.LOG.M", "C.LOG.O", "C.LOG.S")  # restricted-view addresses function 3 walks
 
 
 def set_pin(store, pin, salt):
@@ -54,7 +57,8 @@ class Menu:
         self.clock = clock
         self.view = view
         self.code_entry = code_entry
-        self.lock = lock if lock is not None else Lockout(store, "menu_lock", clock)
+        self.lock = lock if lock is not None else LoginLockout(store, "menu_lock", clock)
+        self.log = seclog.menu(store)
         self.state = OUT
         self._buf = ""
         self._log_i = 0
@@ -62,7 +66,7 @@ class Menu:
         self._lock_logged = False
 
     def audit(self, code, text):
-        self.store.log("seclog", 64).append("%04X menu %s" % (code, text))
+        self.log.append("%04X menu %s" % (code, text))
 
     def feed(self, text):
         for ch in text:
@@ -149,7 +153,8 @@ class Menu:
             ok = ct.equal(hmac_sha256(salt, entered.encode()), binascii.unhexlify(rec["h"]))
         if not ok:
             length = self.lock.fail()
-            self.audit(AUTH_OTHER, "PIN wrong" + (" (locked %d s)" % length if length else ""))
+            self.audit(AUTH_OTHER, "PIN wrong, failure %d" % self.lock.streak() +
+                       (" (locked %d s)" % length if length else ""))
             self.state = OUT
             self.display("LOCKED %d S" % length if length else "WRONG PIN")
             return
@@ -180,13 +185,20 @@ class Menu:
             self.display(MAIN_TEXT)
 
     def _show_log(self):
+        """Entry _log_i of the security logs walked newest first: this menu's, the optical
+        port's, then the GBCS security log (entries name their source)."""
         try:
-            n, _ = self.view.read("C.LOG.S", "")
-            if int(n) == 0:
-                self.display("LOG EMPTY")
-                return
-            e, _ = self.view.read("C.LOG.S", str(self._log_i))
-            self.display("%d %s" % (self._log_i, e))
+            i = self._log_i
+            total = 0
+            for addr in LOG_ADDRESSES:
+                n = int(self.view.read(addr, "")[0])
+                if i < n:
+                    e, _ = self.view.read(addr, str(i))
+                    self.display("%d %s" % (self._log_i, e))
+                    return
+                i -= n
+                total += n
+            self.display("LOG EMPTY" if total == 0 else "LOG END")
         except Reject:
             self.display("LOG END")
 

@@ -18,11 +18,10 @@ import binascii
 from firmware.alerts import (Reject, LOCAL_PORT_COMMUNICATION, UNAUTHORISED_ACCESS, AUTH_OTHER,
                              NO_AUTHORITY, UNUSUAL_COMMANDS)
 from firmware.compat import const, ticks_diff
+from firmware.core import seclog
 from firmware.optical import iec
-from firmware.optical.auth import Lockout, NONCE_LEN, PERM_READ, PERM_PASS
+from firmware.optical.auth import LoginLockout, NONCE_LEN, PERM_READ, PERM_PASS
 
-SECLOG = "seclog"  # the device security log, shared with the GBCS pipeline (firmware/meter/esme)
-SECLOG_SIZE = const(64)
 IDLE = const(0)
 IDENT = const(1)
 CHALLENGE = const(2)
@@ -64,7 +63,8 @@ class Port:
         self.passthrough = passthrough
         self.ident = ident
         self.rng = rng
-        self.lock = lock if lock is not None else Lockout(store, "optical_lock", clock)
+        self.lock = lock if lock is not None else LoginLockout(store, "optical_lock", clock)
+        self.log = seclog.optical(store)
         self.rx = iec.Receiver()
         self.state = IDLE
         self._out = b""
@@ -91,8 +91,9 @@ class Port:
         self._mode = ""
 
     def audit(self, code, text):
-        """Append one entry `CODE optical text` to the device security log (the ESME's "seclog")."""
-        self.store.log(SECLOG, SECLOG_SIZE).append("%04X optical %s" % (code, text))
+        """Append one entry `CODE optical text` to the optical port's security log (its own log:
+        nothing done on this port can evict GBCS security events)."""
+        self.log.append("%04X optical %s" % (code, text))
 
     def _audit_once(self, code, text, now):
         """Once per session and code; before a login also subject to the per-minute quiet."""
@@ -301,7 +302,8 @@ class Port:
                 cred = self.auth.check(nonce, answer)
             except Reject as e:
                 length = self.lock.fail()
-                self.audit(e.code or AUTH_OTHER, "login failed: %s" % e.reason +
+                self.audit(e.code or AUTH_OTHER, "login failed: %s, failure %d" %
+                           (e.reason, self.lock.streak()) +
                            (" (locked %d s)" % length if length else ""))
                 self._send(iec.error_message(ER_LOCKED if length else ER_LOGIN), now)
                 self._end("login failed", now)
@@ -374,8 +376,8 @@ class Port:
                 value = self.view.execute(addr, val)
                 self._send(iec.data_message(iec.data_set("", value, None)), now)
                 return
-            raise Reject("refused", NO_AUTHORITY, "%s not in the HHT interface specification"
-                         % cmd)
+            raise Reject("refused", NO_AUTHORITY, "%s %s not in the HHT interface specification"
+                         % (cmd, addr))
         except Reject as e:
             if e.reason == "range":
                 self._send(iec.error_message(ER_RANGE), now)

@@ -14,15 +14,23 @@ caller logs it.
 | R1  | 96.3.10     | load switch control state (0 disconnected, 1 connected, 2 armed) |
 | R1  | C.LS        | load switch state as text                                 |
 | R1  | C.PM        | payment mode (credit / prepayment)                        |
-| R1  | C.LOG.S(n)  | security log: n empty -> entry count, else entry n (0 = newest) |
+| R1  | C.LOG.S(n)  | GBCS security log: n empty -> entry count, else entry n (0 = newest) |
+| R1  | C.LOG.O(n)  | optical port security log, same rules                     |
+| R1  | C.LOG.M(n)  | engineering menu security log, same rules                 |
 | R1  | C.LOG.E(n)  | event log, same rules                                     |
+
+Security logs are read in their coalesced form (firmware.core.seclog: `text [xN]` for N identical
+events in a row).
 | E2  | C.DT()      | display test pattern on the meter display                 |
 """
 from firmware.alerts import Reject, NO_AUTHORITY
+from firmware.core import seclog
 from firmware.optical import iec
 
 FIRMWARE = "smlab-1"
-_LOGS = {"C.LOG.S": ("seclog", 64), "C.LOG.E": ("event", 256)}
+EVENT_LOG = "event"  # the store's event log (firmware.store.durable)
+LOGS = {"C.LOG.S": seclog.GBCS, "C.LOG.O": seclog.OPTICAL, "C.LOG.M": seclog.MENU,
+        "C.LOG.E": EVENT_LOG}
 _SAFE = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,:;=-_+#<>[]{}%&@$'\"?|~^`"
 
 
@@ -93,8 +101,8 @@ class MeterView:
             if address == "C.LS":
                 return self.model.supply, None
             return self.model.payment_mode, None
-        if address in _LOGS:
-            ents = self.store.log(_LOGS[address][0], _LOGS[address][1]).entries()
+        if address in LOGS:
+            ents = seclog.read(self.store, LOGS[address])
             if arg == "":
                 return str(len(ents)), None
             if not arg.isdigit() or len(arg) > 4:

@@ -105,7 +105,7 @@ class Acceptor:
 
     def _lockout(self):
         c = self.cfg
-        self.lock = lockout.Lockout(self.store, c["lock_fails"], c["lock_window"], c["lock_time"])
+        self.lock = lockout.EntryLockout(self.store, c["lock_fails"], c["lock_window"], c["lock_time"])
 
     # -- state ----------------------------------------------------------------------------------
     @property

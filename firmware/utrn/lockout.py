@@ -17,7 +17,7 @@ DEFAULT_WINDOW = const(600)
 DEFAULT_LOCK = const(3600)
 
 
-class Lockout:
+class EntryLockout:
     def __init__(self, store, fails=DEFAULT_FAILS, window=DEFAULT_WINDOW, lock=DEFAULT_LOCK):
         if fails < 1 or window < 1 or lock < 0:
             raise Reject("value", None, "lockout parameters")

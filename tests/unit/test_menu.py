@@ -3,6 +3,7 @@ through the UTRN acceptance function, idle logout (firmware/optical/menu.py)."""
 import test_optical_support as S  # noqa: I001
 import _t
 from firmware.alerts import Reject
+from firmware.core import seclog
 from firmware.optical import menu
 from firmware.optical.restricted import MeterView
 
@@ -28,7 +29,7 @@ class Rig:
         return Rig(self.root, None, clock=self.clock)
 
     def security(self):
-        return self.store.log("seclog", 64).entries()
+        return seclog.menu(self.store).entries()
 
 
 def test_pin_login_and_functions():

@@ -6,6 +6,7 @@ import json
 
 import _t
 from firmware.meter.model import MeterModel
+from firmware.core import seclog
 from firmware.optical import menu
 from firmware.optical.restricted import MeterView
 from firmware.optical.service import utrn_code_entry
@@ -38,7 +39,7 @@ def test_menu_code_entry_accepts_once():
         m.feed(v["bad_check_digit"] + "#")
         assert shown[-1].startswith("REJECTED ")
         assert acc.balance == 1000
-        ents = st.log("seclog", 64).entries()
+        ents = seclog.menu(st).entries()
         assert ents[-3] == "8161 menu code accepted"
         assert ents[-2].startswith("8162 menu code refused") and ents[-1].startswith("8162 menu")
     finally:

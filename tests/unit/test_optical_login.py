@@ -73,11 +73,11 @@ def test_lockout_doubles_caps_and_persists():
     root = S.scratch_dir()
     try:
         clock = S.Clock()
-        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        lk = auth.LoginLockout(S.store_at(root), "optical_lock", clock)
         assert lk.fail() == 0 and lk.fail() == 0 and not lk.locked()
         assert lk.fail() == 60 and lk.remaining() == 60
         # reboot: a new store object on the same directory keeps the lock
-        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        lk = auth.LoginLockout(S.store_at(root), "optical_lock", clock)
         assert lk.remaining() == 60
         clock.advance(59000)
         assert lk.locked()
@@ -85,11 +85,11 @@ def test_lockout_doubles_caps_and_persists():
         assert not lk.locked()
         lengths = [lk.fail() for _ in range(8)]
         assert lengths == [120, 240, 480, 960, 1920, 3840, 3840, 3840]
-        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        lk = auth.LoginLockout(S.store_at(root), "optical_lock", clock)
         assert lk.remaining() == 3840
         lk.success()
         assert not lk.locked() and lk.failures() == 0
-        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        lk = auth.LoginLockout(S.store_at(root), "optical_lock", clock)
         assert lk.failures() == 0 and lk.level() == 0
     finally:
         S.rmtree(root)
@@ -99,7 +99,7 @@ def test_lockout_clock_rewind_restarts_lock():
     root = S.scratch_dir()
     try:
         clock = S.Clock()
-        lk = auth.Lockout(S.store_at(root), "l", clock)
+        lk = auth.LoginLockout(S.store_at(root), "l", clock)
         for _ in range(3):
             lk.fail()
         clock.t -= 100000  # RTC lost / set back: the lock does not expire early
@@ -114,12 +114,12 @@ def test_corrupt_lock_record_fails_locked():
         clock = S.Clock()
         st = S.store_at(root)
         st.put("optical_lock", b"{not json")
-        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        lk = auth.LoginLockout(S.store_at(root), "optical_lock", clock)
         assert lk.remaining() == auth.CAP_S
         st.put_json("optical_lock", {"f": "3", "lv": 0})
-        lk = auth.Lockout(S.store_at(root), "optical_lock", clock)
+        lk = auth.LoginLockout(S.store_at(root), "optical_lock", clock)
         assert lk.remaining() == auth.CAP_S
         lk.success()  # a good login repairs it
-        assert auth.Lockout(S.store_at(root), "optical_lock", clock).remaining() == 0
+        assert auth.LoginLockout(S.store_at(root), "optical_lock", clock).remaining() == 0
     finally:
         S.rmtree(root)

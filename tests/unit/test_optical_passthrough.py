@@ -90,7 +90,7 @@ def test_replayed_tampered_other_meter_unsigned_rejected():
         r.login()
         r.send(vec("cmd_ecs43"))
         before = r.m.persistent()
-        n0 = len(r.m.security())
+        n0 = len(r.m.gbcs_security())
         assert r.send(vec("cmd_ecs43")) == err("ER8F60")
         bad = bytearray(vec("cmd_ecs42"))
         bad[-30] ^= 0x40
@@ -100,7 +100,7 @@ def test_replayed_tampered_other_meter_unsigned_rejected():
         assert r.send(b"\x00\x01") == err("ER8F1E")
         assert r.m.talk(iec.command("E2", "GBCS(ABC)")) == err("ER01")  # odd hex
         assert r.m.persistent() == before and r.m.model.supply == "disconnected"
-        assert len(r.m.security()) == n0 + 5  # one ESME entry per rejected command
+        assert len(r.m.gbcs_security()) == n0 + 5  # one ESME entry per rejected command
         # and the genuine next command still works
         r.response(r.send(vec("cmd_ecs44")))
         assert r.m.model.supply == "armed"

@@ -8,6 +8,7 @@ import gc
 import os
 
 import _t
+from firmware.core import seclog
 from firmware.optical import iec, port
 
 # Compiling durable.py + the optical modules from source peaks above 96K in the unix port's
@@ -60,7 +61,7 @@ def test_programming_mode_sends_fresh_nonce():
 def test_sign_on_floods_cannot_flush_the_security_log():
     m = S.Meter()
     try:
-        m.store.log("seclog", 64).append("8F3D evidence")
+        seclog.optical(m.store).append("8F3D evidence")
         for i in range(200):
             m.sign_on_prog()
             m.talk(iec.command("R1", "1.8.0()"))

@@ -78,11 +78,11 @@ def test_restricted_allowed_reads():
         assert m.talk(iec.command("R1", "96.3.10()")) == answer("1")
         assert m.talk(iec.command("R1", "C.LS()")) == answer("connected")
         assert m.talk(iec.command("R1", "C.PM()")) == answer("credit")
-        n = int(S.unframe(m.talk(iec.command("R1", "C.LOG.S()")))[1:-1])
+        n = int(S.unframe(m.talk(iec.command("R1", "C.LOG.O()")))[1:-1])
         assert n == len(m.security())
-        newest = S.unframe(m.talk(iec.command("R1", "C.LOG.S(0)")))
+        newest = S.unframe(m.talk(iec.command("R1", "C.LOG.O(0)")))
         assert newest == b"(81A5 optical login hht=48485400000000A7 perms=3)"
-        assert m.talk(iec.command("R1", "C.LOG.S(999)")) == err("ER10")
+        assert m.talk(iec.command("R1", "C.LOG.O(999)")) == err("ER10")
         assert m.talk(iec.command("E2", "C.DT()")) == answer("OK")
         assert m.shown == ["88888888 DISPLAY TEST"]
         assert m.persistent() == before

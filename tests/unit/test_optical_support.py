@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import os
 
+from firmware.core import seclog
 from firmware.optical import auth, iec
 
 METER_EUI = binascii.unhexlify("00DB1234567890A0")
@@ -208,7 +209,12 @@ class Meter:
         return self.stream.take()
 
     def security(self):
-        return self.store.log("seclog", 64).entries()
+        """The optical port's security log (coalesced view)."""
+        return seclog.optical(self.store).entries()
+
+    def gbcs_security(self):
+        """The GBCS security log (written by the ESME pipeline behind pass-through)."""
+        return seclog.read(self.store, seclog.GBCS)
 
     def sign_on_prog(self):
         assert self.talk(iec.request()) == b"/SMl5SMLAB-ESME\r\n"
