@@ -1,9 +1,12 @@
 """P-256 ECDSA signing (FIPS 186-4 §6.4) with deterministic nonces (RFC 6979 §3.2, HMAC-SHA256,
 qlen = 256), raw 64-byte r||s output (IEEE P1363, GBCS §6.3.3 device signatures). A device imports
-`sign` from here; k*G goes through the G comb table (gtable.py).
+`sign` from here; k*G goes through the G comb table (gtable.py). The signature is computed with the
+small-heap collection threshold suspended (firmware/gcpolicy.py): its big-integer temporaries are
+all garbage when it returns.
 """
 import os
 from hashlib import sha256
+from firmware import gcpolicy
 from firmware.alerts import Reject
 from firmware.crypto.ec256 import N, inverse, scalar
 from firmware.crypto.gtable import base_mul
@@ -33,7 +36,11 @@ def sign(d32, hash32):
         V = _hm(K, V)
         k = int.from_bytes(V, "big")
         if 0 < k < N:
-            r = base_mul(k)[0] % N
+            gcpolicy.suspend()
+            try:
+                r = base_mul(k)[0] % N
+            finally:
+                gcpolicy.resume()
             # blind the nonce inversion: k^-1 = b * (k * b)^-1 (Euclid's time depends on its input)
             b = int.from_bytes(os.urandom(32), "big") % (N - 1) + 1
             s = b * inverse(k * b % N, N) % N * (e + r * d) % N

@@ -4,7 +4,10 @@ its own comb table (bytes in RAM or flash, or a file read on demand). The verify
 checked without a final inversion: x(u1*G + u2*Q) == r (mod n) as X == r*ZZ or (r + n)*ZZ.
 A device imports `VerifyKey` from here (a table file per trusted key); the window multiplication
 (ecmul.py) is loaded only for keys without a table and for verify() with key bytes.
+Each verify runs with the small-heap collection threshold suspended (firmware/gcpolicy.py): its
+big-integer temporaries are all garbage when it returns.
 """
+from firmware import gcpolicy
 from firmware.crypto.ec256 import N, P, decode_point, encode_point, inverse
 from firmware.crypto.comb import CombTable
 from firmware.crypto.gtable import g_table
@@ -73,7 +76,11 @@ class VerifyKey:
         v = _sig_scalars(hash32, sig64)
         if v is None:
             return False
-        X, Y, ZZ, ZZZ = self.table.add_mul(v[2], *g_table().add_mul(v[1]))
+        gcpolicy.suspend()
+        try:
+            X, Y, ZZ, ZZZ = self.table.add_mul(v[2], *g_table().add_mul(v[1]))
+        finally:
+            gcpolicy.resume()
         return _check_xr(X, ZZ, v[0])
 
     def close(self):
@@ -97,8 +104,12 @@ def verify(pub, hash32, sig64):
     if v is None:
         return False
     r, u1, u2 = v
-    X, Y, Z = _mul(u2, qx, qy)
-    X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
+    gcpolicy.suspend()
+    try:
+        X, Y, Z = _mul(u2, qx, qy)
+        X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
+    finally:
+        gcpolicy.resume()
     return _check_xr(X, ZZ, r)
 
 
