@@ -26,6 +26,7 @@ import hashlib
 
 from firmware.alerts import Reject, AUTH_FAILED, AUTH_OTHER, NO_AUTHORITY
 from firmware.compat import const
+from firmware.optical import reasons
 
 CRED_LEN = const(158)
 _TBS_LEN = const(94)
@@ -138,7 +139,7 @@ class Credential:
     def __init__(self, raw):
         raw = bytes(raw)
         if len(raw) != CRED_LEN or raw[0] != 1:
-            raise Reject("format", AUTH_OTHER, "HHT credential length/version")
+            raise Reject(reasons.FORMAT, AUTH_OTHER, "HHT credential length/version")
         self.raw = raw
         self.hht_id = raw[1:9]
         self.scope = raw[9:17]
@@ -155,13 +156,13 @@ class Credential:
 def encode_credential(hht_id, scope, not_after, perms, issuer, pub64, sig=None):
     """The 94 signed bytes (sig None) or the full 158-byte credential."""
     if len(hht_id) != 8 or len(scope) != 8 or len(issuer) != 8 or len(pub64) != 64:
-        raise Reject("format", None, "credential field lengths")
+        raise Reject(reasons.FORMAT, None, "credential field lengths")
     tbs = b"\x01" + bytes(hht_id) + bytes(scope) + int(not_after).to_bytes(4, "big") + \
         bytes((perms,)) + bytes(issuer) + bytes(pub64)
     if sig is None:
         return tbs
     if len(sig) != 64:
-        raise Reject("format", None, "credential signature length")
+        raise Reject(reasons.FORMAT, None, "credential signature length")
     return tbs + bytes(sig)
 
 
@@ -189,23 +190,23 @@ class Authenticator:
         from firmware.crypto.verifykey import verify
 
         if len(answer) != CRED_LEN + LOGIN_SIG_LEN:
-            raise Reject("login-format", AUTH_OTHER, "P2 answer length %d" % len(answer))
+            raise Reject(reasons.LOGIN_FORMAT, AUTH_OTHER, "P2 answer length %d" % len(answer))
         cred = Credential(answer[:CRED_LEN])
         pub = self.anchors(cred.issuer)
         if pub is None:
-            raise Reject("login-issuer", AUTH_FAILED, "issuer is not this meter's supplier")
+            raise Reject(reasons.LOGIN_ISSUER, AUTH_FAILED, "issuer is not this meter's supplier")
         if cred.scope != ANY_METER and cred.scope != self.meter_eui:
-            raise Reject("login-scope", NO_AUTHORITY, "credential for another meter")
+            raise Reject(reasons.LOGIN_SCOPE, NO_AUTHORITY, "credential for another meter")
         if cred.not_after and self.clock.time() > cred.not_after:
-            raise Reject("login-expired", AUTH_FAILED, "credential expired")
+            raise Reject(reasons.LOGIN_EXPIRED, AUTH_FAILED, "credential expired")
         if not cred.perms & (PERM_READ | PERM_PASS):
-            raise Reject("login-perms", NO_AUTHORITY, "credential grants nothing")
+            raise Reject(reasons.LOGIN_PERMS, NO_AUTHORITY, "credential grants nothing")
         if not verify(pub, cred.tbs_hash(), cred.sig):
-            raise Reject("login-cert", AUTH_FAILED, "credential signature")
+            raise Reject(reasons.LOGIN_CERT, AUTH_FAILED, "credential signature")
         try:
             ok = verify(cred.pub, login_hash(nonce, self.meter_eui, cred.hht_id), answer[CRED_LEN:])
         except Reject:
-            raise Reject("login-key", AUTH_FAILED, "HHT public key invalid")
+            raise Reject(reasons.LOGIN_KEY, AUTH_FAILED, "HHT public key invalid")
         if not ok:
-            raise Reject("login-sig", AUTH_FAILED, "login signature")
+            raise Reject(reasons.LOGIN_SIG, AUTH_FAILED, "login signature")
         return cred

@@ -17,11 +17,21 @@ Messages (HHU -> meter) recognised by Receiver.feed():
     bad BCC                       -> ("badbcc",)                  (the meter answers NAK)
     over-long / malformed         -> ("malformed", reason)       (error reply or silence)
 
+A '/' can only start a request: IEC 62056-21 §6.3 forbids it inside data sets and command data,
+so it abandons whatever message was half-received (a stray STX or SOH would otherwise hold the
+receiver in a message until the 1500 ms gap, which a terminal repeating its sign-on request every
+second never leaves) and starts parsing the request. Only a BCC byte, which may take any value, is
+taken as a BCC.
+
+Event kinds (EV_*) and the reasons of "malformed" events (M_*) are the constants below; the
+session compares against them, never against free text.
+
 The line is 7E1: bytes are masked to 7 bits (a UART set to 7E1 strips the parity bit; on a pty the
 HHU sends plain 7-bit ASCII).
 """
 from firmware.alerts import Reject
 from firmware.compat import const
+from firmware.optical import reasons
 
 SOH = const(0x01)
 STX = const(0x02)
@@ -59,7 +69,7 @@ def baud_rate(ch):
     """Baud rate for a mode C baud character ('0'..'6'); Reject for anything else."""
     i = BAUD_CHARS.find(ch) if isinstance(ch, str) and len(ch) == 1 else -1
     if i < 0:
-        raise Reject("format", None, "baud char %r" % (ch,))
+        raise Reject(reasons.FORMAT, None, "baud char %r" % (ch,))
     return BAUD_RATES[i]
 
 
@@ -78,7 +88,7 @@ def identification(manufacturer, baud_char, ident):
     m = _b(manufacturer)
     i = _b(ident)
     if len(m) != 3 or len(i) > 16 or len(_b(baud_char)) != 1:
-        raise Reject("format", None, "identification fields")
+        raise Reject(reasons.FORMAT, None, "identification fields")
     return b"/" + m + _b(baud_char) + i + CRLF
 
 
@@ -105,7 +115,7 @@ def error_message(text):
     """`STX (text) ETX BCC`; text <= 32 chars, by convention starting with "ER"."""
     t = _b(text)
     if len(t) > 32:
-        raise Reject("format", None, "error text too long")
+        raise Reject(reasons.FORMAT, None, "error text too long")
     return data_message(b"(" + t + b")")
 
 
@@ -115,17 +125,17 @@ def readout(lines):
     for ln in lines:
         ln = _b(ln)
         if len(ln) > 78:
-            raise Reject("format", None, "readout line too long")
+            raise Reject(reasons.FORMAT, None, "readout line too long")
         out += ln + CRLF
     return data_message(out + b"!" + CRLF)
 
 
 def _check_chars(s, bad, limit, what):
     if len(s) > limit:
-        raise Reject("format", None, "%s longer than %d" % (what, limit))
+        raise Reject(reasons.FORMAT, None, "%s longer than %d" % (what, limit))
     for c in s:
         if c < 0x20 or c > 0x7E or c in bad:
-            raise Reject("format", None, "%s char 0x%02x" % (what, c))
+            raise Reject(reasons.FORMAT, None, "%s char 0x%02x" % (what, c))
 
 
 _BAD_ADDR = b"()/!"
@@ -139,7 +149,7 @@ def data_set(address, value, unit=None, value_limit=32):
     _check_chars(a, _BAD_ADDR, MAX_DS_ADDRESS, "address")
     _check_chars(v, _BAD_VALUE, value_limit, "value")
     if v.count(b".") > 1 and value_limit <= 32:
-        raise Reject("format", None, "value with more than one '.'")
+        raise Reject(reasons.FORMAT, None, "value with more than one '.'")
     out = a + b"(" + v
     if unit:
         u = _b(unit)
@@ -154,7 +164,7 @@ def parse_data_set(b, value_limit=MAX_DS_VALUE):
     b = bytes(b)
     i = b.find(b"(")
     if i < 0 or not b.endswith(b")") or b.count(b"(") != 1 or b.count(b")") != 1:
-        raise Reject("format", None, "data set brackets")
+        raise Reject(reasons.FORMAT, None, "data set brackets")
     a = b[:i]
     inner = b[i + 1:-1]
     unit = b""
@@ -169,6 +179,28 @@ def parse_data_set(b, value_limit=MAX_DS_VALUE):
 
 
 # -- receiver ----------------------------------------------------------------------------------
+EV_REQUEST = "request"
+EV_OPTION = "option"
+EV_NAK = "nak"
+EV_CMD = "cmd"
+EV_DATA = "data"
+EV_BADBCC = "badbcc"
+EV_MALFORMED = "malformed"
+EVENTS = (EV_REQUEST, EV_OPTION, EV_NAK, EV_CMD, EV_DATA, EV_BADBCC, EV_MALFORMED)
+
+M_REQUEST = "request"
+M_ADDRESS_CHAR = "request address char"
+M_ADDRESS_LONG = "request address too long"
+M_REQUEST_END = "request end"
+M_OPTION_CHAR = "option char"
+M_OPTION_END = "option end"
+M_COMMAND_LETTER = "command letter"
+M_COMMAND_TYPE = "command type"
+M_NO_STX = "command without STX"
+M_CONTROL = "control char in data"
+M_DATA_LONG = "data too long"
+TOO_LONG = (M_ADDRESS_LONG, M_DATA_LONG)  # answered "field too long" in a session
+
 _R_IDLE = const(0)
 _R_REQ = const(1)  # after '/'
 _R_REQ_ADDR = const(2)  # after '/?'
@@ -214,6 +246,10 @@ class Receiver:
         self._last = now_ms
         c = byte & 0x7F
         st = self._st
+        if c == 0x2F and st != _R_IDLE and st != _R_BCC:  # '/': a request restarts the parse
+            self.reset()
+            self._st = _R_REQ
+            return None
         if st == _R_IDLE:
             if c == 0x2F:  # '/'
                 self._st = _R_REQ
@@ -232,23 +268,23 @@ class Receiver:
                 self._st = _R_OPT
                 self._buf = bytearray()
             elif c == NAK:
-                return ("nak",)
+                return (EV_NAK,)
             return None  # anything else between messages is line noise: ignored
         if st == _R_REQ:
             if c == 0x3F:  # '?'
                 self._st = _R_REQ_ADDR
                 self._buf = bytearray()
                 return None
-            return self._bad("request")
+            return self._bad(M_REQUEST)
         if st == _R_REQ_ADDR:
             if c == 0x21:  # '!'
                 self._st = _R_REQ_LF
                 self._end = 0
                 return None
             if not (0x30 <= c <= 0x39 or 0x41 <= c <= 0x5A or 0x61 <= c <= 0x7A or c == 0x20):
-                return self._bad("request address char")
+                return self._bad(M_ADDRESS_CHAR)
             if len(self._buf) >= MAX_ADDRESS:
-                return self._bad("request address too long")
+                return self._bad(M_ADDRESS_LONG)
             self._buf.append(c)
             return None
         if st == _R_REQ_LF:
@@ -258,33 +294,33 @@ class Receiver:
             if self._end == 1 and c == LF:
                 addr = bytes(self._buf).decode()
                 self.reset()
-                return ("request", addr)
-            return self._bad("request end")
+                return (EV_REQUEST, addr)
+            return self._bad(M_REQUEST_END)
         if st == _R_OPT:
             self._buf.append(c)
             n = len(self._buf)
             if n <= 3:
                 if c < 0x30 or c > 0x39:
-                    return self._bad("option char")
+                    return self._bad(M_OPTION_CHAR)
                 return None
             if n == 4 and c == CR:
                 return None
             if n == 5 and c == LF:
                 b = bytes(self._buf)
                 self.reset()
-                return ("option", chr(b[0]), chr(b[1]), chr(b[2]))
-            return self._bad("option end")
+                return (EV_OPTION, chr(b[0]), chr(b[1]), chr(b[2]))
+            return self._bad(M_OPTION_END)
         if st == _R_CMD:
             self._x ^= c
             if len(self._cmd) < 2 and len(self._buf) == 0:
                 # command letter then type digit
                 if len(self._cmd) == 0:
                     if not 0x41 <= c <= 0x5A:
-                        return self._bad("command letter")
+                        return self._bad(M_COMMAND_LETTER)
                     self._cmd = bytes((c,))
                     return None
                 if not 0x30 <= c <= 0x39:
-                    return self._bad("command type")
+                    return self._bad(M_COMMAND_TYPE)
                 self._cmd += bytes((c,))
                 return None
             if c == STX and not self._has_stx:
@@ -295,7 +331,7 @@ class Receiver:
                 self._end = c
                 self._st = _R_BCC
                 return None
-            return self._bad("command without STX")
+            return self._bad(M_NO_STX)
         if st == _R_DATA:
             self._x ^= c
             if c == ETX or c == EOT:
@@ -303,9 +339,9 @@ class Receiver:
                 self._st = _R_BCC
                 return None
             if c == SOH or c == STX:
-                return self._bad("control char in data")
+                return self._bad(M_CONTROL)
             if len(self._buf) >= self.max_data:
-                return self._bad("data too long")
+                return self._bad(M_DATA_LONG)
             self._buf.append(c)
             return None
         # _R_BCC
@@ -315,11 +351,13 @@ class Receiver:
         partial = self._end == EOT
         self.reset()
         if c != want:
-            return ("badbcc",)
+            if c == 0x2F:  # not this message's BCC: the start of a request
+                self._st = _R_REQ
+            return (EV_BADBCC,)
         if cmd:
-            return ("cmd", cmd.decode(), data, partial)
-        return ("data", data, partial)
+            return (EV_CMD, cmd.decode(), data, partial)
+        return (EV_DATA, data, partial)
 
     def _bad(self, reason):
         self.reset()
-        return ("malformed", reason)
+        return (EV_MALFORMED, reason)

@@ -22,6 +22,7 @@ from firmware.compat import const, ticks_diff
 from firmware.core import seclog
 from firmware.crypto import ct
 from firmware.crypto.hmac import hmac_sha256
+from firmware.optical import reasons
 from firmware.optical.auth import LoginLockout
 
 _PIN_REC = "menu_pin"
@@ -43,7 +44,7 @@ LOG_ADDRESSES = ("C.LOG.M", "C.LOG.O", "C.LOG.S")  # restricted-view addresses f
 def set_pin(store, pin, salt):
     """Provision the menu PIN (manufacture / host flash image); salt: 16 random bytes."""
     if not isinstance(pin, str) or not pin.isdigit() or not MIN_PIN <= len(pin) <= MAX_PIN:
-        raise Reject("format", None, "PIN must be %d-%d digits" % (MIN_PIN, MAX_PIN))
+        raise Reject(reasons.FORMAT, None, "PIN must be %d-%d digits" % (MIN_PIN, MAX_PIN))
     store.put_json(_PIN_REC, {"salt": binascii.hexlify(salt).decode(),
                               "h": binascii.hexlify(hmac_sha256(salt, pin.encode())).decode()})
 

@@ -19,7 +19,7 @@ from firmware.alerts import (Reject, LOCAL_PORT_COMMUNICATION, UNAUTHORISED_ACCE
                              NO_AUTHORITY, UNUSUAL_COMMANDS)
 from firmware.compat import const, ticks_diff
 from firmware.core import seclog
-from firmware.optical import iec
+from firmware.optical import iec, reasons
 from firmware.optical.auth import LoginLockout, NONCE_LEN, PERM_READ, PERM_PASS
 
 IDLE = const(0)
@@ -182,33 +182,33 @@ class Port:
     def _event(self, ev, now):
         kind = ev[0]
         st = self.state
-        if kind == "request":
+        if kind == iec.EV_REQUEST:
             self._request(ev[1], now)
             return
         if st == IDLE:
             return  # anything but a sign-on request is ignored in the start state
-        if kind == "nak":
+        if kind == iec.EV_NAK:
             if self._last_sent and self._naks < 3:
                 self._out += self._last_sent
                 self._out_at = now
                 self._naks += 1
             return
-        if kind in ("badbcc", "malformed"):
+        if kind == iec.EV_BADBCC or kind == iec.EV_MALFORMED:
             self._malformed += 1
             if st == IDENT:
                 self._end("malformed", now)  # a broken option select: silent return to start
-            elif kind == "badbcc":
+            elif kind == iec.EV_BADBCC:
                 self._send(bytes((iec.NAK,)), now)
             else:
-                self._send(iec.error_message(ER_TOO_LONG if "long" in ev[1] else ER_SYNTAX), now)
+                self._send(iec.error_message(ER_TOO_LONG if ev[1] in iec.TOO_LONG else ER_SYNTAX), now)
             return
-        if kind == "option":
+        if kind == iec.EV_OPTION:
             if st == IDENT:
                 self._option(ev[1], ev[2], ev[3], now)
             else:
                 self._malformed += 1
             return
-        if kind == "data":
+        if kind == iec.EV_DATA:
             self._malformed += 1
             self._send(iec.error_message(ER_SYNTAX), now)
             return
@@ -275,14 +275,14 @@ class Port:
     def _value(data):
         """The value of a `(value)` or `address(value)` data field -> (address, value)."""
         if data is None:
-            raise Reject("format", None, "no data")
+            raise Reject(reasons.FORMAT, None, "no data")
         i = data.find(b"(")
         if i < 0 or not data.endswith(b")") or data.count(b"(") != 1 or data.count(b")") != 1:
-            raise Reject("format", None, "brackets")
+            raise Reject(reasons.FORMAT, None, "brackets")
         addr = data[:i]
         for c in addr:
             if c < 0x21 or c > 0x7E or len(addr) > iec.MAX_DS_ADDRESS:
-                raise Reject("format", None, "address")
+                raise Reject(reasons.FORMAT, None, "address")
         return addr.decode(), data[i + 1:-1].decode()
 
     def _challenge_cmd(self, cmd, data, partial, now):
@@ -290,15 +290,15 @@ class Port:
             try:
                 addr, val = self._value(data)
                 if addr:
-                    raise Reject("format", AUTH_OTHER, "P2 with an address")
+                    raise Reject(reasons.FORMAT, AUTH_OTHER, "P2 with an address")
                 try:
                     answer = binascii.unhexlify(val)
                 except ValueError:
-                    raise Reject("login-format", AUTH_OTHER, "P2 answer is not hex")
+                    raise Reject(reasons.LOGIN_FORMAT, AUTH_OTHER, "P2 answer is not hex")
                 nonce = self._nonce
                 self._nonce = None  # one answer per nonce
                 if nonce is None:
-                    raise Reject("login-nonce", AUTH_OTHER, "no challenge outstanding")
+                    raise Reject(reasons.LOGIN_NONCE, AUTH_OTHER, "no challenge outstanding")
                 cred = self.auth.check(nonce, answer)
             except Reject as e:
                 length = self.lock.fail()
@@ -367,7 +367,7 @@ class Port:
             return
         try:
             if not self._cred.perms & PERM_READ:
-                raise Reject("refused", NO_AUTHORITY, "credential without restricted-HHT reads")
+                raise Reject(reasons.REFUSED, NO_AUTHORITY, "credential without restricted-HHT reads")
             if cmd == "R1":
                 value, unit = self.view.read(addr, val)
                 self._send(iec.data_message(iec.data_set("", value, unit, iec.MAX_DS_VALUE)), now)
@@ -376,10 +376,10 @@ class Port:
                 value = self.view.execute(addr, val)
                 self._send(iec.data_message(iec.data_set("", value, None)), now)
                 return
-            raise Reject("refused", NO_AUTHORITY, "%s %s not in the HHT interface specification"
+            raise Reject(reasons.REFUSED, NO_AUTHORITY, "%s %s not in the HHT interface specification"
                          % (cmd, addr))
         except Reject as e:
-            if e.reason == "range":
+            if e.reason == reasons.RANGE:
                 self._send(iec.error_message(ER_RANGE), now)
                 return
             self._refused += 1

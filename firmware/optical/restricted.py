@@ -25,7 +25,7 @@ events in a row).
 """
 from firmware.alerts import Reject, NO_AUTHORITY
 from firmware.core import seclog
-from firmware.optical import iec
+from firmware.optical import iec, reasons
 
 FIRMWARE = "smlab-1"
 EVENT_LOG = "event"  # the store's event log (firmware.store.durable)
@@ -87,7 +87,7 @@ class MeterView:
         return lines
 
     def read(self, address, arg):
-        """R1 of an allow-listed address -> (value, unit or None); Reject("refused") otherwise."""
+        """R1 of an allow-listed address -> (value, unit or None); Reject(reasons.REFUSED) otherwise."""
         if address == "C.1.0":
             return self._eui(), None
         if address == "0.2.0":
@@ -106,10 +106,10 @@ class MeterView:
             if arg == "":
                 return str(len(ents)), None
             if not arg.isdigit() or len(arg) > 4:
-                raise Reject("refused", NO_AUTHORITY, "log index %r" % arg)
+                raise Reject(reasons.REFUSED, NO_AUTHORITY, "log index %r" % arg)
             i = int(arg)
             if i >= len(ents):
-                raise Reject("range", None, "no log entry %d" % i)
+                raise Reject(reasons.RANGE, None, "no log entry %d" % i)
             e = ents[len(ents) - 1 - i]
             if isinstance(e, bytes):
                 import binascii
@@ -119,7 +119,7 @@ class MeterView:
         for a, v, u in self._regs():
             if a == address:
                 return v, u
-        raise Reject("refused", NO_AUTHORITY, "R1 %s not in the HHT interface specification"
+        raise Reject(reasons.REFUSED, NO_AUTHORITY, "R1 %s not in the HHT interface specification"
                      % _clean(address, 16))
 
     def execute(self, address, arg):
@@ -127,5 +127,5 @@ class MeterView:
         if address == "C.DT" and arg == "" and self.display is not None:
             self.display("88888888 DISPLAY TEST")
             return "OK"
-        raise Reject("refused", NO_AUTHORITY, "E2 %s not in the HHT interface specification"
+        raise Reject(reasons.REFUSED, NO_AUTHORITY, "E2 %s not in the HHT interface specification"
                      % _clean(address, 16))

@@ -120,3 +120,27 @@ def test_random_bytes_never_raise():
                 assert ev[0] in ("request", "option", "nak", "cmd", "data", "badbcc", "malformed")
                 n += 1
     assert n > 0
+
+
+def test_request_restarts_whatever_was_half_received():
+    # a stray STX (or SOH, ACK) then a sign-on request with no pause: the request is parsed
+    for stray in (b"\x02", b"\x01", b"\x01R1\x021.8.0(", b"\x06", b"\x060", b"/?12", b"/?!\r"):
+        rx = iec.Receiver()
+        assert feed_all(rx, stray, 0) == [] and rx.busy()
+        assert feed_all(rx, b"/?!\r\n", 10) == [(iec.EV_REQUEST, "")], stray
+        assert not rx.busy()
+    # '/' in the BCC position: the BCC of "SOH B0 ETX" is 'q'; anything else that is a '/' is a request
+    rx = iec.Receiver()
+    assert feed_all(rx, b"\x01B0\x03/?!\r\n") == [(iec.EV_BADBCC,), (iec.EV_REQUEST, "")]
+    # a BCC that is '/' and checks is still a BCC
+    body = [b"R1\x02" + bytes((c,)) + b"()\x03" for c in range(0x41, 0x5B)
+            if iec.bcc(b"R1\x02" + bytes((c,)) + b"()\x03") == 0x2F][0]
+    rx = iec.Receiver()
+    assert feed_all(rx, b"\x01" + body + b"/") == [(iec.EV_CMD, "R1", body[3:-1], False)]
+
+
+def test_event_and_reason_constants():
+    assert iec.EVENTS == ("request", "option", "nak", "cmd", "data", "badbcc", "malformed")
+    rx = iec.Receiver()
+    assert feed_all(rx, b"\x01R1\x02" + b"1" * 1101) == [(iec.EV_MALFORMED, iec.M_DATA_LONG)]
+    assert iec.M_DATA_LONG in iec.TOO_LONG and iec.M_ADDRESS_LONG in iec.TOO_LONG

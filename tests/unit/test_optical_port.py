@@ -170,6 +170,28 @@ def test_inactivity_timeout_returns_to_start():
         m.close()
 
 
+def test_stray_stx_then_sign_on_retried_every_second():
+    """One stray STX, then a terminal that repeats its sign-on request every 1.0 s (so the 1.5 s
+    inter-character gap never expires): the first request is answered."""
+    for state in ("idle", "auth"):
+        m = S.Meter()
+        try:
+            if state == "auth":
+                assert m.login() == bytes((iec.ACK,))
+            m.stream.rx += b"\x02"
+            m.port.poll()
+            answers = []
+            for _ in range(3):
+                m.clock.advance(1000)
+                answers.append(m.talk(iec.request()))
+            assert answers[0] == b"/SMl5SMLAB-ESME\r\n", (state, answers)
+            assert m.port.state == port.IDENT
+            out = m.talk(iec.option_select("0", "5", "0"))
+            assert S.unframe(out).startswith(b"C.1.0(00DB1234567890A0)")
+        finally:
+            m.close()
+
+
 def test_option_select_errors():
     m = S.Meter()
     try:
