@@ -1,4 +1,4 @@
-"""Full power-cut campaign for the durable store on littlefs2 (issue 2 item 7; docs/storage.md).
+"""Full power-cut campaign for the durable store on littlefs2 (docs/storage.md).
 
 Runs board/unix_powercut.py in one MicroPython unix-port process: a power cut at every write index of
 every workload step, clean and torn, reboot and check. Prints cut points tried and violations found

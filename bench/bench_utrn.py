@@ -1,4 +1,5 @@
-"""UTRN benchmarks on the MicroPython unix port (issue 5): acceptance speed and brute force.
+"""UTRN benchmarks on the MicroPython unix port: acceptance speed and brute force (GBCS §14;
+shared/reference/gbcs.md §9).
 
 1. Speed: median time of one UTRN acceptance (KDF + GMAC + replay check + persist the state record,
    the ECDH secret Z cached) through Acceptor.accept, with the store on littlefs2 over the simulated

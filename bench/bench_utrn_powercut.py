@@ -1,4 +1,5 @@
-"""Full exactly-once power-cut campaign for UTRN / configuration-code acceptance (issue 5).
+"""Full exactly-once power-cut campaign for UTRN / configuration-code acceptance (single use:
+shared/reference/gbcs.md §9.5).
 
 Runs tests/unit/test_utrn_powercut.py's campaign in one MicroPython unix-port process: littlefs2 on the
 simulated NOR flash, a power cut (clean and torn) at every program/erase operation of every step of a

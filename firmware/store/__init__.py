@@ -1,1 +1,1 @@
-"""Durable device state (issue 2 item 7): see firmware.store.durable and docs/storage.md."""
+"""Durable device state: see firmware.store.durable and docs/storage.md."""

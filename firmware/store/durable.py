@@ -1,4 +1,4 @@
-"""Durable store: the one place device state is persisted (issue 2 item 7; design in docs/storage.md).
+"""Durable store: the one place device state is persisted (design in docs/storage.md).
 
 Records carry a format version and a CRC-32 (binascii.crc32) and live in two generation slots
 (A/B) with a sequence number; put() rewrites the older slot through `<file>.tmp` + os.rename, so

@@ -1,4 +1,4 @@
-"""Every firmware/ and board/ module compiles with mpy-cross for the host and for ESP32 (issue 2 item 8).
+"""Every firmware/ and board/ module compiles with mpy-cross for the host and for ESP32 (xtensawin).
 
 Globs all .py files (so modules added later are covered) and runs `.venv/bin/mpy-cross` on each,
 once for the host and once with -march=xtensawin (ESP32 native-code target).

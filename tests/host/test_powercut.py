@@ -1,4 +1,4 @@
-"""Power-cut campaign on littlefs2 (issue 2 items 6-7), bounded subset for `make test`.
+"""Power-cut campaign on littlefs2 (docs/storage.md), bounded subset for `make test`.
 
 Runs board/unix_powercut.py inside one MicroPython unix-port process: a power cut at every write index
 of every step (clean and torn), reboot, check every record/counter/log is old or new. The full

@@ -1,4 +1,4 @@
-"""Exactly-once UTRN / configuration-code acceptance under power cuts (issue 5 acceptance; order in
+"""Exactly-once UTRN / configuration-code acceptance under power cuts (gbcs.md §9.5; order in
 firmware/utrn/accept.py, docs/utrn.md §"Power cuts").
 
 Runs under the MicroPython unix port: the store lives on littlefs2 (vfs.VfsLfs2) on the simulated NOR
