@@ -1,0 +1,613 @@
+"""RTDS conformance runner: DCC's Reference Test Data Set commands for one device role, fed to a device
+and every answer judged on the host (shared/reference/gbcs.md §10; GBCS §6-§7 for what a response
+must carry). CPython only.
+
+The device is one of:
+
+* `InProcess`: the firmware role itself under CPython (firmware.roles.build), a fresh store per
+  use case;
+* `OpticalDevice`: a board (virtual `sim:NAME` or real) reached the way a terminal reaches it: the
+  optical port (IEC 62056-21 mode C), an HHT login by challenge-response with a credential the
+  RTDS supplier's DS key certifies, then GBCS pass-through (host_tools.hht.hht).
+
+Test-state rules (gbcs.md §10): every use-case folder starts from the freshly provisioned device
+(counters, meter model, UTRN cache and logs as provisioning left them); within a folder the
+commands run in ascending originator-counter order. A board is provisioned once over its REPL and
+then reset per use case by a `Resetter`:
+
+* `ImageResetter` (virtual board): the flash image saved right after provisioning is put back and
+  micropython restarted, a power-on into exactly the provisioned state; the running process keeps
+  the image it opened, so the swap never races a write.
+* `ReplResetter` (real board, console port given): after provisioning the store's record files are
+  copied on the board into a snapshot folder; per use case they are copied back over the store and
+  the board reset. Comb tables of trust-anchor DS keys are kept (they depend on public keys only).
+
+Each command's result: the device answered (authenticated) or refused (alert code); the response
+verified with `cryptography` independently of the firmware (frame fields echo the command; critical
+commands and SIGNED_RESPONSE_EXTRA answered device-signed, checked with the device DS key; others
+MAC'd, checked with the command originator's KA private key x the device KA key; a DLMS request
+gets one result per item under its invoke-id); content (the DLMS / response payload) equal to the
+RTDS response of that command, SUCCESS and ERROR variants counted apart. Signatures, MACs and the
+Grouping Header date-time are allowed to differ.
+
+    role = runner.role("esme")
+    report = runner.run(runner.InProcess(role, keys), role, runner.use_cases(corpus_dir, role.eui), keys)
+"""
+import binascii
+import json
+import os
+import shutil
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from host_tools.errors import SmlabError, UsageError
+from host_tools.gbcs import corpus as C
+from host_tools.gbcs import verify as V
+
+HHT_ID = bytes.fromhex("48485400000000d2")  # the runner's terminal identity in its HHT credential
+
+
+class RunnerError(SmlabError):
+    """The run could not be carried out (a board not provisionable, a corpus that does not load)."""
+
+
+class Role:
+    """What the runner needs to stand in for one RTDS device: its EUI-64, the name of its published
+    KA private key in the keystore, and the seed of a DS key of our own when RTDS did not publish
+    the device's DS key (responses are signed with it and verified with its public key)."""
+
+    def __init__(self, name, eui_hex, ka_key, ds_priv):
+        self.name = name
+        self.eui = bytes.fromhex(eui_hex)
+        self.ka_key = ka_key
+        self.ds_priv = ds_priv  # 32 bytes
+
+    def ds_pub(self):
+        k = ec.derive_private_key(int.from_bytes(self.ds_priv, "big"), ec.SECP256R1())
+        return C.pub_bytes(k.public_key())
+
+    def ka_priv(self, keys):
+        return C.priv_bytes(keys.private_key(self.ka_key))
+
+    def ka_pub(self, keys):
+        return keys.device_pub(self.eui, "ka")
+
+    def payload(self, keys):
+        """Provisioning payload (firmware/provisioning.py format): identity, KA and DS private keys
+        and every organisation cell of the keystore."""
+        cells = [{"role": c.role, "usage": c.usage, "cell": c.cell, "eui": c.eui.hex(), "kid": c.kid.hex(),
+                  "pub": c.pub.hex()} for c in keys.cells()]
+        return {"v": 1, "role": self.name, "eui": self.eui.hex(), "ka": self.ka_priv(keys).hex(),
+                "ds": self.ds_priv.hex(), "cells": cells}
+
+    def provision_store(self, store, keys, table_dir=None):
+        from firmware import provisioning
+
+        return provisioning.apply(store, self.payload(keys), self.eui, table_dir)
+
+
+# role name -> the RTDS device standing for it. CHF (00DB1234567890A2), GSME (..A1) and GPF (..A3)
+# join here with their role firmware; RTDS publishes no private key for them, so their entry will
+# carry KA keys of our own and the runner re-MACs their commands with the published ACB KA key.
+ROLES = {
+    "esme": Role("esme", "00db1234567890a0", "00db1234567890a0-ka", C.ESME_DS_PRIV),
+}
+
+
+def role(name):
+    """The Role for `name`; UsageError naming the known roles otherwise."""
+    r = ROLES.get(name)
+    if r is None:
+        raise UsageError("unknown role %r: the RTDS runner knows %s" % (name, ", ".join(sorted(ROLES))))
+    return r
+
+
+# -- corpus ---------------------------------------------------------------------------------------
+class Command:
+    """One RTDS command of a use-case folder, with the RTDS response that answers it."""
+
+    def __init__(self, path, raw, msg, expected):
+        self.path = path
+        self.name = os.path.basename(path)
+        self.raw = raw
+        self.msg = msg
+        self.expected = expected  # RTDS response bytes, or None when the corpus has none
+        toks = self.name.split("_")
+        self.variant = "ERROR" if "ERROR" in toks else "SUCCESS" if "SUCCESS" in toks else "OTHER"
+
+
+class UseCase:
+    def __init__(self, name, commands):
+        self.name = name
+        self.commands = commands
+
+
+def locate(path=None):
+    """(folder of use-case folders, keystore folder) for a corpus path: a folder of use-case
+    folders (RTDS-4.5.0) or the folder holding one and `keystore/`. Default: ../shared/interop/rtds.
+    UsageError when there is no such corpus."""
+    if path is None:
+        top, ks = C.RTDS, C.KEYSTORE
+    else:
+        path = os.path.abspath(path)
+        if not os.path.isdir(path):
+            raise UsageError("no RTDS corpus at %s" % path)
+        subs = sorted(d for d in os.listdir(path) if d.startswith("RTDS") and os.path.isdir(os.path.join(path, d)))
+        top = os.path.join(path, subs[-1]) if subs else path
+        ks = next((k for k in (os.path.join(path, "keystore"), os.path.join(os.path.dirname(top), "keystore"))
+                   if os.path.isdir(k)), C.KEYSTORE)
+    if not os.path.isdir(top):
+        raise UsageError("no RTDS corpus at %s (give one with --corpus)" % top)
+    if not os.path.isdir(ks):
+        raise UsageError("no RTDS keystore at %s" % ks)
+    return top, ks
+
+
+def use_cases(top, eui, only=None):
+    """[UseCase] for the commands (not DUIS pre-commands) addressed to `eui` under `top`, by folder
+    name; commands within a folder in ascending originator counter. `only`: folder names or
+    use-case names (the part after the section, e.g. ECS42) to keep. UsageError for an unreadable
+    file or when nothing is addressed to `eui`."""
+    from firmware.gbcs import frame
+
+    out = {}
+    for folder in sorted(os.listdir(top)):
+        d = os.path.join(top, folder)
+        if not os.path.isdir(d):
+            continue
+        if only and folder not in only and folder.split("_", 1)[-1] not in only:
+            continue
+        for n in sorted(os.listdir(d)):
+            if not n.endswith("_COMMAND_GBCS.HEX") or "PRECOMMAND" in n:
+                continue
+            p = os.path.join(d, n)
+            try:
+                raw = C.load_hex(p)
+                m = frame.parse(raw)
+            except (ValueError, OSError, Exception) as e:  # noqa: BLE001 - frame.parse raises Reject
+                raise UsageError("%s: not a GBCS message (%s)" % (p, e))
+            if m.recipient != eui:
+                continue
+            rp = C.response_for(p)
+            out.setdefault(folder, []).append(Command(p, raw, m, C.load_hex(rp) if rp else None))
+    if only:
+        unknown = [u for u in only if not any(u == f or u == f.split("_", 1)[-1] for f in out)]
+        if unknown:
+            raise UsageError("no commands to %s in use case(s) %s" % (eui.hex().upper(), ", ".join(unknown)))
+    if not out:
+        raise UsageError("no commands addressed to %s under %s" % (eui.hex().upper(), top))
+    ucs = []
+    for folder in sorted(out):
+        cmds = sorted(out[folder], key=lambda c: (c.msg.counter, c.name))
+        ucs.append(UseCase(folder, cmds))
+    return ucs
+
+
+# -- devices --------------------------------------------------------------------------------------
+class Refused(Exception):
+    """The device refused a command: `alert` the GBCS alert code (int) when it gave one."""
+
+    def __init__(self, text, alert=None):
+        super().__init__(text)
+        self.text = text
+        self.alert = alert
+
+
+class _HostBoard:
+    """The few board services a role asks for when run in process: the wall clock."""
+
+    @staticmethod
+    def time():
+        return int(time.time())
+
+
+class InProcess:
+    """The firmware role under CPython: a fresh durable store per use case, provisioned as the RTDS
+    device; DS comb tables shared across use cases (they depend on public keys only)."""
+
+    kind = "in-process"
+
+    def __init__(self, role, keys, workdir=None):
+        self.role = role
+        self.keys = keys
+        self._tmp = None if workdir else tempfile.TemporaryDirectory(prefix="smlab-rtds-")
+        self.workdir = workdir or self._tmp.name
+        self.table_dir = os.path.join(self.workdir, "vk")
+        os.makedirs(self.table_dir, exist_ok=True)
+        self.dev = None
+        self.n = 0
+
+    def start(self):
+        return None
+
+    def begin(self, uc):
+        from firmware import roles
+        from firmware.store.durable import Store
+
+        self.n += 1
+        d = os.path.join(self.workdir, "uc%03d" % self.n)
+        st = Store(d)
+        self.role.provision_store(st, self.keys, self.table_dir)
+        self.dev = roles.build(self.role.name, _HostBoard(), st, self.table_dir)
+
+    def send(self, raw):
+        from firmware.alerts import Reject
+
+        try:
+            return bytes(self.dev.process(raw))
+        except Reject as e:
+            raise Refused(str(e), e.code)
+
+    def end(self):
+        self.dev = None
+
+    def close(self):
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+class ImageResetter:
+    """Per-use-case reset of a virtual board: its flash image as provisioning left it is put back
+    and micropython restarted (the old process keeps the image file it opened, so the swap cannot
+    race one of its writes)."""
+
+    def __init__(self, vb):
+        self.vb = vb
+        self.saved = os.path.join(vb.path, "rtds-provisioned.img")
+
+    def save(self):
+        """Called with the board idle at its REPL right after provisioning."""
+        shutil.copyfile(self.vb.image, self.saved)
+
+    def reset(self):
+        tmp = self.vb.image + ".rtds-tmp"
+        shutil.copyfile(self.saved, tmp)
+        os.replace(tmp, self.vb.image)
+        self.vb.reset()
+
+    def close(self):
+        if os.path.exists(self.saved):
+            os.remove(self.saved)
+
+
+_SNAPSHOT_CODE = """import os, board
+_r = board.get().storage_root().rstrip('/')
+_s = _r + '.rtds'
+def _files(d):
+    return [e[0] for e in os.ilistdir(d) if e[1] == 0x8000]
+def _copy(a, b):
+    with open(a, 'rb') as f, open(b, 'wb') as g:
+        while True:
+            x = f.read(2048)
+            if not x:
+                break
+            g.write(x)
+%s
+print('RTDS-OK')
+"""
+_SAVE = """try:
+    os.mkdir(_s)
+except OSError:
+    pass
+for _n in _files(_s):
+    os.remove(_s + '/' + _n)
+for _n in _files(_r):
+    _copy(_r + '/' + _n, _s + '/' + _n)"""
+_RESTORE = """for _n in _files(_r):
+    os.remove(_r + '/' + _n)
+for _n in _files(_s):
+    _copy(_s + '/' + _n, _r + '/' + _n)"""
+
+
+class ReplResetter:
+    """Per-use-case reset of a real board over its REPL console: the store's record files as
+    provisioning left them are copied to `<storage root>.rtds` on the board, and copied back over
+    the store before each use case, then the board is reset. Comb-table folders stay."""
+
+    def __init__(self, console, optical, boot_timeout=30.0):
+        self.console = console
+        self.optical = optical
+        self.boot_timeout = boot_timeout
+
+    def _run(self, body):
+        """Run snapshot code `body` on the board's raw REPL, then reset the board (its firmware
+        boots from the store as left) and wait until its optical port answers."""
+        from host_tools.boards.flash import Board, FlashError
+        from host_tools.hht import hht
+
+        try:
+            b = Board(self.console)
+        except FlashError as e:
+            raise RunnerError(str(e))
+        try:
+            out = b.exec(_SNAPSHOT_CODE % body).decode(errors="replace")
+            if "RTDS-OK" not in out:
+                raise RunnerError("%s: store snapshot failed: %s" % (self.console, out.strip()[-200:]))
+            b.t.exec_raw_no_follow("import board\nboard.get().reset()")
+        finally:
+            b.t.close()  # the board is resetting: no raw-REPL exit to send
+        hht.wait_optical(self.optical, self.boot_timeout)
+
+    def save(self):
+        self._run(_SAVE)
+
+    def reset(self):
+        self._run(_RESTORE)
+
+    def close(self):
+        return None
+
+
+class OpticalDevice:
+    """A board reached through its optical port as a terminal reaches it: sign-on, HHT login
+    (credential certified by the RTDS supplier's DS key, scoped to the device), GBCS pass-through.
+    `console`: the REPL port used to provision the board; `resetter` puts the provisioned state
+    back before each use case."""
+
+    kind = "board"
+
+    def __init__(self, role, keys, optical, console, resetter, timeout=10.0):
+        self.role = role
+        self.keys = keys
+        self.optical = optical
+        self.console = console
+        self.resetter = resetter
+        self.timeout = timeout
+        self.h = None
+        self.ser = None
+        self.cred = None
+
+    def _credential(self):
+        from host_tools.hht import hht
+
+        sup = supplier(self.keys)
+        if "ds" not in sup.priv:
+            raise RunnerError("the keystore has no supplier DS private key to certify an HHT credential")
+        return hht.issue_credential(sup.priv["ds"], sup.eui, HHT_ID, self.role.eui)
+
+    def start(self):
+        """Provision the board as the RTDS device over its REPL, then let the resetter keep that state."""
+        from host_tools.boards.flash import Board, FlashError
+        from host_tools.keys import provision
+
+        try:
+            with Board(self.console) as b:
+                eui = b.eval("__import__('board').get().eui64()")
+        except FlashError as e:
+            raise RunnerError(str(e))
+        if bytes(eui) != self.role.eui:
+            raise UsageError("the board's EUI-64 is %s, the RTDS %s is %s" % (
+                bytes(eui).hex().upper(), self.role.name, self.role.eui.hex().upper()))
+        try:
+            provision.provision_board(self.console, self.role.payload(self.keys))
+        except SmlabError as e:
+            raise RunnerError("provisioning as the RTDS %s failed: %s" % (self.role.name, e))
+        self.resetter.save()
+        self.cred = self._credential()
+
+    def begin(self, uc):
+        from host_tools.hht import hht
+
+        self.resetter.reset()
+        self.ser = hht.open_port(self.optical)
+        self.h = hht.Hht(self.ser, timeout=self.timeout)
+        deadline = time.monotonic() + self.timeout
+        while True:  # the board answers once its firmware has booted
+            try:
+                self.h.login(self.cred[0], self.cred[1], self.role.eui)
+                return
+            except hht.HhtError as e:
+                if time.monotonic() > deadline:
+                    raise RunnerError("HHT login on %s failed: %s" % (self.optical, e.text))
+                time.sleep(0.1)
+
+    def send(self, raw):
+        from host_tools.hht import hht
+
+        try:
+            return self.h.gbcs(raw)
+        except hht.HhtError as e:
+            alert = None
+            if e.text.startswith("ER") and len(e.text) >= 6:
+                try:
+                    alert = int(e.text[2:6], 16)
+                except ValueError:
+                    alert = None
+            raise Refused(e.text, alert)
+
+    def end(self):
+        from host_tools.hht import hht
+
+        try:
+            if self.h is not None:
+                self.h.sign_off()
+        except (hht.HhtError, OSError):
+            pass  # the next use case resets the board anyway
+        if self.ser is not None:
+            self.ser.close()
+        self.h = self.ser = None
+
+    def close(self):
+        self.resetter.close()
+
+
+def supplier(keys):
+    """The supplier the ESME's trust anchors name (the first supplier EUI with a DS key: the same
+    choice as Keystore.cells)."""
+    from firmware.gbcs.parties import SUPPLIER
+
+    for eui in sorted(keys.parties):
+        p = keys.parties[eui]
+        if p.role == SUPPLIER and "ds" in p.pub:
+            return p
+    raise RunnerError("the keystore has no supplier")
+
+
+def virtual_board(vb, role, keys):
+    """OpticalDevice for virtual board `vb` (host_tools.boards.vboard.VBoard), reset by image."""
+    return OpticalDevice(role, keys, os.path.realpath(vb.optical), vb.console, ImageResetter(vb))
+
+
+def real_board(optical, console, role, keys):
+    """OpticalDevice for a real board: optical port and REPL console port."""
+    return OpticalDevice(role, keys, optical, console, ReplResetter(console, optical))
+
+
+# -- judging --------------------------------------------------------------------------------------
+def check(cmd, raw, role, keys):
+    """Judge response `raw` to Command `cmd` on the host: (verified, reason, content_equal or None,
+    auth). Independent of the firmware's crypto."""
+    from firmware.gbcs import codes, dlms, dlms_client, frame
+
+    try:
+        r = frame.parse(raw)
+    except Exception as e:  # noqa: BLE001 - any parse failure is a verdict, reported as such
+        return False, "response does not parse: %s" % e, None, None
+    m = cmd.msg
+    bad = []
+    if r.cra != frame.CRA_RESPONSE:
+        bad.append("CRA %d, not a response" % r.cra)
+    if r.counter != m.counter:
+        bad.append("counter %d does not echo %d" % (r.counter, m.counter))
+    if r.originator != role.eui or r.recipient != m.originator:
+        bad.append("originator/recipient not swapped")
+    if r.message_code != m.message_code:
+        bad.append("message code %04X, command %04X" % (r.message_code, m.message_code))
+    if m.signature or m.message_code in codes.SIGNED_RESPONSE_EXTRA:
+        auth = "signature"
+        if r.mac_header or not V.verify_signature(role.ds_pub(), r):
+            bad.append("device signature does not verify")
+    else:
+        auth = "MAC"
+        peer = keys.parties.get(m.originator)
+        if peer is None or "ka" not in peer.priv:
+            bad.append("no KA private key for %s to check the MAC" % m.originator.hex())
+        elif not r.mac_header or not V.verify_mac(r, peer.priv["ka"], role.ka_pub(keys)):
+            bad.append("MAC does not verify")
+    if not bad and m.content[:1] == b"\xd9":
+        try:
+            req = dlms.parse_request(m.content)
+            inv, _, res = dlms_client.parse_response(r.content)
+            if inv != req.invoke_id or len(res) != len(req.specs):
+                bad.append("DLMS response does not answer the request's items")
+        except Exception as e:  # noqa: BLE001
+            bad.append("DLMS response does not parse: %s" % e)
+    equal = None
+    if cmd.expected is not None:
+        equal = bytes(r.content) == bytes(frame.parse(cmd.expected).content)
+    return not bad, "; ".join(bad), equal, auth
+
+
+def run(device, role, ucs, keys, out_dir=None, progress=None):
+    """Feed every use case to `device`; returns the report dict (see summary keys in the module
+    doc of host_tools/cli/cmd_rtds.py). out_dir: every response written as <use case>/<command
+    file name with RESPONSE>.HEX, one line of upper-case hex. progress(use_case_report) per case."""
+    t0 = time.monotonic()
+    device.start()
+    t_prov = time.monotonic() - t0
+    report_ucs = []
+    try:
+        for uc in ucs:
+            u = {"name": uc.name, "commands": 0, "authenticated": 0, "verified": 0,
+                 "success_total": 0, "success_content_equal": 0, "error_total": 0, "error_content_equal": 0,
+                 "results": []}
+            t1 = time.monotonic()
+            device.begin(uc)
+            try:
+                for cmd in uc.commands:
+                    res = {"file": cmd.name, "variant": cmd.variant, "counter": cmd.msg.counter,
+                           "message_code": "%04X" % cmd.msg.message_code, "authenticated": False,
+                           "verified": False, "content_equal": None}
+                    t2 = time.monotonic()
+                    try:
+                        raw = device.send(cmd.raw)
+                    except Refused as e:
+                        res["refused"] = e.text
+                        if e.alert is not None:
+                            res["alert"] = "%04X" % e.alert
+                        raw = None
+                    res["seconds"] = round(time.monotonic() - t2, 3)
+                    if raw is not None:
+                        res["authenticated"] = True
+                        ok, why, equal, auth = check(cmd, raw, role, keys)
+                        res.update(verified=ok, content_equal=equal, auth=auth)
+                        if why:
+                            res["reason"] = why
+                        if out_dir:
+                            _write_hex(out_dir, uc.name, cmd.name, raw)
+                    u["commands"] += 1
+                    u["authenticated"] += res["authenticated"]
+                    u["verified"] += res["verified"]
+                    if cmd.variant in ("SUCCESS", "ERROR"):
+                        k = cmd.variant.lower()
+                        u[k + "_total"] += 1
+                        u[k + "_content_equal"] += res["content_equal"] is True
+                    u["results"].append(res)
+            finally:
+                device.end()
+            u["seconds"] = round(time.monotonic() - t1, 3)
+            report_ucs.append(u)
+            if progress:
+                progress(u)
+    finally:
+        device.close()
+    keys_ = ("commands", "authenticated", "verified", "success_total", "success_content_equal",
+             "error_total", "error_content_equal")
+    rep = {"role": role.name, "eui": role.eui.hex().upper(), "device": device.kind}
+    for k in keys_:
+        rep[k] = sum(u[k] for u in report_ucs)
+    rep["refused"] = rep["commands"] - rep["authenticated"]
+    rep["use_case_count"] = len(report_ucs)
+    rep["seconds"] = round(time.monotonic() - t0, 2)
+    rep["provision_seconds"] = round(t_prov, 2)
+    rep["ok"] = rep["authenticated"] == rep["commands"] and rep["verified"] == rep["commands"]
+    rep["use_cases"] = report_ucs
+    return rep
+
+
+def _write_hex(out_dir, uc, name, raw):
+    d = os.path.join(out_dir, uc)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name.replace("_COMMAND_GBCS.HEX", "_RESPONSE_GBCS.HEX")), "w") as f:
+        f.write(binascii.hexlify(raw).decode().upper())
+
+
+def junit_xml(rep):
+    """JUnit XML of a report: a testsuite per use case, a testcase per command; a command refused
+    or whose response does not verify is a failure; content differing from RTDS is recorded in
+    the testcase's properties and system-out, not as a failure."""
+    root = ET.Element("testsuites", name="rtds-%s" % rep["role"], tests=str(rep["commands"]),
+                      failures=str(rep["commands"] - rep["verified"]), time="%.3f" % rep["seconds"])
+    for u in rep["use_cases"]:
+        s = ET.SubElement(root, "testsuite", name=u["name"], tests=str(u["commands"]),
+                          failures=str(u["commands"] - u["verified"]), errors="0",
+                          time="%.3f" % u.get("seconds", 0))
+        for r in u["results"]:
+            tc = ET.SubElement(s, "testcase", classname="rtds.%s.%s" % (rep["role"], u["name"]),
+                               name=r["file"], time="%.3f" % r["seconds"])
+            props = ET.SubElement(tc, "properties")
+            for k in ("variant", "counter", "message_code", "authenticated", "verified", "content_equal"):
+                ET.SubElement(props, "property", name=k, value=str(r.get(k)))
+            if not r["authenticated"]:
+                ET.SubElement(tc, "failure", type="refused", message="refused: %s" % r.get("refused", ""))
+            elif not r["verified"]:
+                ET.SubElement(tc, "failure", type="unverified", message=r.get("reason", "not verified"))
+            if r["content_equal"] is False:
+                ET.SubElement(tc, "system-out").text = "response content differs from the RTDS %s response" \
+                    % r["variant"]
+    return ET.tostring(root, encoding="unicode")
+
+
+def summary(rep):
+    """The report without per-command results (what --json prints)."""
+    out = {k: v for k, v in rep.items() if k != "use_cases"}
+    out["use_cases"] = [{k: v for k, v in u.items() if k != "results"} for u in rep["use_cases"]]
+    return out
+
+
+def save_report(path, rep):
+    with open(path, "w") as f:
+        json.dump(rep, f, indent=1, sort_keys=True)
