@@ -32,7 +32,7 @@ test-py: setup
 
 # The main job: a virtual ESME flashed, provisioned and driven through the whole mission (~15 s).
 demo: setup
-	$(PY) -m host_tools.demo
+	$(PY) -m host_tools.campaigns.demo
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,6 +1,6 @@
 """Full single-bit-flip sweep of the implemented RTDS commands (ECS42, ECS43, ECS44, ECS45, ECS02,
 ECS03 SUCCESS commands) against the ESME pipeline (gbcs.md §6; regions and expected reasons in
-host_tools/gbcs_negative.py). Every bit of header, content, signature and MAC is flipped; each
+host_tools/gbcs/negative.py). Every bit of header, content, signature and MAC is flipped; each
 variant must be rejected with the reason of the first check it reaches and change no state. A second
 sweep recomputes the MAC after each flip of counter, message code, content or signature of the
 critical commands (published ACB key), so the KRP signature check alone must catch it.
@@ -17,7 +17,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from host_tools import gbcs_rtds as R  # noqa: E402
+from host_tools.gbcs import corpus as R  # noqa: E402
 
 CMDS = ["7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX", "7.2_ECS43/ECS43_7.2_SUCCESS_COMMAND_GBCS.HEX",
         "7.3_ECS44/ECS44_7.3_SUCCESS_COMMAND_GBCS.HEX", "7.4_ECS45/ECS45_7.4_SUCCESS_COMMAND_GBCS.HEX",
@@ -35,8 +35,8 @@ def main():
         return
     from firmware.meter.esme import Esme, RTDS_CLOCK
     from firmware.store.durable import Store
-    from host_tools import gbcs_negative as N
-    from host_tools import gbcs_verify as V
+    from host_tools.gbcs import negative as N
+    from host_tools.gbcs import verify as V
 
     ks = R.keystore()
     acb = ks.parties[bytes.fromhex("90b3d51f30000002")].priv["ka"]

@@ -4,7 +4,7 @@ the in-process campaign bench/bench_utrn_powercut.py).
 A bench PKI and a virtual board are created in a temporary SMLAB_HOME, the firmware is flashed
 (`smlab flash`) and provisioned (`smlab provision`), and the device application (firmware/app.py)
 runs from the littlefs2 image. For n = 0, 1, ...: power is armed to fail after n flash writes from
-the next boot (host_tools.vboard.VBoard.cut), a fresh top-up UTRN (host_tools/utrn.py, the supplier's
+the next boot (host_tools.boards.vboard.VBoard.cut), a fresh top-up UTRN (host_tools/codes/utrn.py, the supplier's
 prepayment key x the device's KA key) is typed on the keypad pty, and whether the cut came during boot,
 during the acceptance or not at all, the board comes back and the state read from its store must be
 "applied" or "not applied" - never a credit without its counter or a counter without its credit;
@@ -23,8 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 BIN = os.path.dirname(sys.executable)
 
-from host_tools import pki, utrn  # noqa: E402
-from host_tools.vboard import VBoard  # noqa: E402
+from host_tools.keys import pki  # noqa: E402
+from host_tools.codes import utrn  # noqa: E402
+from host_tools.boards.vboard import VBoard  # noqa: E402
 
 STATE = ("import board\nfrom firmware.utrn.accept import unpack_state\n"
          "b = board.get().store().get('utrn')\n"

@@ -3,7 +3,7 @@
 This module documents the interface and holds the pieces both implementations share; the
 implementations are board.esp32 (MicroPython ESP32 port: machine.UART, the littlefs2 `vfs`
 partition mounted at "/", machine.RTC, machine.reset) and board.unix (the virtual board run by
-host_tools.vboard, or a detached in-memory board for tests). Get the running one with board.get().
+host_tools.boards.vboard, or a detached in-memory board for tests). Get the running one with board.get().
 
 Board object:
   uart(name) -> Stream        "optical" (IEC 62056-21 port) or "console"; unknown names raise

@@ -1,6 +1,6 @@
 """Unix-port implementation of the board interface (issue 2 items 4-5; docs/virtual-board.md).
 
-Inside a virtual board (started by host_tools.vboard; the ROM board/unix_boot.py calls install())
+Inside a virtual board (started by host_tools.boards.vboard; the ROM board/unix_boot.py calls install())
 the UARTs are pseudo-terminals relayed by the board's supervisor, storage is the littlefs2 flash
 image mounted at "/", reset() ends the process so the supervisor restarts it from the image.
 Outside one (tests, host simulations under either interpreter) `Board(root)` is a detached board

@@ -1,6 +1,6 @@
 """The virtual board's "ROM": what the ESP32 port's C start-up does, for the unix port (issue 2 item 5).
 
-Started by host_tools.vboard as `micropython -X heapsize=… -i board/unix_boot.py` with the board
+Started by host_tools.boards.vboard as `micropython -X heapsize=… -i board/unix_boot.py` with the board
 directory in $SMLAB_VBOARD. It opens the UART ptys named in board.json, arms a one-shot power cut
 if the file `cut` exists ("N" or "N clean": cut after N flash program/erase operations, tearing
 operation N+1 unless "clean"), mounts the littlefs2 flash image at "/" through board.flash.NorFlash

@@ -1,6 +1,6 @@
 """Apply a provisioning payload to a device's durable store (factory / bench provisioning).
 
-The host (host_tools/provision.py) builds the payload from a key store; the same function runs on a
+The host (host_tools/keys/provision.py) builds the payload from a key store; the same function runs on a
 board (called over mpremote) and under CPython in tests, so there is one implementation of the
 format. Payload (JSON-able dict, byte strings as hex):
 

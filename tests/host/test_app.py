@@ -14,7 +14,7 @@ from board import unix
 from firmware import app as A
 from firmware import provisioning
 from firmware.store.durable import Store
-from host_tools import pki, provision
+from host_tools.keys import pki, provision
 
 
 @pytest.fixture

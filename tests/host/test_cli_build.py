@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from host_tools import build
+from host_tools.boards import build
 
 SMLAB = os.path.join(os.path.dirname(sys.executable), "smlab")
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")

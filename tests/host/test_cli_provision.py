@@ -13,7 +13,8 @@ from firmware.alerts import Reject
 from firmware.gbcs import frame
 from firmware.meter.esme import Esme
 from firmware.store.durable import Store
-from host_tools import gbcs_verify, pki, provision
+from host_tools.gbcs import verify as gbcs_verify
+from host_tools.keys import pki, provision
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "interop", "rtds")

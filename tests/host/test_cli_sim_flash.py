@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from host_tools import build
+from host_tools.boards import build
 
 BIN = os.path.dirname(sys.executable)
 SMLAB = os.path.join(BIN, "smlab")

@@ -7,7 +7,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def test_demo_quiet_passes():
-    r = subprocess.run([sys.executable, "-m", "host_tools.demo", "--quiet"], cwd=ROOT,
+    r = subprocess.run([sys.executable, "-m", "host_tools.campaigns.demo", "--quiet"], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     last = r.stdout.strip().splitlines()[-1]

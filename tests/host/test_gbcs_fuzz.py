@@ -7,7 +7,7 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from host_tools import gbcs_rtds as R
+from host_tools.gbcs import corpus as R
 
 pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS corpus not present")
 
@@ -16,7 +16,7 @@ from firmware.gbcs import dlms, frame  # noqa: E402
 from firmware.gbcs import dlms_client  # noqa: E402
 from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
-from host_tools import gbcs_verify as V  # noqa: E402
+from host_tools.gbcs import verify as V  # noqa: E402
 
 SUPPLIER = bytes.fromhex("90b3d51f30010000")
 SEEDS = [bytes.fromhex(h) for h in (

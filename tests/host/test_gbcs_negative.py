@@ -7,7 +7,7 @@ import tempfile
 
 import pytest
 
-from host_tools import gbcs_rtds as R
+from host_tools.gbcs import corpus as R
 
 pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS corpus not present")
 
@@ -15,8 +15,8 @@ from firmware.alerts import Reject, AUTH_FAILED, UNUSUAL_COMMANDS  # noqa: E402
 from firmware.gbcs import frame  # noqa: E402
 from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
-from host_tools import gbcs_negative as N  # noqa: E402
-from host_tools import gbcs_verify as V  # noqa: E402
+from host_tools.gbcs import negative as N  # noqa: E402
+from host_tools.gbcs import verify as V  # noqa: E402
 
 CMDS = ["7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX", "7.2_ECS43/ECS43_7.2_SUCCESS_COMMAND_GBCS.HEX",
         "7.3_ECS44/ECS44_7.3_SUCCESS_COMMAND_GBCS.HEX", "7.4_ECS45/ECS45_7.4_SUCCESS_COMMAND_GBCS.HEX",

@@ -1,4 +1,4 @@
-"""Host HHT program (host_tools.hht over pyserial) against the firmware optical port on a pty pair:
+"""Host HHT program (host_tools.hht.hht over pyserial) against the firmware optical port on a pty pair:
 readout, login, restricted reads and refusals, wrong credentials and lockout across a reboot,
 random frames (docs/hht.md)."""
 import os
@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from firmware.optical import auth, iec
-from host_tools import hht as H
+from host_tools.hht import hht as H
 from test_optical_rig import PtyMeter
 
 EUI = bytes.fromhex("00DB1234567890A0")

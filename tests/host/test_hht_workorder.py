@@ -10,7 +10,7 @@ import tempfile
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from host_tools import gbcs_rtds as R
+from host_tools.gbcs import corpus as R
 
 pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS keystore not present")
 
@@ -19,9 +19,9 @@ from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.optical import auth  # noqa: E402
 from firmware.optical.service import supplier_anchors  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
-from host_tools import gbcs_verify as V  # noqa: E402
-from host_tools import hht as H  # noqa: E402
-from host_tools import workorder as W  # noqa: E402
+from host_tools.gbcs import verify as V  # noqa: E402
+from host_tools.hht import hht as H  # noqa: E402
+from host_tools.hht import workorder as W  # noqa: E402
 from test_optical_rig import PtyMeter  # noqa: E402
 
 SUP = bytes.fromhex("90b3d51f30010000")

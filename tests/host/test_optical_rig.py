@@ -120,7 +120,7 @@ class PtyMeter:
         return self.start()
 
     def hht_serial(self):
-        from host_tools.hht import open_port
+        from host_tools.hht.hht import open_port
 
         return open_port(self.path, timeout=0.05)
 

@@ -1,4 +1,4 @@
-"""Optical port and engineering menu on a virtual board (host_tools.vboard): the firmware runs from
+"""Optical port and engineering menu on a virtual board (host_tools.boards.vboard): the firmware runs from
 the board's littlefs flash (main.py = firmware.optical.service loop), the HHT program talks to the
 board's optical pty with pyserial, keys go to the keypad pty. Login ok / wrong / lockout survives a
 reset; allowed vs refused restricted commands; a work order of 3 signed commands of which 2 are
@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from firmware.gbcs import frame
 from firmware.optical import auth
-from host_tools import gbcs_rtds as R
-from host_tools import gbcs_verify as V
-from host_tools import hht as H
-from host_tools import workorder as W
-from host_tools.vboard import VBoard
+from host_tools.gbcs import corpus as R
+from host_tools.gbcs import verify as V
+from host_tools.hht import hht as H
+from host_tools.hht import workorder as W
+from host_tools.boards.vboard import VBoard
 
 pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS keystore not present")
 

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from host_tools import gbcs_rtds as R
+from host_tools.gbcs import corpus as R
 
 pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS corpus not present")
 
@@ -18,7 +18,7 @@ from firmware.gbcs import codes, dlms, frame  # noqa: E402
 from firmware.gbcs import dlms_client  # noqa: E402
 from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
-from host_tools import gbcs_verify as V  # noqa: E402
+from host_tools.gbcs import verify as V  # noqa: E402
 
 IMPLEMENTED = ("7.1_ECS42", "7.2_ECS43", "7.3_ECS44", "7.4_ECS45", "1.6_ECS02", "1.6_ECS03")
 

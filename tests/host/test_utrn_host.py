@@ -1,4 +1,4 @@
-"""Host side of UTRNs (host_tools/utrn.py, host_tools/utrn_vectors.py) cross-checked against the
+"""Host side of UTRNs (host_tools/codes/utrn.py, host_tools/codes/vectors.py) cross-checked against the
 firmware (firmware/utrn/): the firmware's lean GMAC and MAC equal `cryptography`'s AES-GCM; codes
 generated on the host for our own keys (any counter, class, value) are accepted once by the firmware
 acceptance function; the committed vectors equal a regeneration; decode/explain; 10,000 random
@@ -17,8 +17,8 @@ from firmware.meter.model import MeterModel
 from firmware.store.durable import Store
 from firmware.utrn import codec, counters, mac
 from firmware.utrn.accept import Acceptor, REMOTE
-from host_tools import utrn as U
-from host_tools import utrn_vectors
+from host_tools.codes import utrn as U
+from host_tools.codes import vectors as utrn_vectors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VEC = os.path.join(ROOT, "tests", "vectors", "utrn")

@@ -1,4 +1,4 @@
-"""Virtual boards (host_tools/vboard.py, board/unix_boot.py, board/unix.py): stock mpremote over the
+"""Virtual boards (host_tools/boards/vboard.py, board/unix_boot.py, board/unix.py): stock mpremote over the
 console pty, firmware copied into the littlefs2 flash image and run from it after reset, the optical
 UART over a second pty (pyserial), boards side by side, and real whole-process power cuts.
 """
@@ -9,7 +9,7 @@ import time
 import pytest
 import serial
 
-from host_tools.vboard import VBoard
+from host_tools.boards.vboard import VBoard
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = ["firmware/__init__.py", "firmware/alerts.py", "firmware/compat.py",
@@ -181,7 +181,7 @@ def test_cli_start_status_exec_cut_stop(tmp_path):
     d = str(tmp_path / "clib")
 
     def cli(*args):
-        p = subprocess.run([sys.executable, "-m", "host_tools.vboard"] + list(args), cwd=ROOT,
+        p = subprocess.run([sys.executable, "-m", "host_tools.boards.vboard"] + list(args), cwd=ROOT,
                            capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
         return p.stdout
@@ -203,7 +203,7 @@ def test_cli_start_status_exec_cut_stop(tmp_path):
     sup = b.status()["supervisor"]
     cli("stop", d)
     assert not b.running()
-    from host_tools.vboard import _pid_alive
+    from host_tools.boards.vboard import _pid_alive
     assert not _pid_alive(sup)
 
 

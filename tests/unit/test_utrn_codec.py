@@ -1,6 +1,6 @@
 """UTRN codec, check digit, MAC and counter arithmetic (firmware/utrn/codec.py, mac.py, counters.py;
 shared/reference/gbcs.md §9.1-9.4). Vectors: tests/vectors/utrn/*.json (made by
-host_tools/utrn_vectors.py, cross-checked against `cryptography` in tests/host/test_utrn_host.py)."""
+host_tools/codes/vectors.py, cross-checked against `cryptography` in tests/host/test_utrn_host.py)."""
 import json
 
 import _t

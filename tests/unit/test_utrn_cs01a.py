@@ -35,7 +35,7 @@ def _vec():
 
 def _ka_key():
     # a0's published KA private key (keystore/00db1234567890a0-ka.key, extracted into the vector
-    # file by host_tools/utrn_vectors.py; tests/host/test_utrn_host.py checks it regenerates)
+    # file by host_tools/codes/vectors.py; tests/host/test_utrn_host.py checks it regenerates)
     return _t.unhex(_vec()["device_ka_private"])
 
 

@@ -1,7 +1,7 @@
 """Generate the project's own GBCS byte fixtures (tests/vectors/gbcs/*.hex, own_keys.json).
 
 Own test keys (deterministic, from SHA-256 of fixed seeds; test-only, never for a real device) and
-commands built and signed on the host with `cryptography` (host_tools/gbcs_verify.py). The fixtures
+commands built and signed on the host with `cryptography` (host_tools/gbcs/verify.py). The fixtures
 are committed; rerun only to regenerate: `.venv/bin/python tests/vectors/gbcs/make_fixtures.py`.
 ECDSA signatures from `cryptography` are randomised, so a rerun changes the signature bytes.
 """
@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from firmware.gbcs import dlms, frame  # noqa: E402
 
 from firmware.gbcs import dlms_client  # noqa: E402
-from host_tools import gbcs_verify as V  # noqa: E402
-from host_tools.gbcs_rtds import priv_bytes, pub_bytes  # noqa: E402
+from host_tools.gbcs import verify as V  # noqa: E402
+from host_tools.gbcs.corpus import priv_bytes, pub_bytes  # noqa: E402
 
 DEVICE = bytes.fromhex("02534d4c01010001")
 SUPPLIER = bytes.fromhex("02534d4c00000201")
@@ -122,7 +122,7 @@ def main():
     print("wrote", len(fx), "fixtures")
     # public trust-anchor cells of the RTDS test PKI (EUI, role, SKI, public key; no private
     # keys), so MicroPython tests can provision the RTDS ESME without parsing X.509
-    from host_tools import gbcs_rtds as R
+    from host_tools.gbcs import corpus as R
 
     if R.available():
         with open(os.path.join(HERE, "rtds_cells.json"), "w") as f:

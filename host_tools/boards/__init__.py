@@ -1,0 +1,1 @@
+"""Boards: virtual boards, where boards are found, firmware builds, flashing, reading logs."""

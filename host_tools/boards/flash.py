@@ -1,0 +1,165 @@
+"""Copy firmware onto boards with the stock mpremote library, then verify every file's SHA-256 on
+the board itself.
+
+Works for a real serial port (/dev/ttyUSB0, an ESP32's USB-serial) and for a virtual board's REPL pty
+alike: mpremote's SerialTransport, raw REPL entered *without* a soft reset (a soft reset ends the
+unix-port process of a virtual board, and on a real board would start main.py mid-copy).
+Several boards are flashed in parallel, one thread per board, with a progress callback.
+"""
+import hashlib
+import os
+import threading
+import time
+
+from mpremote.transport import TransportError
+from mpremote.transport_serial import SerialTransport
+
+from host_tools.boards import build
+from host_tools.errors import SmlabError
+
+# the device-root script, kept as source: MicroPython runs /main.py as a file at every boot
+MAIN_PY = b"from firmware import app\napp.main()\n"
+
+
+class FlashError(SmlabError):
+    """A board could not be flashed or failed verification (message names the board and file)."""
+
+
+def _real_port(port):
+    # mpremote adapts its reads for /dev/pts/* only when it sees that path; virtual boards publish
+    # stable symlinks, so hand mpremote the device the link points to
+    if port.startswith("/") and os.path.islink(port):
+        return os.path.realpath(port)
+    return port
+
+
+def _parents(path):
+    parts = path.strip("/").split("/")[:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class Board:
+    """One mpremote connection in raw-REPL mode."""
+
+    def __init__(self, port, baudrate=115200):
+        self.port = port
+        try:
+            self.t = SerialTransport(_real_port(port), baudrate=baudrate)
+            self.t.enter_raw_repl(soft_reset=False)
+        except TransportError as e:
+            raise FlashError("%s: cannot connect: %s" % (port, e))
+
+    def close(self):
+        try:
+            self.t.exit_raw_repl()
+        finally:
+            self.t.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def exec(self, code):
+        return self.t.exec(code)
+
+    def eval(self, expr):
+        return self.t.eval(expr)
+
+    def makedirs(self, path):
+        for d in _parents(path):
+            if not self.t.fs_exists(d):
+                self.t.fs_mkdir(d)
+
+    def write(self, dest, data, progress=None):
+        self.makedirs(dest)
+        self.t.fs_writefile(dest, data, chunk_size=1024, progress_callback=progress)
+
+    def sha256(self, path):
+        return self.t.fs_hashfile(path, "sha256")
+
+
+def flash_board(port, files, progress=None, verify=True, remove=()):
+    """Write files [(dest_path, bytes)] to one board and verify their hashes on the board.
+
+    progress(port, done_bytes, total_bytes, phase) is called as the copy advances.
+    Returns {"port", "files", "bytes", "seconds", "verified"}.
+    """
+    total = sum(len(d) for _, d in files)
+    done = 0
+    t0 = time.monotonic()
+    with Board(port) as b:
+        for path in remove:
+            if b.t.fs_exists(path):
+                b.t.fs_rmfile(path)
+        for dest, data in files:
+            base = done
+
+            def cb(written, size, base=base):
+                if progress:
+                    progress(port, base + written, total, "copy")
+
+            try:
+                b.write(dest, data, cb)
+            except (OSError, TransportError) as e:
+                raise FlashError("%s: writing %s: %s" % (port, dest, e))
+            done += len(data)
+        verified = 0
+        if verify:
+            for dest, data in files:
+                got = b.sha256(dest)
+                if got != hashlib.sha256(data).digest():
+                    raise FlashError("%s: %s hash mismatch after copy" % (port, dest))
+                verified += 1
+                if progress:
+                    progress(port, verified, len(files), "verify")
+    return {"port": port, "files": len(files), "bytes": total,
+            "seconds": round(time.monotonic() - t0, 3), "verified": verified}
+
+
+def flash_many(ports, files, progress=None, verify=True):
+    """Flash the same files to several boards in parallel; returns (results, errors) by port."""
+    results, errors = {}, {}
+    lock = threading.Lock()
+
+    def work(port):
+        try:
+            r = flash_board(port, files, progress, verify)
+            with lock:
+                results[port] = r
+        except FlashError as e:
+            with lock:
+                errors[port] = str(e)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in ports]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def files_from_dir(top, prefix="/"):
+    """[(dest, bytes)] for every file below top, dest relative to the board's flash root."""
+    out = []
+    for d, dirs, names in os.walk(top):
+        dirs.sort()
+        for n in sorted(names):
+            p = os.path.join(d, n)
+            rel = os.path.relpath(p, top).replace(os.sep, "/")
+            with open(p, "rb") as f:
+                out.append((prefix + rel, f.read()))
+    return out
+
+
+def device_root_files():
+    """The files at the board's flash root: /main.py, which starts the firmware at every boot."""
+    return [("/main.py", MAIN_PY)]
+
+
+def firmware_files(target, workdir):
+    """[(dest, bytes)] of a whole firmware image for `target`, built into `workdir`."""
+    out = os.path.join(workdir, target)
+    build.build(target, out)
+    return files_from_dir(out) + device_root_files()

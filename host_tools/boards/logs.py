@@ -1,0 +1,48 @@
+"""Read a board's security, UTRN and event logs from its durable store, and name the GBCS
+alert/event codes in them (names from firmware/alert_names.py).
+
+Reading goes through the board's REPL (mpremote raw REPL), which interrupts the running firmware as
+on a real board: the caller resets the board afterwards (a virtual board: VBoard.reset_to_app)."""
+import json
+import re
+
+from firmware import alert_names
+from host_tools.boards.flash import Board, FlashError
+
+LOGS = ("seclog", "utrn", "event")
+_CODE = re.compile(r"\b(?:0x)?([0-9A-F]{4})\b")
+# Runs at the board's REPL next to the firmware's loaded code, so it prints one entry per line
+# instead of building one JSON text of every log (on a 224K virtual board that text did not fit).
+_READ = ("import json, board\n_s = board.get().store()\n"
+         "for _n in %r:\n"
+         " print('LOG ' + _n)\n"
+         " for _e in _s.log(_n).entries():\n"
+         "  print('E ' + json.dumps(_e if isinstance(_e, str) else _e.hex()))\n"
+         "print('LOGS END')\n")
+
+
+def decode(entry):
+    """An entry with every known GBCS code named: '8F60 ...' -> '8F60 ... [0x8F60 unusual ...]',
+    and the list of codes named."""
+    names = []
+    for m in _CODE.finditer(entry):
+        code = int(m.group(1), 16)
+        if code in alert_names.NAMES and code not in [c for c, _ in names]:
+            names.append((code, alert_names.NAMES[code]))
+    return entry + "".join("  [0x%04X %s]" % c for c in names), [c for c, _ in names]
+
+
+def read_logs(port, which=LOGS):
+    """{log name: [entry text or hex]} read over the REPL of the board at `port` (this stops the
+    firmware's main loop: the caller resets the board afterwards)."""
+    with Board(port) as b:
+        out = b.exec(_READ % (tuple(which),)).decode()
+    logs, cur = {}, None
+    for line in out.splitlines():
+        if line.startswith("LOG "):
+            cur = logs.setdefault(line[4:].strip(), [])
+        elif line.startswith("E ") and cur is not None:
+            cur.append(json.loads(line[2:]))
+        elif line.strip() == "LOGS END":
+            return logs
+    raise FlashError("%s: board did not return its logs: %s" % (port, out.strip()[-200:]))

@@ -1,0 +1,1 @@
+"""Campaigns: a scenario across many boards (bench) and the narrated demo mission."""

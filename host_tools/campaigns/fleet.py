@@ -1,0 +1,359 @@
+"""Bench campaigns: one scenario run on many boards at once, with a JUnit XML and a JSON report.
+
+A scenario is a JSON file:
+
+    {"name": "top-up campaign",
+     "boards": {"count": 50, "role": "esme", "heap": "512K", "flash_kb": 2048},
+     "steps": [
+        {"do": "topup", "amount": "10.00", "expect": "ACCEPTED"},
+        {"do": "replay", "expect": "REJECTED 8F51"},           # the last code again
+        {"do": "code", "op": "enable_supply", "expect": "ACCEPTED"},
+        {"do": "keypad", "keys": "123#", "expect": "REJECTED"},
+        {"do": "logs", "log": "utrn", "expect": "0x8F51"}],
+     "repeat": 3}
+
+Each board runs the steps in order (`repeat` times), boards in parallel (one thread each: a board
+is its own process, the host thread mostly waits on its pty). Before the steps every board is
+started (virtual), flashed with mpremote and provisioned from a bench PKI made for the campaign.
+
+Real boards (any serial ports: USB-serial of an ESP32 and its optical probe):
+
+    "boards": {"real": [{"repl": "/dev/ttyUSB0", "optical": "/dev/ttyUSB1", "eui": "<hex>"}, ...],
+               "keys": "pki/", "flash": true, "provision": true}
+
+use an existing key store holding their EUIs; they are flashed and provisioned when asked, reset
+through the board HAL over the REPL, and run the steps that need no virtual hardware: `send`
+(a signed use-case command through the optical pass-through, response verified on the host) and
+`logs`. Keypad steps need a virtual board's keypad pty and fail on real boards with that reason.
+
+Report: per step and board pass/fail and latency; throughput (steps per second over the whole
+campaign), latency percentiles per step kind, memory per virtual board (resident set of its
+micropython process and its supervisor, read from /proc).
+"""
+import json
+import os
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+from firmware.gbcs import frame
+from host_tools.boards import flash, logs
+from host_tools.boards import registry as boards
+from host_tools.boards.vboard import VBoard
+from host_tools.codes import utrn as U
+from host_tools.errors import SmlabError
+from host_tools.gbcs import usecases
+from host_tools.hht import hht
+from host_tools.keys import pki, provision
+
+STEP_KINDS = ("topup", "replay", "code", "keypad", "logs", "send")
+
+
+class ScenarioError(SmlabError):
+    """The scenario file is not usable (one-line reason)."""
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            sc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ScenarioError("%s: %s" % (path, e))
+    steps = sc.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ScenarioError("%s: 'steps' must be a non-empty list" % path)
+    for i, st in enumerate(steps):
+        if st.get("do") not in STEP_KINDS:
+            raise ScenarioError("%s: step %d: 'do' must be one of %s" % (path, i, ", ".join(STEP_KINDS)))
+    return sc
+
+
+def percentile(xs, q):
+    if not xs:
+        return None
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+class Target:
+    """One board of a campaign: its REPL and optical ports, EUI-64, and VBoard when virtual."""
+
+    def __init__(self, name, repl, optical, eui, vb=None):
+        self.name, self.repl, self.optical, self.eui, self.vb = name, repl, optical, eui, vb
+
+    def reset(self, timeout=60.0):
+        """Reset and wait until the firmware answers again."""
+        if self.vb is not None:
+            self.vb.reset_to_app(timeout)
+            return
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+
+        for attempt in range(3):  # a board still busy (e.g. just provisioned) can miss one Ctrl-C
+            t = SerialTransport(os.path.realpath(self.repl), baudrate=115200, timeout=5)
+            try:
+                t.enter_raw_repl(soft_reset=False)
+                # raw REPL: code then Ctrl-D. Nothing is awaited: the board may reset before its
+                # "OK" reaches us (a lost acknowledgement must not hang the campaign)
+                t.serial.write(b"import board\nboard.get().reset()\x04")
+                t.serial.flush()
+                break
+            except TransportError as e:
+                err = e
+            finally:
+                t.close()
+        else:
+            raise ScenarioError("%s: no raw REPL on %s to reset the board (%s)" % (self.name, self.repl, err))
+        wait_optical(self.optical, timeout)
+
+
+def wait_optical(port, timeout):
+    """Wait until the meter answers an IEC 62056-21 sign-on on its optical port."""
+    try:
+        hht.wait_optical(port, timeout)
+    except hht.HhtError as e:
+        raise ScenarioError(str(e))
+
+
+class Runner:
+    def __init__(self, scenario, workdir, progress=None, boards_n=None):
+        self.sc = scenario
+        self.dir = os.path.abspath(workdir)
+        self.progress = progress or (lambda *a: None)
+        b = scenario.get("boards", {})
+        self.real = b.get("real")
+        self.n = len(self.real) if self.real else (boards_n or int(b.get("count", 1)))
+        self.heap = b.get("heap", "512K")
+        self.flash_kb = int(b.get("flash_kb", 2048))
+        self.keys = b.get("keys") if self.real else os.path.join(self.dir, "pki")
+        if self.real and not self.keys:
+            raise ScenarioError("real boards need \"keys\": a key store holding their EUIs")
+        self.do_flash = b.get("flash", True)
+        self.do_provision = b.get("provision", True)
+        self.vbs = []
+        self.targets = []
+        self.results = []  # (board, step index, kind, ok, seconds, detail)
+        self.lock = threading.Lock()
+        self.setup_s = {}
+
+    # -- setup ----------------------------------------------------------------------------------
+    def setup(self):
+        if self.real:
+            return self._setup_real()
+        t0 = time.monotonic()
+        if not os.path.exists(os.path.join(self.keys, "index.json")):
+            pki.create_bench_pki(self.keys, [("esme", self.n)])
+        self.setup_s["pki"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.vbs = []
+        for i in range(self.n):
+            eui = pki.bench_device_eui("esme", i + 1).hex()
+            d = os.path.join(self.dir, "boards", "b%03d" % (i + 1))
+            boards.write_meta(d, {"role": "esme", "eui": eui})
+            self.vbs.append(VBoard(d, flash_kb=self.flash_kb, heap=self.heap, eui64=eui))
+        self._parallel(lambda vb: vb.start(timeout=120), "start")
+        self.setup_s["start"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            files = flash.firmware_files("host", tmp)
+            res, err = flash.flash_many([vb.console for vb in self.vbs], files)
+        if err:
+            raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
+        self.setup_s["flash"] = time.monotonic() - t0
+        t0 = time.monotonic()
+
+        def prov(vb):
+            eui = bytes.fromhex(boards.meta(vb.path)["eui"])
+            provision.provision_board(vb.console, provision.payload(self.keys, eui,
+                                                                    utrn=self.sc.get("utrn", {})))
+            vb.reset_to_app()
+
+        self._parallel(prov, "provision")
+        self.setup_s["provision"] = time.monotonic() - t0
+        self.targets = [Target(os.path.basename(vb.path), vb.console, vb.optical,
+                               bytes.fromhex(boards.meta(vb.path)["eui"]), vb) for vb in self.vbs]
+        self._secrets()
+
+    def _setup_real(self):
+        for i, r in enumerate(self.real):
+            try:
+                eui = bytes.fromhex(r["eui"])
+                self.targets.append(Target(r.get("name", "real%02d" % (i + 1)), r["repl"], r["optical"], eui))
+            except (KeyError, ValueError) as e:
+                raise ScenarioError("real board %d: needs repl, optical and a hex eui (%s)" % (i + 1, e))
+        t0 = time.monotonic()
+        if self.do_flash:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                files = flash.firmware_files(self.sc.get("target", "esp32"), tmp)
+                res, err = flash.flash_many([t.repl for t in self.targets], files)
+            if err:
+                raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
+        self.setup_s["flash"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        for t in self.targets:
+            if self.do_provision:
+                provision.provision_board(t.repl, provision.payload(self.keys, t.eui,
+                                                                    utrn=self.sc.get("utrn", {})))
+            t.reset()
+        self.setup_s["provision"] = time.monotonic() - t0
+        self._secrets()
+
+    def _secrets(self):
+        """The supplier side's static UTRN secrets, one key-store load for the whole fleet."""
+        parties = pki.load_keystore(self.keys)
+        sup = [p for e, p in sorted(parties.items()) if p.role == pki.ROLES["supplier"]][0]
+        self.z = {}
+        for t in self.targets:
+            self.z[t.eui] = (U.ecdh_z(sup.private["pp-ka"], parties[t.eui].public["ka"]), sup.eui)
+
+    def _parallel(self, fn, what):
+        errs = []
+
+        def work(vb):
+            try:
+                fn(vb)
+            except Exception as e:  # collected and reported for the board that failed
+                errs.append("%s: %s" % (os.path.basename(vb.path), e))
+            self.progress(what, vb)
+
+        ts = [threading.Thread(target=work, args=(vb,)) for vb in self.vbs]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        if errs:
+            raise ScenarioError("%s failed on %d board(s): %s" % (what, len(errs), errs[0]))
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _send(self, t, st):
+        raw, counter = usecases.build(st.get("use_case", "ECS45"), self.keys, t.eui)
+        with self.lock:  # one credential file per device, created once
+            cred, priv = hht.load_credential(hht.default_credential(self.keys, t.eui))
+        try:
+            resp = hht.deliver(t.optical, cred, priv, t.eui, raw)
+        except hht.HhtError as e:
+            return "rejected %s" % e.text
+        v = usecases.verify_response(resp, self.keys, t.eui, frame.parse(raw).counter)
+        return "%s verified by %s: %s" % (st.get("use_case", "ECS45"), v["auth"], ", ".join(v.get("results", [])))
+
+    def _step(self, t, st, state):
+        kind = st["do"]
+        eui = t.eui
+        vb = t.vb
+        if kind == "send":
+            out = self._send(t, st)
+            exp = st.get("expect")
+            return (exp is None or exp in out), out
+        if kind == "logs":
+            try:
+                got = logs.read_logs(t.repl, (st.get("log", "utrn"),))
+            finally:  # the read stopped the firmware: the next steps need it running either way
+                t.reset()
+            out = "\n".join(got.get(st.get("log", "utrn"), []))
+            exp = st.get("expect")
+            return (exp is None or exp in out), out
+        if vb is None:
+            return False, "%s steps need a virtual board's keypad (real boards have physical keys)" % kind
+        if kind in ("topup", "code"):
+            z, sup = self.z[eui]
+            c = U.next_counter(self.keys, sup, eui)  # the ledger locks its own read-modify-write
+            if kind == "topup":
+                code = U.topup(z, sup, eui, c, U.parse_amount(str(st.get("amount", "10"))))
+            else:
+                code = U.config_code(z, sup, eui, c, st["op"])
+            state["last"] = code
+            out = "\n".join(vb.type_keys(code + "#", st.get("timeout", 20)))
+        elif kind == "replay":
+            out = "\n".join(vb.type_keys(state.get("last", "") + "#", st.get("timeout", 20)))
+        else:  # keypad
+            out = "\n".join(vb.type_keys(st["keys"], st.get("timeout", 20)))
+        exp = st.get("expect")
+        return (exp is None or exp in out), out
+
+    def run_board(self, t):
+        state = {}
+        name = t.name
+        for rep in range(int(self.sc.get("repeat", 1))):
+            for i, st in enumerate(self.sc["steps"]):
+                t0 = time.monotonic()
+                try:
+                    ok, out = self._step(t, st, state)
+                except Exception as e:  # a failing step is a test failure of that board, not a crash
+                    ok, out = False, "%s: %s" % (type(e).__name__, e)
+                dt = time.monotonic() - t0
+                with self.lock:
+                    self.results.append((name, rep * len(self.sc["steps"]) + i, st["do"], ok, dt, out))
+                self.progress("step", t)
+
+    def run(self):
+        t0 = time.monotonic()
+        ts = [threading.Thread(target=self.run_board, args=(t,)) for t in self.targets]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        self.elapsed = time.monotonic() - t0
+        return self.report()
+
+    def memory(self):
+        out = []
+        for vb in self.vbs:
+            st = vb.status()
+            mp, sup = rss_kb(st.get("micropython") or 0), rss_kb(st.get("supervisor") or 0)
+            out.append({"board": os.path.basename(vb.path), "micropython_kb": mp, "supervisor_kb": sup})
+        return out
+
+    def report(self):
+        lat = {}
+        for _, _, kind, ok, dt, _ in self.results:
+            lat.setdefault(kind, []).append(dt * 1000)
+        allv = [dt * 1000 for _, _, _, _, dt, _ in self.results]
+        mem = self.memory()
+        mps = [m["micropython_kb"] for m in mem if m["micropython_kb"]]
+        sps = [m["supervisor_kb"] for m in mem if m["supervisor_kb"]]
+        fails = [r for r in self.results if not r[3]]
+        return {
+            "scenario": self.sc.get("name", "scenario"), "boards": self.n,
+            "steps": len(self.results), "failures": len(fails),
+            "elapsed_s": round(self.elapsed, 3),
+            "throughput_steps_per_s": round(len(self.results) / self.elapsed, 2) if self.elapsed else None,
+            "latency_ms": {k: {"p50": round(percentile(v, 50), 1), "p90": round(percentile(v, 90), 1),
+                               "p99": round(percentile(v, 99), 1), "max": round(max(v), 1), "n": len(v)}
+                           for k, v in sorted(list(lat.items()) + [("all", allv)])},
+            "memory_kb_per_board": {
+                "micropython_median": percentile(mps, 50), "supervisor_median": percentile(sps, 50),
+                "total_median": percentile([a + b for a, b in zip(mps, sps)], 50)},
+            "setup_s": {k: round(v, 2) for k, v in self.setup_s.items()},
+            "failed": [{"board": b, "step": i, "kind": k, "output": o[:200]} for b, i, k, _, _, o in fails[:20]],
+        }
+
+    def junit(self, path):
+        suite = ET.Element("testsuite", name=self.sc.get("name", "scenario"), tests=str(len(self.results)),
+                           failures=str(sum(1 for r in self.results if not r[3])),
+                           time="%.3f" % getattr(self, "elapsed", 0))
+        for board, i, kind, ok, dt, out in sorted(self.results):
+            tc = ET.SubElement(suite, "testcase", classname=board, name="%03d_%s" % (i, kind), time="%.4f" % dt)
+            if not ok:
+                f = ET.SubElement(tc, "failure", message="unexpected output")
+                f.text = out
+        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+    def stop(self):
+        for vb in self.vbs:
+            vb.stop()

@@ -1,0 +1,100 @@
+"""`smlab sim`: start, stop, list, reset and power-cut virtual boards (host_tools/boards/vboard.py)."""
+from host_tools.boards import registry
+from host_tools.cli import CliError
+from host_tools.cli.common import add_home
+
+
+def register(sub):
+    p = sub.add_parser("sim", help="virtual boards: start / stop / list / status / reset / cut")
+    add_home(p)
+    s = p.add_subparsers(dest="action", metavar="ACTION", help="what to do with virtual boards")
+    s.required = True
+    st = s.add_parser("start", help="start virtual boards NAME... (created on first start)")
+    st.add_argument("names", nargs="+", help="board names; a board is then sim:NAME")
+    st.add_argument("--role", default="esme", choices=registry.ROLES, help="device role (default esme)")
+    st.add_argument("--eui", help="EUI-64 (hex); one board only")
+    st.add_argument("--heap", default="512K",
+                    help="MicroPython heap (default 512K: the app as .mpy needs ~175 KB; see docs/board-memory.md)")
+    st.add_argument("--flash-kb", type=int, default=2048,
+                    help="flash image size (default 2048: a 4 MB ESP32's filesystem; firmware, the G "
+                         "table and the supplier's 148 KB comb table built at provisioning need ~600 KB)")
+    st.set_defaults(func=start)
+    for name, fn, hlp in (("stop", stop, "stop boards (image kept)"), ("reset", reset, "reset boards"),
+                          ("status", status, "status of boards")):
+        q = s.add_parser(name, help=hlp)
+        q.add_argument("names", nargs="*", help="board names (default: all)")
+        q.set_defaults(func=fn)
+    ls = s.add_parser("list", help="list virtual boards with role, EUI, state and ports")
+    ls.set_defaults(func=list_)
+    c = s.add_parser("cut", help="cut power after N flash writes (torn unless --clean)")
+    c.add_argument("name", help="board name")
+    c.add_argument("writes", type=int, help="flash writes from the next boot before power is cut")
+    c.add_argument("--clean", action="store_true", help="cut between writes (no torn write)")
+    c.set_defaults(func=cut)
+
+
+def _names(args):
+    return args.names or registry.list_vboards(args.home)
+
+
+def _table(rows, home):
+    lines = ["%-10s %-5s %-16s %-8s %5s  %s" % ("name", "role", "eui", "state", "boots", "console / optical")]
+    for r in rows:
+        lines.append("%-10s %-5s %-16s %-8s %5s  %s  %s" % (r["name"], r["role"], r["eui"], r["state"],
+                                                             r["boots"], r["console"], r["optical"]))
+    lines.append("(home %s)" % registry.home(home))
+    return "\n".join(lines)
+
+
+def _result(rows, args):
+    return {"text": _table(rows, args.home), "data": rows}
+
+
+def start(args):
+    if args.eui and len(args.names) != 1:
+        raise CliError("--eui names one board")
+    rows = []
+    for name in args.names:
+        registry.start_vboard(name, args.home, args.role, args.eui, args.heap, args.flash_kb)
+        rows.append(registry.describe(name, args.home))
+    return _result(rows, args)
+
+
+def stop(args):
+    names = _names(args)
+    for n in names:
+        registry.vboard(n, args.home).stop()
+    return {"text": "stopped %d board(s) under %s" % (len(names), registry.home(args.home)),
+            "data": {"stopped": names}}
+
+
+def reset(args):
+    rows = []
+    for n in _names(args):
+        vb = registry.vboard(n, args.home)
+        if not vb.running():
+            raise CliError("virtual board %s is not running" % n)
+        vb.reset()
+        rows.append(registry.describe(n, args.home))
+    return _result(rows, args)
+
+
+def status(args):
+    return _result([registry.describe(n, args.home) for n in _names(args)], args)
+
+
+def list_(args):
+    rows = [registry.describe(n, args.home) for n in registry.list_vboards(args.home)]
+    if not rows:
+        return {"text": "no virtual boards under %s" % registry.home(args.home), "data": rows}
+    return _result(rows, args)
+
+
+def cut(args):
+    vb = registry.vboard(args.name, args.home)
+    if not vb.running():
+        raise CliError("virtual board %s is not running" % args.name)
+    vb.cut(args.writes, torn=not args.clean)
+    return {"text": "%s: power cut armed after %d flash writes%s; the board reset and counts from this boot"
+                    % (args.name, args.writes, "" if args.clean else " (torn)"),
+            "data": {"name": args.name, "writes": args.writes, "torn": not args.clean}}

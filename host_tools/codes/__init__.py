@@ -1,0 +1,1 @@
+"""UTRN top-ups and configuration codes: generation, decoding and explanation on the host."""

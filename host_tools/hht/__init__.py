@@ -1,0 +1,1 @@
+"""The hand-held terminal: optical sessions, HHT credentials and signed work orders."""
