@@ -15,6 +15,7 @@ from firmware.compat import ticks_ms as _ticks_ms
 _VMIN = 6  # index of c_cc in termios.tcgetattr()'s list, and VMIN/VTIME inside c_cc (Linux)
 _CC_VMIN = 6
 _CC_VTIME = 5
+_CHUNK = 512  # bytes a pty read takes at most
 
 
 class PtyStream(PolledStream):
@@ -32,10 +33,16 @@ class PtyStream(PolledStream):
         termios.tcsetattr(fd, termios.TCSANOW, attr)
         self._register(self.f)
 
+    def any(self):
+        """_CHUNK when bytes are waiting (the pty cannot say how many), else 0: a reader asking
+        for any() bytes gets everything waiting, up to _CHUNK, in one read."""
+        return _CHUNK if self._poll.poll(0) else 0
+
     def read(self, n=-1):
-        if not self.any():
+        """What is waiting, at most n bytes (VMIN=0/VTIME=0: never blocks); None when nothing."""
+        if not self._poll.poll(0):
             return None
-        b = self.f.read(n if n and n > 0 else 256)
+        b = self.f.read(n if n and n > 0 else _CHUNK)
         return b or None
 
     def write(self, b):

@@ -1,19 +1,20 @@
 """The device application: what `main.py` runs on a board (ESP32 or virtual).
 
-Wires the layers together for the role in the store (ESME today; GSME and the Comms Hub add their
-own branch here): board HAL -> durable store -> security state + GBCS pipeline (firmware.meter.esme)
--> UTRN acceptor shared by the keypad and CS01a (firmware.utrn) -> optical port with HHT login,
-restricted commands and pass-through (firmware.optical) -> engineering menu. Then polls forever.
+Boot: board HAL -> durable store -> the device role named by the store's role record (GBCS §4.3.1
+device types; firmware.roles builds it: trust state, GBCS command gate, its model and services) ->
+the front panel of that role (firmware.frontpanel: optical port, keypad, display, engineering
+menu). Then polls forever.
 
-Keypad routing: digits, '*', '#' and 'A' (supply button) go to consumer UTRN entry; the 'D' key
-(the engineer's key, behind the terminal cover on a real meter) opens the engineering menu's PIN
-prompt, and while the menu is open every key goes to it. An unprovisioned board shows
-"NOT PROVISIONED" and answers nothing but the REPL (mpremote provisions it).
+An unprovisioned board (no identity in the store) shows "NOT PROVISIONED" and answers nothing but
+the REPL (mpremote provisions it). A provisioned board whose role record names no role this
+firmware has, or names none, shows "UNKNOWN ROLE", has the refusal in its event log
+(firmware.roles.build writes it) and raises Reject(UNKNOWN_ROLE): it stays at the REPL with the
+reason rather than run as another role.
 """
 from firmware.alerts import Reject
 
-MENU_KEY = "D"
 VK_DIR = "/vk"  # comb tables of trust-anchor DS keys (built at provisioning, rebuilt on use if damaged)
+ROLE_REC = "role"  # {"role": name}, written by firmware.provisioning
 
 
 def ensure_dir(p):
@@ -32,63 +33,41 @@ class App:
         from firmware import gcpolicy
 
         gcpolicy.apply()
-        from firmware.meter.esme import Esme
-        from firmware.optical.service import OpticalService
-        from firmware.utrn import cs01a
-        from firmware.utrn.keypad import KeypadEntry
+        from firmware import roles
+        from firmware.core import reasons
+        from firmware.core.trust import identity
 
         self.board = board
-        self.store = board.store()
-        self.esme = None
-        self.role = (self.store.get_json("role", None) or {}).get("role", "esme")
+        self.store = store = board.store()
+        self.role = None
+        self.panel = None
+        rec = store.get_json(ROLE_REC, None)
+        name = rec.get("role") if isinstance(rec, dict) else None
         try:
+            if name is None:
+                identity(store)  # unprovisioned: Reject(NOT_PROVISIONED), shown below
             if vk_dir:
                 vk_dir = board.storage_root().rstrip("/") + vk_dir
                 ensure_dir(vk_dir)
-            self.esme = Esme(self.store, table_dir=vk_dir or None)
+            self.role = roles.build(name, board, store, vk_dir or None)
         except Reject as e:
-            if e.reason != "not-provisioned":
-                raise
-            board.display("NOT PROVISIONED")
-            self.service = None
-            return
-        self.acceptor = cs01a.install(self.esme, clock=board.time)
-        self.keypad = board.keypad()
-        self.entry = KeypadEntry(self.acceptor, self.keypad, board.display, board.time)
-        self.service = OpticalService(board, self.store, esme=self.esme, code_entry=self._menu_code,
-                                      model=self.esme.model)
-        board.display("READY %s" % self.role.upper())
+            if e.reason == reasons.NOT_PROVISIONED:
+                board.display("NOT PROVISIONED")
+                return
+            if e.reason == reasons.UNKNOWN_ROLE:
+                board.display("UNKNOWN ROLE %s" % (name if name is not None else "(none)"))
+            raise
+        from firmware.frontpanel import FrontPanel
 
-    def _menu_code(self, digits):
-        # the menu's code entry is the same acceptance function as the consumer keypad; a
-        # refusal raises Reject, which the menu audits and shows
-        from firmware.utrn.ledger import fmt
-
-        r = self.acceptor.accept(digits, source="keypad", now=self.board.time())
-        if r["kind"] == "credit":
-            return "ACCEPTED +%s BALANCE %s" % (fmt(r["amount"]), fmt(r["balance"]))
-        return "ACCEPTED %s (%s)" % (r["op"].upper(), r["result"])
-
-    def key(self, k):
-        menu = self.service.menu
-        if menu.state != 0 or k == MENU_KEY:  # 0 = menu logged out
-            menu.key("#" if k == MENU_KEY else k)
-            return
-        msg = self.entry.key(k)
-        if msg:
-            self.board.display(msg)
+        self.panel = FrontPanel(board, self.role)
+        board.display("READY %s" % self.role.name.upper())
 
     def poll(self):
         """One pass over every input; never blocks."""
-        if self.service is None:
+        if self.panel is None:
             return
-        self.service.port.poll()
-        for _ in range(32):
-            k = self.keypad.key()
-            if k is None:
-                break
-            self.key(k)
-        self.service.menu.poll()  # idle logout
+        self.panel.poll()
+        self.role.poll(self.board.time())
 
 
 def main():

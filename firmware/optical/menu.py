@@ -36,6 +36,7 @@ PIN = const(1)
 MAIN = const(2)
 LOG = const(3)
 CODE = const(4)
+LOCKED = const(5)  # showing the lock: keys stay with the menu until '*', idle logout or unlock
 
 MAIN_TEXT = "1TEST 2ID 3LOG 4CODE 0EXIT"
 LOG_ADDRESSES = ("C.LOG.M", "C.LOG.O", "C.LOG.S")  # restricted-view addresses function 3 walks
@@ -62,6 +63,7 @@ class Menu:
         self.log = seclog.menu(store)
         self.state = OUT
         self._buf = ""
+        self._prompt = False
         self._log_i = 0
         self._last = clock.ticks_ms()
         self._lock_logged = False
@@ -108,20 +110,26 @@ class Menu:
             self._logout("timeout")
         self._last = now
         st = self.state
-        if st == OUT:
+        if st == LOCKED and ch == "*":
+            self._logout("back")
+            return
+        if st == OUT or st == LOCKED:
             left = self.lock.remaining()
             if left:
                 if not self._lock_logged:
                     self._lock_logged = True
                     self.audit(AUTH_OTHER, "use while locked (%d s left)" % left)
+                self.state = LOCKED
                 self.display("LOCKED %d S" % left)
                 return
             self._lock_logged = False
+            self.state = OUT
             if self.store.get_json(_PIN_REC, None) is None:
                 self.display("MENU DISABLED")
                 return
             self.state = PIN
             self._buf = ""
+            self._prompt = True
             self.display("PIN?")
             if ch in "0123456789":
                 self.key(ch)
@@ -137,9 +145,14 @@ class Menu:
 
     def _pin_key(self, ch):
         if ch == "*":
+            if not self._buf and self._prompt:
+                self._logout("back")  # '*' on the bare prompt leaves the menu
+                return
             self._buf = ""
+            self._prompt = True
             self.display("PIN?")
             return
+        self._prompt = False
         if ch != "#":
             if len(self._buf) < MAX_PIN:
                 self._buf += ch
@@ -156,7 +169,9 @@ class Menu:
             length = self.lock.fail()
             self.audit(AUTH_OTHER, "PIN wrong, failure %d" % self.lock.streak() +
                        (" (locked %d s)" % length if length else ""))
-            self.state = OUT
+            # the keypad stays with the menu (PIN prompt again, or the lock shown): what the
+            # engineer types next never reaches consumer code entry
+            self.state = LOCKED if length else PIN
             self.display("LOCKED %d S" % length if length else "WRONG PIN")
             return
         self.lock.success()

@@ -37,7 +37,8 @@ RATE_BURST = const(10)  # token bucket for programming-mode commands
 RATE_PER_S = const(2)
 MAX_GBCS_BYTES = const(2048)  # a pass-through command (bytes, over EOT partial blocks)
 QUIET_MS = const(60000)  # unauthenticated audit events: at most one entry per minute
-_MALFORMED_ALERT = const(5)  # malformed frames per session that raise 0x8F60
+_MALFORMED_ALERT = const(5)
+_RX_CHUNK = const(256)  # bytes read per poll at least (a burst is drained in a few polls)  # malformed frames per session that raise 0x8F60
 
 # error texts (docs/optical-port.md "Error replies")
 ER_SYNTAX = "ER01"  # unknown command / malformed data
@@ -147,7 +148,8 @@ class Port:
         now = self.clock.ticks_ms()
         n = self.stream.any()
         if n:
-            data = self.stream.read(n)
+            # everything waiting, in one read: any() may only say "something" (a pty says 1)
+            data = self.stream.read(n if n > _RX_CHUNK else _RX_CHUNK)
             if data:
                 for b in data:
                     self._last_rx = now

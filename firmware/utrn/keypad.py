@@ -70,11 +70,3 @@ class KeypadEntry:
             return "SUPPLY ARMED - PRESS A"
         return "ACCEPTED %s (%s)" % (r["op"].upper(), r["result"])
 
-
-def wire(esme, board):
-    """Start both entry paths on one acceptor: CS01a on the ESME pipeline and the board keypad.
-    Returns the KeypadEntry (call .poll() from the main loop; .acceptor is the shared Acceptor)."""
-    from firmware.utrn import cs01a
-
-    acc = cs01a.install(esme, clock=board.time)
-    return KeypadEntry(acc, board.keypad(), board.display, board.time)

@@ -45,7 +45,7 @@ def test_fault_in_a_poll_is_logged_and_resets(meter, monkeypatch):
     def exhausted():
         raise MemoryError("memory allocation failed, allocating 2206 bytes")
 
-    monkeypatch.setattr(app.service.port, "poll", exhausted)
+    monkeypatch.setattr(app.panel.port, "poll", exhausted)
     A.serve(meter, app)  # returns only because a detached board's reset() returns
     assert meter.resets == 1
     assert _events(meter.root) == ["reset after MemoryError: memory allocation failed, allocating 2206 bytes"]
@@ -62,18 +62,48 @@ def test_keyboard_interrupt_still_stops_the_loop(meter, monkeypatch):
     def ctrl_c():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(app.service.port, "poll", ctrl_c)
+    monkeypatch.setattr(app.panel.port, "poll", ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         A.serve(meter, app)
     assert meter.resets == 0 and _events(meter.root) == []
 
 
 def test_login_anchor_is_the_esme_verify_key(meter):
-    from firmware.meter import security
+    from firmware.core import trust
+    from firmware.gbcs import parties
 
     app = A.App(meter)
-    sec = app.esme.sec
-    sup = sec.cell(security.SUPPLIER, security.DS)
-    key = app.service.port.auth.anchors(sup.eui)
+    sec = app.role.trust
+    sup = sec.cell(parties.SUPPLIER, trust.DS)
+    key = app.panel.port.auth.anchors(sup.eui)
     assert key is sec.verify_key(sup) and key.mode == "file"
-    assert app.service.port.auth.anchors(b"\x99" * 8) is None  # not a party of this meter
+    assert app.panel.port.auth.anchors(b"\x99" * 8) is None  # not a party of this meter
+
+
+def test_unknown_or_missing_role_fails_at_boot(meter):
+    from firmware.alerts import Reject
+    from firmware.core import reasons
+
+    st = Store(meter.root)
+    st.put_json(A.ROLE_REC, {"role": "gasmeter"})
+    with pytest.raises(Reject) as e:
+        A.App(unix.Board(meter.root))
+    assert e.value.reason == reasons.UNKNOWN_ROLE
+    b = unix.Board(meter.root)
+    with pytest.raises(Reject):
+        A.App(b)
+    assert b.displayed[-1] == "UNKNOWN ROLE gasmeter"
+    assert any("unknown-role" in ev and "gasmeter" in ev for ev in _events(meter.root))
+    st.delete(A.ROLE_REC)  # a provisioned store naming no role
+    b = unix.Board(meter.root)
+    with pytest.raises(Reject) as e:
+        A.App(b)
+    assert e.value.reason == reasons.UNKNOWN_ROLE and b.displayed[-1] == "UNKNOWN ROLE (none)"
+
+
+def test_unprovisioned_board_shows_it_and_serves_nothing(tmp_path):
+    b = unix.Board(str(tmp_path / "blank"))
+    app = A.App(b)
+    assert b.displayed == ["NOT PROVISIONED"] and app.panel is None and app.role is None
+    A.serve(b, app, polls=3)
+    assert b.resets == 0 and _events(b.root) == []

@@ -1,5 +1,5 @@
 """Optical port and engineering menu on a virtual board (host_tools.boards.vboard): the firmware runs from
-the board's littlefs flash (main.py = firmware.optical.service loop), the HHT program talks to the
+the board's littlefs flash (main.py = the firmware.frontpanel loop of an ESME role), the HHT program talks to the
 board's optical pty with pyserial, keys go to the keypad pty. Login ok / wrong / lockout survives a
 reset; allowed vs refused restricted commands; a work order of 3 signed commands of which 2 are
 applied through the ESME pipeline on the board; menu PIN lockout survives a reset. The board is
@@ -30,33 +30,33 @@ FORGER = ec.derive_private_key(0xBAD5, ec.SECP256R1())
 MAIN = r'''
 import time
 import board
-from firmware.meter.esme import Esme, RTDS_CLOCK
-from firmware.optical.service import OpticalService
+from firmware.roles.esme import Esme, RTDS_CLOCK
+from firmware.frontpanel import FrontPanel
 b = board.get()
 st = b.store()
-esme = Esme(st, clock=lambda: RTDS_CLOCK)
-svc = OpticalService(b, st, esme=esme, registers=lambda: [("1.8.0", "0000042.000", "kWh")])
+role = Esme(st, clock=lambda: RTDS_CLOCK)
+panel = FrontPanel(b, role, registers=lambda: [("1.8.0", "0000042.000", "kWh")])
 print("SMLAB-OPTICAL-READY")
 while True:
-    svc.poll()
+    panel.poll()
     time.sleep_ms(2)
 '''
 
 PROVISION = r'''
 import board, binascii, json
-from firmware.meter import security
-from firmware.meter import factory
+from firmware.core import trust
+from firmware.core import provision as factory
 from firmware.optical import menu
 u = binascii.unhexlify
 st = board.get().store()
-cells = [security.Cell.from_json(c) for c in json.loads(%r)]
+cells = [trust.Cell.from_json(c) for c in json.loads(%r)]
 factory.provision(st, u("%s"), u("%s"), u("%s"), cells)
 menu.set_pin(st, "2468", b"salt-salt-salt-1")
 print("PROVISIONED")
 '''
 
 FIRMWARE_DIRS = ("firmware", "firmware/store", "firmware/crypto", "firmware/gbcs", "firmware/meter",
-                 "firmware/optical")
+                 "firmware/optical", "firmware/core", "firmware/roles")
 
 
 def _install(b, tmp_path):
@@ -203,7 +203,7 @@ def test_hht_session_and_lockout_survive_reset(vb):
 
 def test_menu_pin_lockout_survives_reset(vb):
     with serial.Serial(vb.keypad, 9600, timeout=1) as kp:
-        for pin in (b"1111#", b"2222#", b"3333#"):
+        for pin in (b"D1111#", b"2222#", b"3333#"):  # D: the engineer's key opens the menu
             kp.write(pin)
             kp.flush()
             time.sleep(0.3)
@@ -211,7 +211,7 @@ def test_menu_pin_lockout_survives_reset(vb):
         n = vb.console_log().count("SMLAB-OPTICAL-READY")
         vb.reset()
         _wait_console(vb, "SMLAB-OPTICAL-READY", n + 1)
-        kp.write(b"2468#")
+        kp.write(b"D2468#")
         kp.flush()
         t0 = time.monotonic()
         while time.monotonic() - t0 < 20:
@@ -221,3 +221,29 @@ def test_menu_pin_lockout_survives_reset(vb):
             time.sleep(0.1)
         assert re.search(r"\[display\] LOCKED \d+ S", tail), tail
         assert "1TEST" not in tail
+
+
+def test_sign_on_answered_right_after_a_10kb_burst(vb):
+    """10 kB of line noise on the optical pty, then a terminal repeating its sign-on request every
+    1.0 s: the board reads whatever is waiting at each poll, so the first request it sees is
+    answered within about a second (read a byte per loop, the burst took ~20 s to drain)."""
+    while _open:
+        _open.pop().close()
+    ser = H.open_port(vb.optical, timeout=0.05)
+    _open.append(ser)
+    ser.reset_input_buffer()
+    ser.write(b"x" * 10240)
+    ser.flush()
+    t0 = time.monotonic()
+    got = b""
+    while time.monotonic() - t0 < 10 and b"/SMl5" not in got:
+        ser.write(b"/?!\r\n")
+        ser.flush()
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 1.0 and b"\r\n" not in got.partition(b"/SMl5")[2]:
+            got += ser.read(64)
+    dt = time.monotonic() - t0
+    assert b"/SMl5SMLAB-ESME\r\n" in got, got[-200:]
+    assert dt < 2.5, "sign-on answered %.1f s after the burst" % dt
+    ser.write(b"\x01B0\x03q")  # sign off: back to 300 Bd for the next test
+    ser.flush()

@@ -1,18 +1,18 @@
 """Pass-through on the device path: signed GBCS commands (the GBCS fixtures of
 tests/vectors/gbcs, built on the host with independent crypto) sent over the optical port as
-E2 GBCS(...) go through the real ESME pipeline (firmware.meter.esme); the HHT login trusts the
-supplier DS cell of the same trust anchors (firmware.optical.service.supplier_anchors)."""
+E2 GBCS(...) go through the real ESME pipeline (firmware.roles.esme); the HHT login trusts the
+supplier DS cell of the same trust anchors (the role's hht_anchor, as firmware.frontpanel wires it)."""
 from firmware.crypto import p256  # noqa: F401,I001  (first: compiled on a fresh heap)
 import test_optical_support as S
 import hashlib
 
 import _t
 from firmware.gbcs import frame
-from firmware.meter import security
-from firmware.meter import factory
-from firmware.meter.esme import Esme
+from firmware.core import trust
+from firmware.core import provision as factory
+from firmware.gbcs import parties
+from firmware.roles.esme import Esme
 from firmware.optical import auth, iec, port
-from firmware.optical.service import supplier_anchors
 
 MP_HEAPSIZE = "256K"  # store + crypto + gbcs + meter + optical compiled from source (see test_meter_esme)
 
@@ -27,9 +27,9 @@ class Rig:
         root = S.scratch_dir()
         st = S.store_at(root)
         factory.provision(st, self.dev, _t.unhex(k["device_ka"]), _t.unhex(k["device_ds"]),
-                           [security.Cell.from_json(c) for c in k["cells"]])
+                           [trust.Cell.from_json(c) for c in k["cells"]])
         clock = _t.unhex(k["clock"])
-        self.m = S.Meter(root, eui=self.dev, anchors=supplier_anchors(st),
+        self.m = S.Meter(root, eui=self.dev, anchors=lambda issuer: self.m.esme.hht_anchor(issuer),
                          esme_factory=lambda s: Esme(s, clock=lambda: clock))
         self.cred = S.credential(perms=auth.PERM_PASS, scope=self.dev, issuer=self.sup,
                                  signer=_t.unhex(k["supplier_ds"]))
