@@ -44,7 +44,7 @@ def test_readout_and_restricted_session(meter, tmp_path):
     h.login(cred, key, EUI)
     assert h.read("C.LS") == ("connected", "")
     assert h.read("1.8.0") == ("0001234.567", "kWh")
-    assert h.read("C.LOG.S", "0")[0] == "81A5 optical login hht=4848540000000001 perms=1"
+    assert h.read("C.LOG.O", "0")[0] == "81A5 optical login hht=4848540000000001 perms=1"
     assert h.execute("C.DT") == "OK" and meter.shown == ["88888888 DISPLAY TEST"]
     for cmd, data in (("W1", "C.LS(0)"), ("E2", "C.LS(0)"), ("R1", "C.KEY()")):
         with pytest.raises(H.HhtError) as e:

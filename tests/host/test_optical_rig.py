@@ -8,6 +8,7 @@ import threading
 import time
 
 from firmware.compat import ticks_ms
+from firmware.core import seclog
 from firmware.optical.auth import Authenticator
 from firmware.optical.port import Port
 from firmware.optical.restricted import MeterView
@@ -125,7 +126,12 @@ class PtyMeter:
         return open_port(self.path, timeout=0.05)
 
     def security(self):
-        return self.store.log("seclog", 64).entries()
+        """The optical port's security log."""
+        return seclog.optical(self.store).entries()
+
+    def gbcs_security(self):
+        """The GBCS security log (the pipeline behind pass-through writes it)."""
+        return seclog.read(self.store, seclog.GBCS)
 
     def close(self):
         self.stop()
