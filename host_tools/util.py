@@ -20,8 +20,10 @@ def smlab_home(path=None):
     return os.path.abspath(os.path.expanduser(path))
 
 
-def parse_eui(value, what="EUI-64"):
-    """8 bytes from 16 hex digits (str) or from 8 bytes; UsageError naming `what` otherwise."""
+def parse_eui(value, what="EUI-64", lookup=False):
+    """8 bytes from 16 hex digits (str) or from 8 bytes; UsageError naming `what` otherwise.
+    lookup=True: any whole bytes of hex are accepted (an EUI only looked up, e.g. a supplier in a
+    key store, where a wrong one is reported as not found)."""
     if isinstance(value, (bytes, bytearray)):
         b = bytes(value)
     else:
@@ -29,6 +31,8 @@ def parse_eui(value, what="EUI-64"):
             b = bytes.fromhex(value)
         except (TypeError, ValueError):
             b = b""
+    if lookup and b:
+        return b
     if len(b) != 8:
         raise UsageError("%s must be 16 hex digits (an EUI-64): %r" % (what, value))
     return b

@@ -38,6 +38,11 @@ def _parents(path):
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+def _last_line(e):
+    lines = str(e).strip().splitlines()
+    return lines[-1] if lines else type(e).__name__
+
+
 class Board:
     """One mpremote connection in raw-REPL mode."""
 
@@ -62,10 +67,16 @@ class Board:
         self.close()
 
     def exec(self, code):
-        return self.t.exec(code)
+        try:
+            return self.t.exec(code)
+        except TransportError as e:  # TransportExecError too: the board raised (e.g. MemoryError)
+            raise FlashError("%s: %s" % (self.port, _last_line(e)))
 
     def eval(self, expr):
-        return self.t.eval(expr)
+        try:
+            return self.t.eval(expr)
+        except TransportError as e:
+            raise FlashError("%s: %s" % (self.port, _last_line(e)))
 
     def makedirs(self, path):
         for d in _parents(path):

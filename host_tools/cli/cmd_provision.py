@@ -23,7 +23,7 @@ def register(sub):
 def run(args):
     kind, port, vb = registry.resolve(args.board, args.home)
     eui = registry.device_eui(vb, args.eui)
-    sup = parse_eui(args.supplier, "--supplier") if args.supplier else None
+    sup = parse_eui(args.supplier, "--supplier", lookup=True) if args.supplier else None
     utrn = {k: v for k, v in (("max_credit", args.max_credit), ("max_balance", args.max_balance),
                               ("lock_fails", args.lock_fails)) if v is not None}
     ks = keys(args)

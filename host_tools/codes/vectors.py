@@ -106,7 +106,7 @@ def build(new_keys=False):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m host_tools.codes.vectors", description=__doc__.splitlines()[0])
     ap.add_argument("--new-keys", action="store_true", help="generate fresh project test keys")
     args = ap.parse_args(argv)
     os.makedirs(OUT, exist_ok=True)

@@ -25,7 +25,7 @@ def test_bench_two_boards(tmp_path):
                   {"do": "keypad", "keys": "Z", "expect": "NEVER SHOWN"}]}))
     out = tmp_path / "out"
     r = _run("--json", "bench", str(sc), "--out", str(out))
-    assert r.returncode == 2  # the last step's expectation cannot be met
+    assert r.returncode == 1  # the last step's expectation cannot be met
     rep = json.loads((out / "report.json").read_text())
     assert rep["boards"] == 2 and rep["steps"] == 12 and rep["failures"] == 2
     assert {f["kind"] for f in rep["failed"]} == {"keypad"}
@@ -72,7 +72,7 @@ def test_bench_real_board_path_over_serial_ports(tmp_path):
                       {"do": "send", "use_case": "ECS42", "expect": "action success"},
                       {"do": "keypad", "keys": "1#", "expect": "x"}]}))
         r = run("--json", "bench", str(sc), "--out", str(tmp_path / "out"))
-        assert r.returncode == 2
+        assert r.returncode == 1
         rep = json.loads((tmp_path / "out" / "report.json").read_text())
         assert rep["steps"] == 10 and rep["failures"] == 2, rep["failed"]
         assert {f["kind"] for f in rep["failed"]} == {"keypad"}

@@ -41,8 +41,13 @@ def test_workorder_two_of_three_and_replay(bench):
     assert json.load(open(up))["records"][0]["response"] == recs[0]["response"]
     # replaying an applied item: refused by the meter's counter check, alert 0x8F60
     recs = json.loads(run("--json", "hht", "apply", "sim:m", "--cred", cred, "--keys", ks, "--wo", wo,
-                          "--apply", "1").stdout)
+                          "--apply", "1", code=1).stdout)
     assert recs[0]["status"] == "rejected" and "8F60" in recs[0]["error"]
+    # an item the work order does not have is reported, and the run exits 1 too
+    recs = json.loads(run("--json", "hht", "apply", "sim:m", "--cred", cred, "--keys", ks, "--wo", wo,
+                          "--apply", "9", code=1).stdout)
+    assert recs == [{"id": 9, "label": "", "kind": None, "status": "missing",
+                     "error": "no item 9 in work order %s" % json.load(open(wo))["id"]}]
     # a tampered work order is refused on the host before anything is sent
     d = json.load(open(wo))
     d["items"][1]["gbcs"] = d["items"][1]["gbcs"][:-2] + ("00" if d["items"][1]["gbcs"][-2:] != "00" else "01")
@@ -63,11 +68,12 @@ def test_restricted_reads_and_readout(bench):
     # a read-only credential cannot pass commands through
     wo = str(tmp / "wo2.json")
     run("hht", "workorder", "--keys", ks, "--device", DEV, "ECS42", "--out", wo)
-    recs = json.loads(run("--json", "hht", "apply", "sim:m", "--cred", cred, "--keys", ks, "--wo", wo).stdout)
+    recs = json.loads(run("--json", "hht", "apply", "sim:m", "--cred", cred, "--keys", ks, "--wo", wo,
+                          code=1).stdout)
     assert recs[0]["status"] == "rejected"
 
 
 def test_command_for_other_meter_refused(bench):
     run, ks, _ = bench
     r = run("send", "sim:m", "ECS42", "--keys", ks, "--eui", "02534d4c01010002", check=False)
-    assert r.returncode == 2 and ("refused" in r.stderr or "rejected" in r.stderr)
+    assert r.returncode == 1 and ("refused" in r.stderr or "rejected" in r.stderr)

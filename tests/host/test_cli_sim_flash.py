@@ -38,6 +38,9 @@ def test_two_boards_flashed_in_parallel_and_verified(home, tmp_path):
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)["boards"]
     assert len(res) == 2 and all(x["verified"] == x["files"] > 10 for x in res)
+    # --reset says it reset, and the boards run their firmware (not "booting")
+    assert all(x["reset"] and x["state"] == "running" for x in res), res
+    assert [x["state"] for x in json.loads(smlab(home, "sim", "list", "--json").stdout)] == ["running"] * 2
     # independent check: the stock mpremote CLI hashes a file on each board
     man = dict((p, h) for p, _, h in build.build("host", str(tmp_path / "ref")))
     for row in rows:
@@ -53,6 +56,7 @@ def test_two_boards_flashed_in_parallel_and_verified(home, tmp_path):
         assert out.stdout.strip() == "/firmware/gbcs/frame.mpy"
     st = json.loads(smlab(home, "--json", "sim", "status", "a").stdout)
     assert st[0]["boots"] == 2
+    assert "reset (running)" in smlab(home, "flash", "sim:a", "--reset").stdout
 
 
 def test_power_cut_through_cli(home):
@@ -64,14 +68,21 @@ def test_power_cut_through_cli(home):
                     "resume", "exec", "--no-follow", "for i in range(20):\n with open('/x%d' % i, 'wb') as f: f.write(b'z' * 600)"],
                    capture_output=True, text=True, timeout=60)
     deadline = time.monotonic() + 30
+    notices = []
     while time.monotonic() < deadline:
-        st = json.loads(smlab(home, "--json", "sim", "status", "c").stdout)[0]
+        r = smlab(home, "--json", "sim", "status", "c")
+        notices += [json.loads(ln) for ln in r.stderr.splitlines()]
+        st = json.loads(r.stdout)[0]
         if st["boots"] >= 3 and st["state"] == "repl":
             break
         time.sleep(0.2)
     assert st["boots"] >= 3 and st["state"] == "repl"
     with open(os.path.join(home, "boards", "c", "flash-events.log")) as f:
         assert "power cut after 3 writes" in f.read()
+    # the first command after the cut fired said so (once), in JSON under --json
+    r = smlab(home, "sim", "list")
+    notices += [{"notice": ln} for ln in r.stderr.splitlines()]
+    assert len(notices) == 1 and "virtual board c: power cut after 3 writes" in notices[0]["notice"], notices
 
 
 def test_unknown_board_one_line_error(home):

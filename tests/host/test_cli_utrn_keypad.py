@@ -28,8 +28,8 @@ def bench(tmp_path_factory):
     run("sim", "stop", check=False)
 
 
-def _code(run, *a):
-    return json.loads(run("--json", *a).stdout)
+def _code(run, *a, code=0):
+    return json.loads(run("--json", *a, code=code).stdout)
 
 
 def test_topup_once_then_duplicate(bench):
@@ -37,7 +37,7 @@ def test_topup_once_then_duplicate(bench):
     c = _code(run, "utrn", "gen", "--keys", ks, "--device", DEV, "--amount", "12.50")
     assert c["amount_pennies"] == 1250 and c["counter"] == 1 and len(c["utrn"]) == 20
     assert run("keypad", "sim:m", c["utrn"]).stdout.strip() == "ACCEPTED +12.50 BALANCE 12.50"
-    assert run("keypad", "sim:m", c["utrn"]).stdout.strip() == "REJECTED 8F51 DUPLICATE"
+    assert run("keypad", "sim:m", c["utrn"], code=1).stdout.strip() == "REJECTED 8F51 DUPLICATE"
     c2 = _code(run, "utrn", "gen", "--keys", ks, "--device", DEV, "--amount", "5")
     assert c2["counter"] == 2
     assert run("keypad", "sim:m", c2["utrn"]).stdout.strip() == "ACCEPTED +5.00 BALANCE 17.50"
@@ -48,9 +48,9 @@ def test_topup_once_then_duplicate(bench):
 def test_code_for_other_meter_refused(bench):
     run, ks = bench
     c = _code(run, "utrn", "gen", "--keys", ks, "--device", OTHER, "--amount", "50")
-    out = run("keypad", "sim:m", c["utrn"]).stdout.strip()
+    out = run("keypad", "sim:m", c["utrn"], code=1).stdout.strip()
     assert out == "REJECTED 8F63 MAC"
-    ex = _code(run, "utrn", "explain", c["utrn"], "--keys", ks, "--device", DEV)
+    ex = _code(run, "utrn", "explain", c["utrn"], "--keys", ks, "--device", DEV, code=1)
     assert ex["mac_ok"] is False
 
 
@@ -60,7 +60,7 @@ def test_enable_supply_code_arms_then_button(bench):
     assert c["operation"] == "enable_supply" and c["value_class"] == 2
     assert run("keypad", "sim:m", c["utrn"]).stdout.strip() == "SUPPLY ARMED - PRESS A"
     assert run("keypad", "sim:m", "A").stdout.strip() == "SUPPLY ON"
-    assert run("keypad", "sim:m", c["utrn"]).stdout.strip() == "REJECTED 8F51 DUPLICATE"
+    assert run("keypad", "sim:m", c["utrn"], code=1).stdout.strip() == "REJECTED 8F51 DUPLICATE"
 
 
 def test_bad_input_one_line(bench):
@@ -71,7 +71,7 @@ def test_bad_input_one_line(bench):
     assert r.returncode == 2 and "--device must be" in r.stderr
     r = run("keypad", "/dev/ttyUSB9", "123", check=False)
     assert r.returncode == 2 and "virtual boards" in r.stderr
-    ex = run("utrn", "explain", "73943020261442576690").stdout
+    ex = run("utrn", "explain", "73943020261442576690", code=1).stdout
     assert "WRONG" in ex
 
 
@@ -79,7 +79,7 @@ def test_logs_read_back_and_decoded(bench):
     run, ks = bench
     c = _code(run, "utrn", "gen", "--keys", ks, "--device", DEV, "--amount", "1")
     run("keypad", "sim:m", c["utrn"])
-    run("keypad", "sim:m", c["utrn"])
+    run("keypad", "sim:m", c["utrn"], code=1)
     logs = json.loads(run("--json", "logs", "sim:m", "--log", "utrn").stdout)
     dup = [e for e in logs["utrn"] if "0x8F51" in e["codes"]]
     assert dup and "duplicate" in dup[-1]["entry"]
