@@ -8,7 +8,7 @@ MP     := $(VENV)/bin/micropython
 MPHEAP ?= 96K
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup test test-mp test-py bench demo clean
+.PHONY: setup test test-mp test-py bench demo freeze-manifest clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,11 @@ demo: setup
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The manifest of an ESP32 image with the firmware frozen into flash (boards without PSRAM; build it
+# in MicroPython's ports/esp32 with the printed command, docs/board-memory.md).
+freeze-manifest: setup
+	$(PY) -m host_tools.boards.freeze build/esp32-frozen
 
 clean:
 	rm -rf $(VENV) build out *.egg-info
