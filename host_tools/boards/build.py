@@ -39,13 +39,14 @@ def mpy_cross_bin():
 
 
 def sources(root=ROOT, ext=(".py",)):
-    """All firmware/board files with these endings, as paths relative to the repo root, sorted."""
+    """All firmware/board files with these endings, as paths relative to the repo root, sorted
+    (not the frozen-image manifests, manifest.py: host-side build input, never imported)."""
     out = []
     for pkg in PACKAGES:
         for d, dirs, files in os.walk(os.path.join(root, pkg)):
             dirs[:] = sorted(x for x in dirs if x != "__pycache__")
             for f in sorted(files):
-                if f.endswith(ext):
+                if f.endswith(ext) and f != "manifest.py":
                     out.append(os.path.relpath(os.path.join(d, f), root))
     return out
 
