@@ -1,4 +1,4 @@
-"""Board hardware abstraction (issue 2 item 4; interface documented in board/hal.py).
+"""Board hardware abstraction (interface documented in board/hal.py).
 
 `board.get()` returns the Board for the running platform: board.esp32 on an ESP32, otherwise
 board.unix (a virtual board when started by host_tools.boards.vboard, else a detached in-memory board).

@@ -1,11 +1,11 @@
-"""ESP32 implementation of the board interface (issue 2 item 4; interface in board/hal.py).
+"""ESP32 implementation of the board interface (interface in board/hal.py).
 
 Written against the MicroPython ESP32 port documentation (docs.micropython.org "Quick reference
 for the ESP32", machine.UART, machine.RTC, machine.Pin, esp32.NVS): the optical port is a
 machine.UART (IEC 62056-21 starts at 300 baud 7E1), the console is the REPL UART (stdin/stdout),
 storage is the littlefs2 `vfs` partition the port mounts at "/" (power-safe; FAT is not),
 the keypad a 4x4 matrix on GPIOs, the display the console until a panel driver is added.
-Only compiled on the host (tests/host/test_mpy_cross.py, -march=xtensawin); not yet run on hardware.
+Only compiled on the host (tests/host/test_mpy_cross.py, -march=xtensawin); not run on hardware here.
 Caveat: the stock port's _boot.py formats the vfs partition when it cannot mount it (all device
 state lost); a production build should freeze a _boot.py that refuses instead, as board/unix_boot.py
 does for the virtual board.

@@ -1,4 +1,4 @@
-"""Simulated NOR flash block devices for littlefs2 (issue 2 items 5-6; docs/virtual-board.md).
+"""Simulated NOR flash block devices for littlefs2 (docs/virtual-board.md).
 
 `NorFlash` implements MicroPython's extended block interface (readblocks/writeblocks with an
 offset, ioctl 1-6; MicroPython docs "vfs: block devices") over a bytearray (RAM) or an image file

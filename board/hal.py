@@ -1,4 +1,4 @@
-"""The board interface the firmware uses for all hardware (issue 2 item 4; docs/virtual-board.md).
+"""The board interface the firmware uses for all hardware (docs/virtual-board.md).
 
 This module documents the interface and holds the pieces both implementations share; the
 implementations are board.esp32 (MicroPython ESP32 port: machine.UART, the littlefs2 `vfs`

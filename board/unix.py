@@ -1,4 +1,4 @@
-"""Unix-port implementation of the board interface (issue 2 items 4-5; docs/virtual-board.md).
+"""Unix-port implementation of the board interface (docs/virtual-board.md).
 
 Inside a virtual board (started by host_tools.boards.vboard; the ROM board/unix_boot.py calls install())
 the UARTs are pseudo-terminals relayed by the board's supervisor, storage is the littlefs2 flash

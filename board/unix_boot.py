@@ -1,4 +1,4 @@
-"""The virtual board's "ROM": what the ESP32 port's C start-up does, for the unix port (issue 2 item 5).
+"""The virtual board's "ROM": what the ESP32 port's C start-up does, for the unix port (docs/virtual-board.md).
 
 Started by host_tools.boards.vboard as `micropython -X heapsize=… -i board/unix_boot.py` with the board
 directory in $SMLAB_VBOARD. It opens the UART ptys named in board.json, arms a one-shot power cut

@@ -1,4 +1,4 @@
-"""In-process power-cut campaign for the durable store on littlefs2 (issue 2 items 6-7).
+"""In-process power-cut campaign for the durable store on littlefs2 (docs/storage.md).
 
 Runs under the MicroPython unix port (VfsLfs2 on board.flash.NorFlash over a RAM image): a
 deterministic write workload (record puts, log appends, counter advances) is applied one step at a

@@ -1,5 +1,5 @@
 """The whole ESME pipeline runs inside `micropython -X heapsize=96K` as deployed (.mpy), every
-answer checked on the host with independent crypto (host_tools/boards/heaprun.py; GBCS issue acceptance;
+answer checked on the host with independent crypto (host_tools/boards/heaprun.py;
 docs/board-memory.md). The smallest heap and the source-module figure: bench/bench_gbcs_pipeline.py."""
 import pytest
 
