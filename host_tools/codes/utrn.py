@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography import x509
 
 from firmware.alerts import Reject
+from firmware.gbcs import parties
 from firmware.utrn import codec, config
 from host_tools.errors import UsageError
+from host_tools.gbcs.verify import ALGORITHM_ID
 from host_tools.util import parse_eui
 
-_ALG_ID = bytes.fromhex("60857406080300")
 CLASS_NAMES = {0: "pennies", 1: "pounds", 2: "configuration code (project extension)",
                3: "reserved (always rejected)"}
 
@@ -76,7 +77,7 @@ def tag4(z, supplier_eui, device_eui, counter, hi32):
     s = _eui(supplier_eui, "supplier")
     d = _eui(device_eui, "device")
     c8 = (counter << 32).to_bytes(8, "big")
-    other = _ALG_ID + s + b"\x09\x01" + c8 + d
+    other = ALGORITHM_ID + s + bytes((9, parties.U_COMMAND)) + c8 + d
     key = hashlib.sha256(b"\x00\x00\x00\x01" + z + other).digest()[:16]
     aad = b"\x11\x00\x00\x00\x00\x00" + s + d + b"\x01" + c8 + hi32.to_bytes(4, "big")
     return AESGCM(key).encrypt(s + b"\x00\x00\x00\x00", b"", aad)[12:16]

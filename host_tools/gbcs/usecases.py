@@ -1,5 +1,7 @@
 """GBCS commands for the implemented ESME use cases, built and signed on the host, and verification of
-the device's responses (shared/reference/gbcs.md §2, §3, §7; docs/gbcs-profile.md).
+the device's responses (shared/reference/gbcs.md §2, §3, §7; docs/gbcs-profile.md). Message codes,
+COSEM objects (class, OBIS, attribute or method), script selectors, payment modes and which use
+cases are critical come from firmware/gbcs/cosem.py, the table the meter's handlers use.
 
 One implementation of the format: the frame and DLMS encoders are firmware/gbcs (the code the meter
 runs); signing and MACs use `cryptography` through host_tools/gbcs/verify.py, independent of the
@@ -12,49 +14,68 @@ Originator counters: strictly increasing per (originator, device), kept in the k
 """
 import time
 
-from firmware.gbcs import dlms, dlms_client, frame
-from host_tools.gbcs import verify as V
+from firmware.gbcs import cosem, dlms, dlms_client, frame
 from host_tools.errors import SmlabError
+from host_tools.gbcs import verify as V
 from host_tools.keys import pki
 
-SCRIPT_TABLE = b"\x00\x00\x0a\x00\x6a\xff"  # 0-0:10.0.106.255, class 9
-DISCONNECT_CONTROL = b"\x00\x00\x60\x03\x0a\xff"  # 0-0:96.3.10.255, class 70
-ACCOUNT = b"\x00\x01\x13\x00\x00\xff"  # 0-1:19.0.0.255, class 111
 NOW = b"\x00" * 9 + b"\x80\x00\xff"  # DLMS date-time "now" (gbcs.md §7.4)
 CONTROL_STATES = {0: "disconnected", 1: "connected", 2: "ready_for_reconnection (armed)"}
+# credit and standing charge configuration an ECS02/ECS03 command carries (IC 111 attribute 11):
+# the charge objects' OBIS codes 0-0:19.10.0.255, 0-0:19.20.0.255 and 0-0:19.20.4.255
+_CHARGES = [(2, [(9, b"\x00\x00\x13\x0a\x00\xff"), (9, b"\x00\x00\x13\x14\x00\xff"), (4, (3, b"\xe0"))]),
+            (2, [(9, b"\x00\x00\x13\x0a\x00\xff"), (9, b"\x00\x00\x13\x14\x04\xff"), (4, (3, b"\xe0"))])]
+DESCRIPTIONS = {
+    "ECS42": "close the load switch (supply on)",
+    "ECS43": "open the load switch (supply off)",
+    "ECS44": "arm the load switch (consumer reconnects)",
+    "ECS45": "read the load switch state",
+    "ECS02": "payment mode -> credit",
+    "ECS03": "payment mode -> prepayment",
+}
 
 
-def _action(selector):
-    return lambda inv: dlms_client.build_request(inv, [(dlms.ACTION, 9, SCRIPT_TABLE, 1)],
-                                          [(dlms.LONG_UNSIGNED, selector)])
+def _data(obj, value):
+    """The request data of one COSEM object of a use case (cosem.OBJECTS row `obj`)."""
+    kind, cls, obis, attr, _ = obj
+    if kind == dlms.GET:
+        return (dlms.NULL, None)
+    if cls == 9:  # script table: execute(script selector)
+        return (dlms.LONG_UNSIGNED, value)
+    if cls == 111 and attr == 2:  # account mode and status: (payment mode, status)
+        return (2, [(dlms.ENUM, value), (dlms.ENUM, 1)])
+    if cls == 111 and attr == 11:
+        return (1, list(_CHARGES))
+    if cls == 111 and attr == 13:
+        return (dlms.OCTET_STRING, NOW)
+    raise UseCaseError("no host builder for class %d attribute %d" % (cls, attr))
 
 
-def _payment_mode(mode):
+def _builder(objects, value):
+    """Content builder(invoke id) for a use case's objects, in request order."""
+    rows = [cosem.OBJECTS[i] for i in objects]
+
     def build(inv):
-        charges = (2, [(9, b"\x00\x00\x13\x0a\x00\xff"), (9, b"\x00\x00\x13\x14\x00\xff"), (4, (3, b"\xe0"))])
-        standing = (2, [(9, b"\x00\x00\x13\x0a\x00\xff"), (9, b"\x00\x00\x13\x14\x04\xff"), (4, (3, b"\xe0"))])
-        return dlms_client.build_request(inv, [(dlms.SET, 111, ACCOUNT, 2), (dlms.SET, 111, ACCOUNT, 11),
-                                        (dlms.SET, 111, ACCOUNT, 13)],
-                                  [(2, [(dlms.ENUM, mode), (dlms.ENUM, 1)]), (1, [charges, standing]),
-                                   (dlms.OCTET_STRING, NOW)])
+        return dlms_client.build_request(inv, [(k, c, o, a) for k, c, o, a, _ in rows],
+                                         [_data(r, value) for r in rows])
     return build
 
 
-# name: (message code, critical, content builder(invoke id), description)
-USE_CASES = {
-    "ECS42": (0x004F, True, _action(51), "close the load switch (supply on)"),
-    "ECS43": (0x0050, True, _action(52), "open the load switch (supply off)"),
-    "ECS44": (0x0051, True, _action(54), "arm the load switch (consumer reconnects)"),
-    "ECS45": (0x0052, False, lambda inv: dlms_client.build_request(inv, [(dlms.GET, 70, DISCONNECT_CONTROL, 3)],
-                                                            [(dlms.NULL, None)]),
-              "read the load switch state"),
-    "ECS02": (0x001A, True, _payment_mode(1), "payment mode -> credit"),
-    "ECS03": (0x001B, True, _payment_mode(2), "payment mode -> prepayment"),
-}
+def _use_cases():
+    out = {}
+    for name, code, critical, objects, value in cosem.USE_CASES:
+        if name in DESCRIPTIONS:  # the use cases the host builds (CS01a: `smlab utrn` makes UTRNs)
+            out[name] = (code, critical, _builder(objects, value), DESCRIPTIONS[name])
+    return out
 
 
 class UseCaseError(SmlabError):
     """Unknown use case or missing keys (one-line reason)."""
+
+
+# name: (message code, critical, content builder(invoke id), description); codes, objects, script
+# selectors, payment modes and critical flags from firmware/gbcs/cosem.py
+USE_CASES = _use_cases()
 
 
 def next_counter(keys, originator, device):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signatur
                                                              encode_dss_signature)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from firmware.gbcs import frame
+from firmware.gbcs import frame, parties
 
 ALGORITHM_ID = bytes.fromhex("60857406080300")
 
@@ -58,8 +58,14 @@ def mac_for(msg, priv, peer_pub, u):
     return gmac(key, msg.originator + b"\x00\x00\x00\x00", msg.mac_aad())
 
 
+# the KDF U value that keys the MAC of each kind of message (GBCS §4.3.3.3)
+U_FOR_CRA = {frame.CRA_COMMAND: parties.U_COMMAND, frame.CRA_RESPONSE: parties.U_RESPONSE,
+             frame.CRA_ALERT: parties.U_ALERT}
+
+
 def verify_mac(msg, priv, peer_pub):
-    return msg.mac is not None and mac_for(msg, priv, peer_pub, msg.cra) == msg.mac
+    return msg.mac is not None and msg.cra in U_FOR_CRA and \
+        mac_for(msg, priv, peer_pub, U_FOR_CRA[msg.cra]) == msg.mac
 
 
 def sign(priv, data):
@@ -86,11 +92,11 @@ def build_command(originator, recipient, counter, message_code, content, ds_priv
         m.signature = b""
     frame.build(m)
     if acb_ka_priv is not None:
-        frame.set_mac(m, mac_for(m, acb_ka_priv, device_ka_pub, 1))
+        frame.set_mac(m, mac_for(m, acb_ka_priv, device_ka_pub, parties.U_COMMAND))
     return m.raw
 
 
 def remac(raw, acb_ka_priv, device_ka_pub):
     """Recompute the MAC of a (possibly altered) MAC'd command: isolates the signature check."""
     m = frame.parse(raw)
-    return frame.set_mac(m, mac_for(m, acb_ka_priv, device_ka_pub, 1))
+    return frame.set_mac(m, mac_for(m, acb_ka_priv, device_ka_pub, parties.U_COMMAND))

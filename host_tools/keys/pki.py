@@ -27,20 +27,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from firmware.gbcs import parties
 from host_tools.errors import SmlabError
 from host_tools.util import ignore_all, write_atomic
 
-ROLES = {
-    "root": 0,
-    "recovery": 1,
-    "supplier": 2,
-    "networkOperator": 3,
-    "accessControlBroker": 4,
-    "transitionalCoS": 5,
-    "wanProvider": 6,
-    "issuingAuthority": 7,
-    "loadController": 8,
-}
+# remote party role names and numbers (GBCS §4.3.2) from firmware/gbcs/parties.py
+_NAMES = parties.NAMES.split() if isinstance(parties.NAMES, str) else \
+    [parties.NAMES[n] for n in sorted(parties.NAMES) if n <= parties.LOAD_CONTROLLER]
+ROLES = {name: n for n, name in enumerate(_NAMES)}
 ROLE_NAMES = {v: k for k, v in ROLES.items()}
 DEVICE_TYPES = {"esme": 1, "gsme": 2, "chf": 3}
 USAGES = ("ds", "ka", "pp-ka")
