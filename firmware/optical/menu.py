@@ -13,6 +13,9 @@ disabled). Non-critical functions only:
 
 Critical functions (supply, payment mode, keys, tariffs, counters, clearing logs) are not offered:
 there is no code path from this module to them. Keys: '0'-'9', '#' enter, '*' back / clear.
+Once opened the menu keeps the keypad (state != OUT) while its PIN prompt (also after a wrong PIN)
+or its lock (LOCKED) is shown: '*' on the bare prompt or on the lock, '0' in the main menu or the
+60 s idle logout give it back.
 Driven by key(ch) (HAL keypad) or feed(text) (console on the virtual board); never blocks.
 """
 import binascii

@@ -8,10 +8,13 @@ Spec reference: IEC 62056-21 §6.3 mode C, §6.4 timing (shared/reference/optica
                         --ACK 0 Z 1--> CHALLENGE (P0 nonce sent) --P2 ok--> AUTH (R1/E2, B0)
                                                                  --P2 bad--> error, IDLE
     any state --B0 / 120 s silence--> IDLE (300 Bd)
+    any state --/?!--> IDENT (a sign-on request restarts the session, whatever was half-received)
 
 The port is driven by poll() from the board's main loop; it never blocks. `stream` is any object
 with read(n), write(b), any() (a machine.UART, the virtual board's pty, or an in-memory stream in
-the unit tests) and optionally set_baud(rate). `clock` has ticks_ms() and time().
+the unit tests) and optionally set_baud(rate); each poll reads everything waiting (any() may only
+say that something is). `clock` has ticks_ms() and time(). The port audits to its own security
+log (firmware.core.seclog "optlog"), apart from the GBCS security log its pass-through feeds.
 """
 import binascii
 
