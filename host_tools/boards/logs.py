@@ -7,16 +7,19 @@ import json
 import re
 
 from firmware import alert_names
+from firmware.core import seclog
 from host_tools.boards.flash import Board, FlashError
 
-LOGS = ("seclog", "utrn", "event")
+# the security logs per source (GBCS, optical port, engineering menu), then the UTRN and event logs
+LOGS = seclog.NAMES + ("utrn", "event")
 _CODE = re.compile(r"\b(?:0x)?([0-9A-F]{4})\b")
 # Runs at the board's REPL next to the firmware's loaded code, so it prints one entry per line
 # instead of building one JSON text of every log (on a 224K virtual board that text did not fit).
-_READ = ("import json, board\n_s = board.get().store()\n"
+# Security logs are read in their coalesced form (repeats of one event as one entry with a count).
+_READ = ("import json, board\nfrom firmware.core import seclog\n_s = board.get().store()\n"
          "for _n in %r:\n"
          " print('LOG ' + _n)\n"
-         " for _e in _s.log(_n).entries():\n"
+         " for _e in seclog.read(_s, _n):\n"
          "  print('E ' + json.dumps(_e if isinstance(_e, str) else _e.hex()))\n"
          "print('LOGS END')\n")
 

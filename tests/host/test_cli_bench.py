@@ -68,7 +68,7 @@ def test_bench_real_board_path_over_serial_ports(tmp_path):
             "name": "real", "target": "host", "boards": {"real": real, "keys": ks},
             "steps": [{"do": "send", "use_case": "ECS43", "expect": "action success"},
                       {"do": "send", "use_case": "ECS45", "expect": "load switch disconnected"},
-                      {"do": "logs", "log": "seclog", "expect": "81A5"},
+                      {"do": "logs", "log": "optlog", "expect": "81A5"},
                       {"do": "send", "use_case": "ECS42", "expect": "action success"},
                       {"do": "keypad", "keys": "1#", "expect": "x"}]}))
         r = run("--json", "bench", str(sc), "--out", str(tmp_path / "out"))
