@@ -7,7 +7,7 @@ import test_optical_support as S
 
 import _t
 from firmware.core import seclog
-from firmware.meter import factory, security
+from firmware.core import provision as factory, trust
 from firmware.optical import auth, iec
 from firmware.roles.esme import Esme
 
@@ -24,7 +24,7 @@ class Rig:
         root = S.scratch_dir()
         st = S.store_at(root)
         factory.provision(st, self.dev, _t.unhex(k["device_ka"]), _t.unhex(k["device_ds"]),
-                          [security.Cell.from_json(c) for c in k["cells"]])
+                          [trust.Cell.from_json(c) for c in k["cells"]])
         clock = _t.unhex(k["clock"])
         self.m = S.Meter(root, eui=self.dev, anchors=lambda issuer: self.m.esme.hht_anchor(issuer),
                          esme_factory=lambda s: Esme(s, clock=lambda: clock))
