@@ -33,7 +33,7 @@ def main():
     if not R.available():
         print("../shared not present: skipped")
         return
-    from firmware.meter.esme import Esme, RTDS_CLOCK
+    from firmware.roles.esme import Esme, RTDS_CLOCK
     from firmware.store.durable import Store
     from host_tools.gbcs import negative as N
     from host_tools.gbcs import verify as V

@@ -38,7 +38,7 @@ from firmware import gcpolicy
 gcpolicy.apply()  # as the device application does at boot
 gcpolicy.SUSPEND = SUSPEND  # False: the threshold stays on through P-256 verify and sign
 from firmware.store.durable import Store
-from firmware.meter.esme import Esme, RTDS_CLOCK
+from firmware.roles.esme import Esme, RTDS_CLOCK
 from firmware.gbcs import frame
 cmd = unhexlify(open(SHARED + "/interop/rtds/RTDS-4.5.0/7.1_ECS42/ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX").read().strip())
 exp = frame.parse(unhexlify(open(SHARED + "/interop/rtds/RTDS-4.5.0/7.1_ECS42/ECS42_7.1_SUCCESS_RESPONSE_GBCS.HEX").read().strip()))
@@ -51,10 +51,10 @@ except OSError:
 
 def provision_all(n):
     import test_gbcs_rtds as T
-    from firmware.meter import security, factory
+    from firmware.core import provision as factory, trust
     j = json.load(open(ROOT + "/tests/vectors/gbcs/rtds_cells.json"))
     ka = T.pkcs8_ec_private(SHARED + "/interop/rtds/keystore/00db1234567890a0-ka.key")
-    cells = [security.Cell.from_json(c) for c in j["cells"]]
+    cells = [trust.Cell.from_json(c) for c in j["cells"]]
     for i in range(n):
         st = Store(TMP + "/prov" + str(i))
         factory.provision(st, unhexlify(j["esme"]), ka, unhexlify(j["esme_ds"]), cells)
@@ -81,19 +81,20 @@ def one(i):
     return dt
 
 def phases(i):
-    from firmware.meter import security
+    from firmware.core.gate import respond
     e = fresh(i)
+    g = e.gate
     gc.collect()
     t0 = time.ticks_us()
-    m, role, crit = e.authenticate(cmd)
+    m, role, crit = g.authenticate(cmd)
     t1 = time.ticks_us()
-    c = e.sec.counter(role, m.originator)
+    c = e.trust.counter(role, m.originator)
     assert m.counter > c.value
     c.advance_to(m.counter)
     t2 = time.ticks_us()
-    content = e.execute(m, role)
+    content = e.table.execute(e, m, role, g.log)
     t3 = time.ticks_us()
-    e.respond(m, content, crit)
+    respond(e.trust, m, content, crit, g.clock)
     t4 = time.ticks_us()
     return [time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), time.ticks_diff(t3, t2),
             time.ticks_diff(t4, t3)]

@@ -10,13 +10,14 @@ format. Payload (JSON-able dict, byte strings as hex):
      "floors": {"<role>": int}, "pp_floors": {"<role>": int},
      "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...}}
 
-Identity, keys and trust anchor cells go through firmware.meter.factory.provision (GBCS §5 trust
+Identity, keys and trust anchor cells go through firmware.core.provision.provision (GBCS §5 trust
 anchor cells); UTRN thresholds and lockout settings are the "utrn_cfg" record the UTRN acceptor
 reads (firmware/utrn/accept.py). Refuses a payload whose EUI is not the board's own identity.
 """
 import binascii
 
 from firmware.alerts import Reject
+from firmware.core import reasons
 
 VERSION = 1
 _UTRN_KEYS = ("max_credit", "max_balance", "lock_fails", "lock_window", "lock_time", "config_codes")
@@ -26,9 +27,9 @@ def _b(d, k, n):
     try:
         v = binascii.unhexlify(d[k])
     except (KeyError, ValueError, TypeError):
-        raise Reject("provision", None, "%s missing or not hex" % k)
+        raise Reject(reasons.PROVISION, None, "%s missing or not hex" % k)
     if len(v) != n:
-        raise Reject("provision", None, "%s must be %d bytes" % (k, n))
+        raise Reject(reasons.PROVISION, None, "%s must be %d bytes" % (k, n))
     return v
 
 
@@ -36,19 +37,19 @@ def apply(store, p, board_eui=None, table_dir=None):
     """Write payload p into store; returns a short summary dict. table_dir: where the device keeps
     the comb tables of its DS trust anchors (firmware.app.VK_DIR under the storage root); they are
     built now when given."""
-    from firmware.meter import security
-    from firmware.meter import factory
+    from firmware.core import trust
+    from firmware.core import provision as factory
 
     if not isinstance(p, dict) or p.get("v") != VERSION:
-        raise Reject("provision", None, "unknown payload version")
+        raise Reject(reasons.PROVISION, None, "unknown payload version")
     eui = _b(p, "eui", 8)
     if board_eui is not None and bytes(board_eui) != eui:
-        raise Reject("provision", None, "payload for %s, this board is %s" % (
+        raise Reject(reasons.PROVISION, None, "payload for %s, this board is %s" % (
             p["eui"], binascii.hexlify(board_eui).decode()))
     cells = []
     for c in p.get("cells", []):
-        cells.append(security.Cell(int(c["role"]), c["usage"], _b(c, "eui", 8), _b(c, "pub", 65),
-                                   binascii.unhexlify(c.get("kid", "")), c.get("cell", security.MANAGEMENT)))
+        cells.append(trust.Cell(int(c["role"]), c["usage"], _b(c, "eui", 8), _b(c, "pub", 65),
+                                   binascii.unhexlify(c.get("kid", "")), c.get("cell", trust.MANAGEMENT)))
     floors = {}
     for k, v in p.get("floors", {}).items():
         floors[int(k)] = int(v)
@@ -58,7 +59,7 @@ def apply(store, p, board_eui=None, table_dir=None):
     utrn = p.get("utrn", {})
     for k in utrn:
         if k not in _UTRN_KEYS:
-            raise Reject("provision", None, "unknown UTRN setting %s" % k)
+            raise Reject(reasons.PROVISION, None, "unknown UTRN setting %s" % k)
     factory.provision(store, eui, _b(p, "ka", 32), _b(p, "ds", 32), cells, floors, pp)
     if utrn:
         cfg = store.get_json("utrn_cfg", None) or {}

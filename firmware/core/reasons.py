@@ -11,8 +11,8 @@ SIGNATURE_MISSING (critical command without KRP signature), SIGNATURE (0x8F3D), 
 counter not above the last accepted, 0x8F60), FLOOR (below the role floor, 0x8F60).
 
 Device state and provisioning: NOT_PROVISIONED (no identity in the store), CELL (malformed trust
-anchor cell), PROVISION (malformed provisioning payload), STATE (corrupt meter record), VALUE (value
-out of its domain), UNKNOWN_ROLE (the store names no role this firmware has).
+anchor cell), PROVISION (malformed provisioning payload), UNKNOWN_ROLE (the store names no role this
+firmware has).
 """
 
 FORMAT = "format"
@@ -31,6 +31,4 @@ FLOOR = "floor"
 NOT_PROVISIONED = "not-provisioned"
 CELL = "cell"
 PROVISION = "provision"
-STATE = "state"
-VALUE = "value"
 UNKNOWN_ROLE = "unknown-role"

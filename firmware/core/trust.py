@@ -98,11 +98,6 @@ def table_path(table_dir, cell):
     return table_dir + "/vk_" + hexs(cell.pub[1:9])
 
 
-def clear_z_cache():
-    """Forget the Z values kept in RAM (the next z() reads the store again)."""
-    _Z_CACHE.clear()
-
-
 def identity(store):
     """The ID_REC record of a provisioned store; Reject(NOT_PROVISIONED) when there is none."""
     d = store.get_json(ID_REC, None)

@@ -14,16 +14,16 @@ STRUCTURE = const(0x02)
 BOOLEAN = const(0x03)
 BIT_STRING = const(0x04)
 DOUBLE_LONG = const(0x05)
-DOUBLE_LONG_UNSIGNED = const(0x06)
+_DOUBLE_LONG_UNSIGNED = const(0x06)
 OCTET_STRING = const(0x09)
-VISIBLE_STRING = const(0x0A)
-UTF8_STRING = const(0x0C)
+_VISIBLE_STRING = const(0x0A)
+_UTF8_STRING = const(0x0C)
 INTEGER = const(0x0F)
-LONG = const(0x10)
+_LONG = const(0x10)
 UNSIGNED = const(0x11)
 LONG_UNSIGNED = const(0x12)
-LONG64 = const(0x14)
-LONG64_UNSIGNED = const(0x15)
+_LONG64 = const(0x14)
+_LONG64_UNSIGNED = const(0x15)
 ENUM = const(0x16)
 
 GET = const(1)
@@ -44,7 +44,7 @@ OTHER_REASON = const(250)
 
 TAG_REQUEST = const(0xD9)
 TAG_RESPONSE = const(0xDA)
-TAG_NOTIFICATION = const(0x0F)
+_TAG_NOTIFICATION = const(0x0F)
 
 # integer tags: size, signed
 _INTS = {0x05: (4, True), 0x06: (4, False), 0x0D: (1, False), 0x0F: (1, True), 0x10: (2, True),
@@ -53,7 +53,7 @@ _INTS = {0x05: (4, True), 0x06: (4, False), 0x0D: (1, False), 0x0F: (1, True), 0
 _FIXED = {0x17: 4, 0x18: 8, 0x19: 12, 0x1A: 5, 0x1B: 4}
 _STRINGS = (0x09, 0x0A, 0x0C)
 _MAX_DEPTH = const(8)
-COMPACT_ARRAY = const(0x13)
+_COMPACT_ARRAY = const(0x13)
 GET_WITH_SELECTION = const(4)
 SET_WITH_SELECTION = const(5)
 
@@ -135,7 +135,7 @@ def decode_at(buf, p, end, depth=0):
         if p + size > end:
             raise _fmt("fixed value truncated")
         return (t, bytes(buf[p:p + size])), p + size
-    if t == COMPACT_ARRAY:
+    if t == _COMPACT_ARRAY:
         q = _skip_typedesc(buf, p, end, depth)
         n, r = _len(buf, q, end)
         if r + n > end:
@@ -195,7 +195,7 @@ def encode(item, out=None):
         v &= (1 << (8 * size)) - 1
         for s in range(size - 1, -1, -1):
             out.append((v >> (8 * s)) & 0xFF)
-    elif t == COMPACT_ARRAY:
+    elif t == _COMPACT_ARRAY:
         out += v[0]
         out += _enc_len(len(v[1]))
         out += v[1]

@@ -12,14 +12,14 @@ from firmware.compat import const
 from firmware.alerts import Reject, INTEGRITY_FAILED
 from firmware.gbcs.ber import decode_len, encode_len
 
-TAG_CIPHER = const(0xDD)
-TAG_SIGN = const(0xDF)
+_TAG_CIPHER = const(0xDD)
+_TAG_SIGN = const(0xDF)
 CRA_COMMAND = const(1)
 CRA_RESPONSE = const(2)
 CRA_ALERT = const(3)
 
-SEC_HEADER = b"\x11\x00\x00\x00\x00"
-AAD_PREFIX = b"\x11\x00\x00\x00\x00\x00"  # gbcs.md §3.3 [U origin, V corpus]
+_SEC_HEADER = const(b"\x11\x00\x00\x00\x00")
+_AAD_PREFIX = const(b"\x11\x00\x00\x00\x00\x00")  # gbcs.md §3.3 [U origin, V corpus]
 _MAC_LEN = const(12)
 _SIG_LEN = const(64)
 
@@ -80,7 +80,7 @@ class Message:
 
     def mac_aad(self):
         """GMAC AAD: 11 00 00 00 00 00 || DF … end of the signature field."""
-        return AAD_PREFIX + bytes(memoryview(self.raw)[self.gs_start:self.sig_end])
+        return _AAD_PREFIX + bytes(memoryview(self.raw)[self.gs_start:self.sig_end])
 
     def other_info(self):
         oi = bytes(((self.message_code >> 8) & 0xFF, self.message_code & 0xFF))
@@ -133,14 +133,14 @@ def parse(buf):
     p = 0
     if end < 1:
         raise _fmt("empty message")
-    if buf[0] == TAG_CIPHER:
+    if buf[0] == _TAG_CIPHER:
         m.mac_header = True
         if end < 7 or buf[1:7] != b"\x00\x00\x00\x00\x00\x00":
             raise _fmt("MAC Header fields")
         ln, p = decode_len(buf, 7, end)
         if p + ln != end:
             raise _fmt("MAC Header length %d != %d" % (ln, end - p))
-        if buf[p:p + 5] != SEC_HEADER:
+        if buf[p:p + 5] != _SEC_HEADER:
             raise _fmt("security header")
         p += 5
         if end - p < _MAC_LEN + 1:
@@ -150,7 +150,7 @@ def parse(buf):
     else:
         m.mac_header = False
         gend = end
-    if p >= gend or buf[p] != TAG_SIGN:
+    if p >= gend or buf[p] != _TAG_SIGN:
         raise _fmt("general-signing tag expected")
     m.gs_start = p
     p += 1
@@ -247,8 +247,8 @@ def build(m, mac=None):
             mac = m.mac if m.mac is not None else bytes(12)
         if len(mac) != _MAC_LEN:
             raise _fmt("MAC must be 12 bytes")
-        inner = len(SEC_HEADER) + len(body) + _MAC_LEN
-        head = b"\xDD\x00\x00\x00\x00\x00\x00" + encode_len(inner) + SEC_HEADER
+        inner = len(_SEC_HEADER) + len(body) + _MAC_LEN
+        head = b"\xDD\x00\x00\x00\x00\x00\x00" + encode_len(inner) + _SEC_HEADER
         raw = head + body + mac
         m.mac = bytes(mac)
         off = len(head)

@@ -3,8 +3,9 @@
 OtherInfo; shared/reference/gbcs.md §3.2, §5).
 
 Party roles (the `role` of a trust anchor cell and of an originator): ROOT 0 ... LOAD_CONTROLLER 8,
-OTHER 127. NAMES maps a role number to its certificate name (organisation unit spelling used by the
-host PKI); `number(name)` is the reverse.
+OTHER 127. NAMES.split()[n] is the certificate name of role n for n in 0..8 (organisation unit
+spelling used by the host PKI; 127 is "other"). One string, not a tuple of names: a device carries
+this module, and every distinct string it loads is interned for good.
 
 KDF U (one byte of the GBCS OtherInfo) selects the key: U_COMMAND 01 (command MAC, and UTRN MAC),
 U_RESPONSE 02 (response MAC), U_ALERT 03 (alert MAC), U_PAYLOAD 04 (payload encryption).
@@ -21,28 +22,10 @@ ISSUING_AUTHORITY = 7
 LOAD_CONTROLLER = 8
 OTHER = 127
 
-NAMES = {
-    ROOT: "root",
-    RECOVERY: "recovery",
-    SUPPLIER: "supplier",
-    NETWORK_OPERATOR: "networkOperator",
-    ACB: "accessControlBroker",
-    TRANSITIONAL_COS: "transitionalCoS",
-    WAN_PROVIDER: "wanProvider",
-    ISSUING_AUTHORITY: "issuingAuthority",
-    LOAD_CONTROLLER: "loadController",
-    OTHER: "other",
-}
+NAMES = "root recovery supplier networkOperator accessControlBroker transitionalCoS wanProvider \
+issuingAuthority loadController"
 
 U_COMMAND = 1
 U_RESPONSE = 2
 U_ALERT = 3
 U_PAYLOAD = 4
-
-
-def number(name):
-    """Role number of a role name in NAMES, or None."""
-    for k in NAMES:
-        if NAMES[k] == name:
-            return k
-    return None

@@ -23,31 +23,20 @@ REGISTRY = {
 }
 
 
-def names():
-    """Role names this firmware knows."""
-    return tuple(REGISTRY)
-
-
 def build(name, board, store, table_dir=None):
     """The role object for `name` (the store's role record). An unknown or missing role, or one whose
     module is absent from this image, is written to the store's event log and raised as
     Reject(reasons.UNKNOWN_ROLE)."""
     path = REGISTRY.get(name) if isinstance(name, str) else None
-    mod = None
+    why = "not in this firmware"
     if path is not None:
         import sys
 
         try:
             __import__(path)
-            mod = sys.modules[path]
+            return sys.modules[path].build(board, store, table_dir)
         except ImportError as e:
-            detail = "role %s: module %s not loadable (%s)" % (name, path, e)
-    else:
-        detail = "no role %r in this firmware (known: %s)" % (name, ", ".join(names()))
-    if mod is None:
-        try:
-            store.log("event").append(("boot " + reasons.UNKNOWN_ROLE + " " + detail)[:120])
-        except OSError as e2:  # the Reject below still reports it
-            print("event log not written: %r" % (e2,))
-        raise Reject(reasons.UNKNOWN_ROLE, None, detail)
-    return mod.build(board, store, table_dir)
+            why = repr(e)
+    detail = "role %r: %s" % (name, why)
+    store.log("event").append(("boot %s %s" % (reasons.UNKNOWN_ROLE, detail))[:120])
+    raise Reject(reasons.UNKNOWN_ROLE, None, detail)

@@ -1,33 +1,41 @@
 """The ESME role (GBCS §4.3.1 device types; use cases in shared/reference/gbcs.md §7): the GBCS secure
-core (authentication, replay protection, response protection) composed with the ESME meter model,
-its DLMS handlers and the UTRN prepayment service (CS01a and keypad share one Acceptor).
+core (firmware/core: trust state, command gate, DLMS dispatch, response protection) composed with
+the ESME meter model (firmware/meter/model.py), its DLMS handlers (firmware/meter/handlers.py) and
+the UTRN prepayment service (CS01a and the keypad share one Acceptor, firmware/utrn/cs01a.py).
 
     role = build(board, store, table_dir)          # as firmware.roles.build("esme", ...) does
     response = role.process(command)               # Reject (typed, with alert code) when refused
-"""
-from firmware.meter.esme import Esme as _Pipeline
-from firmware.gbcs.parties import SUPPLIER
-from firmware.core.trust import DS
 
-IDENT = "SMLAB-ESME"
+CS01a commands carry UTRN counters (n << 32): the ESME's dispatch table declares their message code
+as keeping its own counters, checked in the UTRN counter space (gbcs.md §6 open points).
+"""
+from firmware.core.trust import Trust, DS
+from firmware.core.gate import Gate, Table, RTDS_CLOCK  # noqa: F401 (RTDS_CLOCK: the RTDS corpus clock)
+from firmware.gbcs.codes import UTRN_CODES
+from firmware.gbcs.parties import SUPPLIER
+from firmware.meter import handlers
+from firmware.meter.model import MeterModel
 
 
 class Esme:
-    """ESME role object (interface: firmware/roles/__init__.py). Built without `build` it has no UTRN
-    acceptor until firmware.utrn.cs01a.install adds one."""
+    """ESME role object (interface: firmware/roles/__init__.py): `table` is its dispatch table,
+    `gate` its command gate, `seclog` its GBCS security log. Built directly it has no UTRN acceptor until
+    firmware.utrn.cs01a.install adds one (build() does)."""
 
     name = "esme"
-    ident = IDENT
+    ident = "SMLAB-ESME"
 
     def __init__(self, store, clock=None, model=None, table_dir=None):
-        p = _Pipeline(store, clock, model, table_dir)
-        self.pipeline = p
         self.store = store
-        self.trust = p.sec
-        self.eui = p.sec.eui
-        self.model = p.model
+        self.trust = t = Trust(store, table_dir)
+        self.eui = t.eui
+        self.model = model if model is not None else MeterModel(store)
+        self.table = Table(UTRN_CODES)
+        handlers.register(self.table)
+        self.gate = g = Gate(self, t, self.table, clock)
+        self.seclog = g.log
+        self.process = g.process
         self.acceptor = None
-        self.process = p.process
 
     def hht_anchor(self, issuer):
         """Verify key of the supplier DS anchor when `issuer` is the supplier in the trust anchor
@@ -43,11 +51,10 @@ class Esme:
         """Nothing periodic for the ESME."""
         return None
 
-
 def build(board, store, table_dir=None):
     """The ESME of `store` with CS01a and the keypad on one UTRN Acceptor (board.time its clock)."""
     from firmware.utrn import cs01a
 
     e = Esme(store, table_dir=table_dir)
-    e.acceptor = cs01a.install(e.pipeline, clock=board.time)
+    cs01a.install(e, clock=board.time)
     return e

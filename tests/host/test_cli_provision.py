@@ -11,7 +11,7 @@ import pytest
 from firmware import provisioning
 from firmware.alerts import Reject
 from firmware.gbcs import frame
-from firmware.meter.esme import Esme
+from firmware.roles.esme import Esme
 from firmware.store.durable import Store
 from host_tools.gbcs import verify as gbcs_verify
 from host_tools.keys import pki, provision

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS corpus
 
 from firmware.alerts import Reject, AUTH_FAILED, UNUSUAL_COMMANDS  # noqa: E402
 from firmware.gbcs import frame  # noqa: E402
-from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
+from firmware.roles.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
 from host_tools.gbcs import negative as N  # noqa: E402
 from host_tools.gbcs import verify as V  # noqa: E402
@@ -41,7 +41,7 @@ def _remac():
 
 def _state(e):
     return (e.model.supply, e.model.payment_mode, e.store.get_json("meter"),
-            e.sec.counter(2, bytes.fromhex("90b3d51f30010000")).value)
+            e.trust.counter(2, bytes.fromhex("90b3d51f30010000")).value)
 
 
 @pytest.mark.parametrize("rel", CMDS)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS corpus
 from firmware.alerts import Reject  # noqa: E402
 from firmware.gbcs import codes, dlms, frame  # noqa: E402
 from firmware.gbcs import dlms_client  # noqa: E402
-from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
+from firmware.roles.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
 from host_tools.gbcs import verify as V  # noqa: E402
 

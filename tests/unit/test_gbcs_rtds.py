@@ -11,9 +11,9 @@ from binascii import a2b_base64, hexlify
 
 import _t
 from firmware.gbcs import frame
-from firmware.meter import security
-from firmware.meter import factory
-from firmware.meter.esme import Esme, RTDS_CLOCK
+from firmware.core import trust
+from firmware.core import provision as factory
+from firmware.roles.esme import Esme, RTDS_CLOCK
 from firmware.store.durable import Store
 
 RTDS = "interop/rtds/RTDS-4.5.0"
@@ -53,7 +53,7 @@ class RtdsEsme:
         self.root = "/tmp/smlab-rtds-" + hexlify(os.urandom(6)).decode()
         st = Store(self.root)
         factory.provision(st, _t.unhex(j["esme"]), ka, _t.unhex(j["esme_ds"]),
-                           [security.Cell.from_json(c) for c in j["cells"]])
+                           [trust.Cell.from_json(c) for c in j["cells"]])
         self.esme = Esme(st, clock=lambda: RTDS_CLOCK)
         return self.esme
 

@@ -1,5 +1,5 @@
-"""ESME secure command processing (firmware/meter/esme.py, security.py; gbcs.md §3, §6, §7) on the
-project's own fixtures: commands built and signed on the host with independent crypto
+"""ESME secure command processing (firmware/roles/esme.py: firmware/core + firmware/meter; gbcs.md §3, §6,
+§7) on the project's own fixtures: commands built and signed on the host with independent crypto
 (tests/vectors/gbcs/make_fixtures.py) for device 02534D4C01010001.
 
 Heap: the pipeline's own working set is small, but on the unix port every imported module's bytecode
@@ -14,9 +14,9 @@ import _t
 from firmware.alerts import Reject, AUTH_FAILED, UNUSUAL_COMMANDS, UNAUTHORISED_ACCESS, NO_AUTHORITY
 from firmware.gbcs import dlms, frame
 from firmware.gbcs import dlms_client
-from firmware.meter import security
-from firmware.meter import factory
-from firmware.meter.esme import Esme
+from firmware.core import trust
+from firmware.core import provision as factory
+from firmware.roles.esme import Esme
 from firmware.store.durable import Store
 
 
@@ -31,7 +31,7 @@ class Dev:
         k = self.k = keys()
         st = Store(self.root)
         factory.provision(st, _t.unhex(k["device"]), _t.unhex(k["device_ka"]),
-                           _t.unhex(k["device_ds"]), [security.Cell.from_json(c) for c in k["cells"]])
+                           _t.unhex(k["device_ds"]), [trust.Cell.from_json(c) for c in k["cells"]])
         self.store = st
         self.esme = Esme(st, clock=lambda: _t.unhex(k["clock"]))
         return self
@@ -40,7 +40,7 @@ class Dev:
         _t.rmtree(self.root)
 
     def counter(self):
-        return self.esme.sec.counter(2, _t.unhex(self.k["supplier"])).value
+        return self.esme.trust.counter(2, _t.unhex(self.k["supplier"])).value
 
     def log_len(self):
         return len(self.esme.seclog.entries())

@@ -42,7 +42,7 @@ def test_precompute_then_read_back():
     k = trust.z_id(KA, c1)
     rec[k] = "ab" * 32
     st.put_json("sec_z", rec)
-    trust.clear_z_cache()
+    trust._Z_CACHE.clear()
     s = trust.Trust(st)
     assert s.z(s.cells[0]) == b"\xab" * 32
 
@@ -55,6 +55,6 @@ def test_replaced_anchor_never_uses_stale_z():
     factory.precompute(st)
     new = _cell(bytes(31) + b"\x06")
     factory.provision(st, b"\x02SML\x01\x01\x00\x01", KA, DS, [new])  # anchor replaced, no precompute
-    trust.clear_z_cache()
+    trust._Z_CACHE.clear()
     s = trust.Trust(st)
     assert s.z(s.cells[0]) == p256.ecdh(KA, new.pub)

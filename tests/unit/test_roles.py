@@ -63,7 +63,7 @@ def test_unknown_or_missing_role_is_refused_and_logged():
             assert e.reason == reasons.UNKNOWN_ROLE
         ev = st.log("event").entries()
         assert len(ev) == 2 and all(reasons.UNKNOWN_ROLE in x for x in ev)
-        assert "esme" in roles.names()
+        assert "esme" in roles.REGISTRY
     finally:
         _t.rmtree(root)
 

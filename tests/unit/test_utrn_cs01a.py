@@ -1,5 +1,5 @@
-"""CS01a through the ESME pipeline (firmware/utrn/cs01a.py + firmware/meter/esme.py) on the RTDS
-corpus (shared/reference/gbcs.md §7.6, §9): a fresh ESME 00DB1234567890A0 answers the RTDS CS01a
+"""CS01a through the ESME pipeline (firmware/utrn/cs01a.py + the ESME role, firmware/roles/esme.py) on
+the RTDS corpus (shared/reference/gbcs.md §7.6, §9): a fresh ESME 00DB1234567890A0 answers the RTDS CS01a
 SUCCESS command byte-identically (the response is MAC'd with a0's published KA key); the ERROR
 command carries a valid UTRN (counter 5, £10) and yields the corpus ERROR response byte-identically
 when the device's maximum credit threshold is below £10 (or its balance is within £10 of the maximum
@@ -14,9 +14,10 @@ from binascii import hexlify
 import _t
 from firmware.alerts import Reject
 from firmware.store.durable import Store
-from firmware.meter import security
-from firmware.meter import factory
-from firmware.meter.esme import Esme, RTDS_CLOCK
+from firmware.core import trust
+from firmware.core import provision as factory
+from firmware.gbcs import parties
+from firmware.roles.esme import Esme, RTDS_CLOCK
 from firmware.gbcs import frame
 from firmware.utrn import cs01a
 
@@ -49,7 +50,7 @@ class A0:
         self.root = "/tmp/smlab-cs01a-" + hexlify(os.urandom(6)).decode()
         st = Store(self.root)
         factory.provision(st, _t.unhex(j["esme"]), ka, _t.unhex(j["esme_ds"]),
-                           [security.Cell.from_json(c) for c in j["cells"]])
+                           [trust.Cell.from_json(c) for c in j["cells"]])
         self.esme = Esme(st, clock=lambda: RTDS_CLOCK)
         self.acc = cs01a.install(self.esme, clock=lambda: 1420070400)
         if cfg:
@@ -65,7 +66,7 @@ def test_cs01a_success_response_byte_identical():
         assert d.esme.process(_load("SUCCESS_COMMAND")) == _load("SUCCESS_RESPONSE")
         assert d.acc.balance == 1000 and d.acc.cache == [3]
         # the UTRN counter 3 << 32 did not touch the supplier's command counter
-        assert d.esme.sec.counter(security.SUPPLIER, _t.unhex("90b3d51f30010000")).value == 0
+        assert d.esme.trust.counter(parties.SUPPLIER, _t.unhex("90b3d51f30010000")).value == 0
         # the same command again: authentic, but the UTRN is used -> action result 01, no credit
         r = frame.parse(d.esme.process(_load("SUCCESS_COMMAND")))
         assert r.content[-1] == 1 and d.acc.balance == 1000
@@ -113,24 +114,3 @@ def test_shared_z_device_side_equals_vector():
         cells = json.load(f)["cells"]
     pp = [c for c in cells if c["cell"] == "prepayment" and c["eui"] == v["supplier_eui"]][0]
     assert mac.shared_z(_ka_key(), _t.unhex(pp["pub"])) == _t.unhex(v["z"])
-
-
-def test_two_entry_paths_one_acceptor_on_a_board():
-    # the keypad of a (detached) unix board and CS01a share one acceptance function and state
-    from board.hal import MemStream
-    from board.unix import Board
-    from firmware.utrn import keypad
-
-    d = A0()
-    try:
-        kp = MemStream()
-        b = Board(d.root + "/board", streams={"keypad": kp})
-        ke = keypad.wire(d.esme, b)
-        kp.feed(b"73946144332040217315#")
-        assert ke.poll() == ["ACCEPTED +10.00 BALANCE 10.00"]
-        assert b.displayed == ["ACCEPTED +10.00 BALANCE 10.00"]  # shown on the board's display
-        r = frame.parse(d.esme.process(_load("SUCCESS_COMMAND")))  # same UTRN by CS01a: used
-        assert r.content[-1] == 1 and ke.acceptor.balance == 1000
-    finally:
-        d.close()
-
