@@ -43,7 +43,7 @@ gcpolicy.apply()  # as firmware/app.py does at boot
 from binascii import unhexlify as u, hexlify as h
 from firmware.alerts import Reject
 from firmware.store.durable import Store
-from firmware.meter.esme import Esme
+from firmware.roles.esme import Esme
 V = sys.argv[2]
 clk = u(sys.argv[3])
 def boot(p):
@@ -118,13 +118,13 @@ def provision(root, tables=True):
     ECDH secrets precomputed and, with tables, the DS anchors' comb table files built as
     `smlab provision` does), written with the firmware's own store and factory code. Without
     tables the device's first critical command builds the table file itself."""
-    from firmware.meter import factory, security
+    from firmware.core import provision as factory, trust
     from firmware.store.durable import Store
 
     k = keys()
     st = Store(root)
     factory.provision(st, bytes.fromhex(k["device"]), bytes.fromhex(k["device_ka"]),
-                      bytes.fromhex(k["device_ds"]), [security.Cell.from_json(c) for c in k["cells"]])
+                      bytes.fromhex(k["device_ds"]), [trust.Cell.from_json(c) for c in k["cells"]])
     factory.precompute(st, root if tables else None)
     return root
 

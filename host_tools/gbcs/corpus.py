@@ -100,7 +100,7 @@ class Keystore:
     def cells(self):
         """firmware Cell objects: one per (role, usage, cell usage); DS/KA management and
         prePaymentTopUp KA. With two parties of one role (supplier 1 and 2) the first EUI wins."""
-        from firmware.meter.security import Cell, MANAGEMENT, PREPAYMENT
+        from firmware.core.trust import Cell, MANAGEMENT, PREPAYMENT
 
         out = []
         seen = set()
@@ -129,7 +129,7 @@ def esme_ka_priv():
 
 
 def provision_rtds_esme(store, ds_priv=ESME_DS_PRIV):
-    from firmware.meter import factory
+    from firmware.core import provision as factory
 
     factory.provision(store, ESME_EUI, esme_ka_priv(), ds_priv, keystore().cells())
 

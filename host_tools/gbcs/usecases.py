@@ -15,6 +15,7 @@ Originator counters: strictly increasing per (originator, device), kept in the k
 import time
 
 from firmware.gbcs import cosem, dlms, dlms_client, frame
+from firmware.gbcs.usecases import USE_CASES as _TABLE
 from host_tools.errors import SmlabError
 from host_tools.gbcs import verify as V
 from host_tools.keys import pki
@@ -63,7 +64,7 @@ def _builder(objects, value):
 
 def _use_cases():
     out = {}
-    for name, code, critical, objects, value in cosem.USE_CASES:
+    for name, code, critical, objects, value in _TABLE:
         if name in DESCRIPTIONS:  # the use cases the host builds (CS01a: `smlab utrn` makes UTRNs)
             out[name] = (code, critical, _builder(objects, value), DESCRIPTIONS[name])
     return out
