@@ -1,5 +1,7 @@
-"""Read a board's security, UTRN and event logs from its durable store, and name the GBCS
-alert/event codes in them (names from firmware/alert_names.py).
+"""Read a board's logs from its durable store, and name the GBCS alert/event codes in them (names
+from firmware/alert_names.py): the security logs kept per source (firmware/core/seclog.py: "seclog"
+GBCS authentication, "optlog" the optical port, "menulog" the engineering menu; repeats shown as
+`text [xN]`), the UTRN log and the event log.
 
 Reading goes through the board's REPL (mpremote raw REPL), which interrupts the running firmware as
 on a real board: the caller resets the board afterwards (a virtual board: VBoard.reset_to_app)."""
