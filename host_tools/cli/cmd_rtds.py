@@ -12,6 +12,7 @@ Exit status: 0 every command authenticated and its response verified, 1 the devi
 command or a response did not verify, 2 bad input (no corpus, unknown role, unusable board).
 """
 import os
+import sys
 
 from host_tools.cli.common import add_home
 from host_tools.errors import EXIT_OK, EXIT_REFUSED, UsageError
@@ -35,7 +36,8 @@ def register(sub):
     p.add_argument("--out", metavar="DIR",
                    help="write every response as DIR/<use case>/<name>_RESPONSE_GBCS.HEX (upper-case hex)")
     p.add_argument("--report", metavar="FILE", help="write the full report (every command) as JSON")
-    p.add_argument("--quiet", action="store_true", help="no per-use-case progress on stderr")
+    p.add_argument("--progress", action="store_true",
+                   help="a line per use case on stderr as it finishes (default when stderr is a terminal)")
     add_home(p)
     p.set_defaults(func=run)
 
@@ -72,7 +74,6 @@ HEADER = "%-44s %3s %5s %5s   %-7s   %-7s %8s" % ("use case", "cmd", "auth", "ve
 
 
 def run(args):
-    from host_tools.cli import report
     from host_tools.gbcs import corpus, runner
 
     role = runner.role(args.role)
@@ -81,9 +82,13 @@ def run(args):
     keys = corpus.Keystore(ks_dir)
     dev = _device(args, role, keys)
     progress = None
-    if not args.quiet and not args.json:
+    if args.progress or (not args.json and sys.stderr.isatty()):
+        n = [0]
+
         def progress(u):
-            report("progress", _line(u), False, "rtds")
+            n[0] += 1
+            sys.stderr.write("[%d/%d] %s\n" % (n[0], len(ucs), _line(u)))
+            sys.stderr.flush()
     rep = runner.run(dev, role, ucs, keys, out_dir=args.out, progress=progress)
     if args.junit:
         with open(args.junit, "w") as f:

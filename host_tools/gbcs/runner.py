@@ -48,6 +48,8 @@ from host_tools.gbcs import corpus as C
 from host_tools.gbcs import verify as V
 
 HHT_ID = bytes.fromhex("48485400000000d2")  # the runner's terminal identity in its HHT credential
+RATE_RETRIES = 20  # a block refused by the optical port's rate limit is sent again, this many times
+RATE_PAUSE = 0.6  # seconds between: a little over the port's token refill (2 commands/s)
 
 
 class RunnerError(SmlabError):
@@ -341,6 +343,26 @@ class ReplResetter:
         return None
 
 
+def _provision_code(payload):
+    """MicroPython source run on the board's raw REPL: remove the store's record files (a factory
+    reset; comb-table folders stay), then apply `payload` (firmware/provisioning.py) to a fresh
+    store; prints PROVISIONED and the summary."""
+    return ("import os, json, board\n"
+            "from firmware import provisioning\n"
+            "from firmware.app import VK_DIR, ensure_dir\n"
+            "from firmware.store.durable import Store\n"
+            "_b = board.get()\n"
+            "_r = _b.storage_root().rstrip('/')\n"
+            "ensure_dir(_r)\n"
+            "for _e in list(os.ilistdir(_r)):\n"
+            "    if _e[1] == 0x8000:\n"
+            "        os.remove(_r + '/' + _e[0])\n"
+            "_vk = _r + VK_DIR\n"
+            "ensure_dir(_vk)\n"
+            "print('PROVISIONED', json.dumps(provisioning.apply(Store(_r), json.loads(%r), _b.eui64(), _vk)))\n"
+            % json.dumps(payload, separators=(",", ":")))
+
+
 class OpticalDevice:
     """A board reached through its optical port as a terminal reaches it: sign-on, HHT login
     (credential certified by the RTDS supplier's DS key, scoped to the device), GBCS pass-through.
@@ -369,22 +391,21 @@ class OpticalDevice:
         return hht.issue_credential(sup.priv["ds"], sup.eui, HHT_ID, self.role.eui)
 
     def start(self):
-        """Provision the board as the RTDS device over its REPL, then let the resetter keep that state."""
+        """Factory-reset the board's store and provision it as the RTDS device over its REPL, then
+        let the resetter keep that state."""
         from host_tools.boards.flash import Board, FlashError
-        from host_tools.keys import provision
 
         try:
             with Board(self.console) as b:
-                eui = b.eval("__import__('board').get().eui64()")
+                eui = bytes(b.eval("__import__('board').get().eui64()"))
+                if eui != self.role.eui:
+                    raise UsageError("the board's EUI-64 is %s, the RTDS %s is %s" % (
+                        eui.hex().upper(), self.role.name, self.role.eui.hex().upper()))
+                out = b.exec(_provision_code(self.role.payload(self.keys))).decode(errors="replace")
         except FlashError as e:
             raise RunnerError(str(e))
-        if bytes(eui) != self.role.eui:
-            raise UsageError("the board's EUI-64 is %s, the RTDS %s is %s" % (
-                bytes(eui).hex().upper(), self.role.name, self.role.eui.hex().upper()))
-        try:
-            provision.provision_board(self.console, self.role.payload(self.keys))
-        except SmlabError as e:
-            raise RunnerError("provisioning as the RTDS %s failed: %s" % (self.role.name, e))
+        if "PROVISIONED" not in out:
+            raise RunnerError("provisioning as the RTDS %s failed: %s" % (self.role.name, out.strip()[-300:]))
         self.resetter.save()
         self.cred = self._credential()
 
@@ -405,18 +426,45 @@ class OpticalDevice:
                 time.sleep(0.1)
 
     def send(self, raw):
+        """Pass `raw` through in E2 GBCS blocks (EOT-terminated partial blocks, then the last one).
+        A block refused by the port's rate limit (ER06, answered before the block is taken) is sent
+        again after a pause, as a terminal paces itself."""
+        from firmware.optical import iec
+        from firmware.optical.port import ER_RATE
         from host_tools.hht import hht
 
-        try:
-            return self.h.gbcs(raw)
-        except hht.HhtError as e:
-            alert = None
-            if e.text.startswith("ER") and len(e.text) >= 6:
+        h = self.h
+        hx = binascii.hexlify(raw).decode().upper()
+        blocks = [hx[i:i + hht.GBCS_BLOCK] for i in range(0, len(hx), hht.GBCS_BLOCK)] or [""]
+        rate = ("(%s)" % ER_RATE).encode()
+        for i, b in enumerate(blocks):
+            last = i == len(blocks) - 1
+            for _ in range(RATE_RETRIES):
+                h.ser.write(iec.command("E2", "GBCS(%s)" % b, partial=not last))
                 try:
-                    alert = int(e.text[2:6], 16)
-                except ValueError:
-                    alert = None
-            raise Refused(e.text, alert)
+                    r = h.read_message()
+                except hht.HhtError as e:
+                    raise Refused(e.text)
+                if not (isinstance(r, tuple) and r[0] == "data" and r[2] == rate):
+                    break
+                time.sleep(RATE_PAUSE)
+            if isinstance(r, tuple) and r[0] == "data" and r[2].startswith(b"(ER"):
+                text = r[2][1:-1].decode(errors="replace")
+                alert = None
+                if len(text) == 6:
+                    try:
+                        alert = int(text[2:], 16)
+                    except ValueError:
+                        alert = None
+                raise Refused(text if last else "block %d of %d refused: %s" % (i + 1, len(blocks), text), alert)
+            if not last and r != iec.ACK:
+                raise Refused("block %d of %d not acknowledged: %r" % (i + 1, len(blocks), r))
+        if not (isinstance(r, tuple) and r[0] == "data" and r[2][:1] == b"(" and r[2][-1:] == b")"):
+            raise Refused("no GBCS response: %r" % (r,))
+        try:
+            return binascii.unhexlify(r[2][1:-1])
+        except (ValueError, binascii.Error):
+            raise Refused("response is not hex: %r" % r[2][:40])
 
     def end(self):
         from host_tools.hht import hht
@@ -586,7 +634,7 @@ def junit_xml(rep):
                           failures=str(u["commands"] - u["verified"]), errors="0",
                           time="%.3f" % u.get("seconds", 0))
         for r in u["results"]:
-            tc = ET.SubElement(s, "testcase", classname="rtds.%s.%s" % (rep["role"], u["name"]),
+            tc = ET.SubElement(s, "testcase", classname="rtds.%s.%s" % (rep["role"], u["name"].replace(".", "_")),
                                name=r["file"], time="%.3f" % r["seconds"])
             props = ET.SubElement(tc, "properties")
             for k in ("variant", "counter", "message_code", "authenticated", "verified", "content_equal"):
