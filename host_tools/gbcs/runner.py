@@ -505,35 +505,41 @@ def real_board(optical, console, role, keys):
 
 
 # -- judging --------------------------------------------------------------------------------------
-def check(cmd, raw, role, keys):
-    """Judge response `raw` to Command `cmd` on the host: (verified, reason, content_equal or None,
-    auth). Independent of the firmware's crypto."""
+def judge(cmd_msg, raw, device_eui, ds_pub, ka_pub, peer_ka_priv):
+    """Judge response `raw` to the parsed command `cmd_msg` with `cryptography` only: (verified,
+    reason, auth, parsed response or None). The response must echo the command (response CRA,
+    counter, message code, originator and recipient swapped), be device-signed when the command is
+    critical or in SIGNED_RESPONSE_EXTRA (checked with `ds_pub`) and MAC'd otherwise (checked with
+    the originator's KA private key `peer_ka_priv` x the device KA public key `ka_pub`), and answer a
+    DLMS request item for item under its invoke-id. A key given as None makes that check fail with
+    the reason saying which key is missing."""
     from firmware.gbcs import codes, dlms, dlms_client, frame
 
     try:
         r = frame.parse(raw)
     except Exception as e:  # noqa: BLE001 - any parse failure is a verdict, reported as such
         return False, "response does not parse: %s" % e, None, None
-    m = cmd.msg
+    m = cmd_msg
     bad = []
     if r.cra != frame.CRA_RESPONSE:
         bad.append("CRA %d, not a response" % r.cra)
     if r.counter != m.counter:
         bad.append("counter %d does not echo %d" % (r.counter, m.counter))
-    if r.originator != role.eui or r.recipient != m.originator:
+    if r.originator != device_eui or r.recipient != m.originator:
         bad.append("originator/recipient not swapped")
     if r.message_code != m.message_code:
         bad.append("message code %04X, command %04X" % (r.message_code, m.message_code))
     if m.signature or m.message_code in codes.SIGNED_RESPONSE_EXTRA:
         auth = "signature"
-        if r.mac_header or not V.verify_signature(role.ds_pub(), r):
+        if ds_pub is None:
+            bad.append("no DS public key of the device to check the signature")
+        elif r.mac_header or not V.verify_signature(ds_pub, r):
             bad.append("device signature does not verify")
     else:
         auth = "MAC"
-        peer = keys.parties.get(m.originator)
-        if peer is None or "ka" not in peer.priv:
-            bad.append("no KA private key for %s to check the MAC" % m.originator.hex())
-        elif not r.mac_header or not V.verify_mac(r, peer.priv["ka"], role.ka_pub(keys)):
+        if peer_ka_priv is None or ka_pub is None:
+            bad.append("no KA private key of %s (or device KA key) to check the MAC" % m.originator.hex().upper())
+        elif not r.mac_header or not V.verify_mac(r, peer_ka_priv, ka_pub):
             bad.append("MAC does not verify")
     if not bad and m.content[:1] == b"\xd9":
         try:
@@ -543,10 +549,85 @@ def check(cmd, raw, role, keys):
                 bad.append("DLMS response does not answer the request's items")
         except Exception as e:  # noqa: BLE001
             bad.append("DLMS response does not parse: %s" % e)
+    return not bad, "; ".join(bad), auth, r
+
+
+def check(cmd, raw, role, keys):
+    """Judge response `raw` to RTDS Command `cmd` (see judge): (verified, reason, content_equal or
+    None when RTDS has no response, auth). Content = the DLMS / response payload."""
+    from firmware.gbcs import frame
+
+    peer = keys.parties.get(cmd.msg.originator)
+    ok, why, auth, r = judge(cmd.msg, raw, role.eui, role.ds_pub(), role.ka_pub(keys),
+                             peer.priv.get("ka") if peer is not None else None)
     equal = None
-    if cmd.expected is not None:
+    if r is not None and cmd.expected is not None:
         equal = bytes(r.content) == bytes(frame.parse(cmd.expected).content)
-    return not bad, "; ".join(bad), equal, auth
+    return ok, why, equal, auth
+
+
+def read_raw(value):
+    """GBCS bytes from `value`: hex digits, or a file holding hex text (as RTDS .HEX files and DCC
+    tools write them) or the bytes themselves. UsageError unless it parses as a GBCS command."""
+    from firmware.gbcs import frame
+
+    if os.path.isfile(value):
+        with open(value, "rb") as f:
+            data = f.read()
+        text = data.decode("ascii", "replace")
+        hexdigits = "".join(text.split())
+        try:
+            raw = binascii.unhexlify(hexdigits) if hexdigits else b""
+        except (ValueError, binascii.Error):
+            raw = data
+    else:
+        try:
+            raw = binascii.unhexlify("".join(value.split()))
+        except (ValueError, binascii.Error):
+            raise UsageError("--raw must be hex digits or a file holding them: %r" % value[:40])
+    try:
+        m = frame.parse(raw)
+    except Exception as e:  # noqa: BLE001 - frame.parse raises Reject for malformed input
+        raise UsageError("--raw is not a GBCS message: %s" % e)
+    if m.cra != frame.CRA_COMMAND:
+        raise UsageError("--raw is not a GBCS command (CRA %d)" % m.cra)
+    return raw, m
+
+
+def device_keys(keys_dir, device):
+    """(DS public, KA public) SEC1 bytes of `device` from a key store (smlab pki layout), each None
+    when unknown. For the RTDS devices of ROLES the DS key is the one the runner provisions them
+    with (RTDS publishes a certificate for a DS key whose private half nobody has)."""
+    ds = ka = None
+    try:
+        from host_tools.keys import pki
+
+        p = pki.load_keystore(keys_dir).get(device)
+    except (SmlabError, OSError, ValueError):
+        p = None
+    rtds = [r for r in ROLES.values() if r.eui == device]
+    if p is not None:
+        # an RTDS device's published DS certificate is not the key the runner provisions; a DS key
+        # the key store holds privately is (smlab provision generated it)
+        if "ds" in p.public and (not rtds or "ds" in p.private):
+            ds = p.public_bytes("ds")
+        ka = p.public_bytes("ka") if "ka" in p.public else None
+    for r in rtds:
+        ds = ds or r.ds_pub()
+        if ka is None and os.path.isdir(C.KEYSTORE):
+            ka = r.ka_pub(C.Keystore(C.KEYSTORE))
+    return ds, ka
+
+
+def originator_ka(keys_dir, eui):
+    """The KA private key (cryptography) of organisation `eui` from a key store, or None."""
+    try:
+        from host_tools.keys import pki
+
+        p = pki.load_keystore(keys_dir).get(eui)
+    except (SmlabError, OSError, ValueError):
+        return None
+    return p.private.get("ka") if p is not None else None
 
 
 def run(device, role, ucs, keys, out_dir=None, progress=None):

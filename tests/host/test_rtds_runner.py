@@ -164,6 +164,7 @@ def test_virtual_board_slice_matches_in_process(tmp_path, keys, esme):
         r = run("rtds", "sim:rt", "--role", "esme", "--json", "--out", str(hexdir), *args, check=False)
         board = json.loads(r.stdout)
         assert r.returncode == 0, r.stderr
+        _send_raw(run, tmp_path, esme)
     finally:
         run("sim", "stop", check=False)
     ip = runner.summary(runner.run(runner.InProcess(esme, keys), esme,
@@ -174,3 +175,29 @@ def test_virtual_board_slice_matches_in_process(tmp_path, keys, esme):
     assert [[u[k] for k in COUNTS] for u in board["use_cases"]] == [[u[k] for k in COUNTS] for u in ip["use_cases"]]
     assert board["commands"] == 18 and board["success_content_equal"] == board["success_total"] == 11
     assert len(glob.glob(str(hexdir / "*" / "*.HEX"))) == 18
+
+
+def _send_raw(run, tmp, esme):
+    """`smlab send --raw` on the board the runner left in the state of its last use case (ECS45:
+    the supplier's counter at 1002)."""
+    cred = str(tmp / "cred.json")
+    run("hht", "issue", "--keys", C.KEYSTORE, "--hht-id", "48485400000000a9", "--device", esme.eui.hex(),
+        "--out", cred)
+    ecs42, ecs45 = (runner.use_cases(C.RTDS, esme.eui, [u])[0].commands for u in ("ECS42", "ECS45"))
+    # a replayed counter: refused by the meter, exit 1 with its alert code
+    r = run("send", "sim:rt", "--raw", ecs42[0].path, "--cred", cred, "--keys", C.KEYSTORE, check=False)
+    assert r.returncode == 1 and "8F60" in r.stderr
+    run("rtds", "sim:rt", "--use-case", "ECS42")  # now at counter 1001
+    r = run("--json", "send", "sim:rt", "--raw", ecs45[1].raw.hex(), "--cred", cred, "--keys", C.KEYSTORE)
+    d = json.loads(r.stdout)
+    assert d["verified"] is True and d["auth"] == "MAC" and d["counter"] == 1002
+    resp = binascii.unhexlify(d["response"])
+    assert runner.check(ecs45[1], resp, esme, C.Keystore(C.KEYSTORE))[:2] == (True, "")
+    # without the originator's KA key the response is printed, said to be unverified, exit 0
+    run("rtds", "sim:rt", "--use-case", "ECS42")
+    r = run("send", "sim:rt", "--raw", ecs45[1].path, "--cred", cred, "--keys", str(tmp / "nokeys"))
+    assert "NOT verified" in r.stdout and d["response"].upper() in r.stdout
+    r = run("send", "sim:rt", "--raw", "DD00", "--cred", cred, check=False)
+    assert r.returncode == 2 and "not a GBCS message" in r.stderr
+    r = run("send", "sim:rt", "ECS42", "--raw", ecs45[1].path, check=False)
+    assert r.returncode == 2 and "one of them" in r.stderr
