@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from host_tools.errors import SmlabError, UsageError
 from host_tools.gbcs import corpus as C
 from host_tools.gbcs import verify as V
+from host_tools.util import write_atomic
 
 HHT_ID = bytes.fromhex("48485400000000d2")  # the runner's terminal identity in its HHT credential
 RATE_RETRIES = 20  # a block refused by the optical port's rate limit is sent again, this many times
@@ -265,9 +266,8 @@ class ImageResetter:
         shutil.copyfile(self.vb.image, self.saved)
 
     def reset(self):
-        tmp = self.vb.image + ".rtds-tmp"
-        shutil.copyfile(self.saved, tmp)
-        os.replace(tmp, self.vb.image)
+        with open(self.saved, "rb") as f:
+            write_atomic(self.vb.image, f.read(), sync=False)
         self.vb.reset()
 
     def close(self):
