@@ -390,12 +390,14 @@ class Supervisor:
                     self.relay(fd)
                 if self.watch_pid and not _pid_alive(self.watch_pid):
                     break
+                requested = False
                 if self.want_reset:
                     self.want_reset = False
+                    requested = True  # a reset asked for is not a crash
                     self.kill()
                 if self.proc.poll() is not None and not self.stopping:
                     self.drain()
-                    fast = time.monotonic() - self.started < 1.0
+                    fast = not requested and time.monotonic() - self.started < 1.0
                     self.quick_exits = self.quick_exits + 1 if fast else 0
                     if self.quick_exits > 5:
                         time.sleep(1.0)  # crash loop: do not spin

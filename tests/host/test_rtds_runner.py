@@ -3,7 +3,9 @@ all 297 RTDS commands addressed to 00DB1234567890A0 with every response verified
 JSON summary, JUnit XML and .HEX outputs are readable by other tools; an altered response is caught
 (signature, MAC, content); bad input exits 2; a virtual board reached through its optical port gives
 the same per-use-case verdicts as the role in process (a slice of use cases: the full board run is
-bench/bench_rtds_vboard.py). Skips when ../shared/interop is absent."""
+bench/bench_rtds_vboard.py), reset per use case from its saved flash image, and also driven as a
+real board is (optical port + REPL console, store snapshot on the board); `smlab send --raw`
+delivers RTDS bytes and verifies the answer. Skips when ../shared/interop is absent."""
 import binascii
 import glob
 import json
@@ -164,6 +166,16 @@ def test_virtual_board_slice_matches_in_process(tmp_path, keys, esme):
         r = run("rtds", "sim:rt", "--role", "esme", "--json", "--out", str(hexdir), *args, check=False)
         board = json.loads(r.stdout)
         assert r.returncode == 0, r.stderr
+        # the real-board path (optical port + REPL console, state restored from a store snapshot
+        # on the board) driven through the virtual board's two ports
+        bdir = tmp_path / "home" / "boards" / "rt"
+        r = run("rtds", str(bdir / "optical"), "--console", str(bdir / "console"), "--json",
+                "--use-case", "ECS42", "--use-case", "ECS45")
+        real = json.loads(r.stdout)
+        assert [[u[k] for k in COUNTS] for u in real["use_cases"]] == [
+            [u[k] for k in COUNTS] for u in board["use_cases"] if u["name"] in ("7.1_ECS42", "7.4_ECS45")]
+        r = run("rtds", str(bdir / "optical"), check=False)
+        assert r.returncode == 2 and "--console" in r.stderr
         _send_raw(run, tmp_path, esme)
     finally:
         run("sim", "stop", check=False)
