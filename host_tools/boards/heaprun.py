@@ -1,5 +1,5 @@
 """Run the ESME's GBCS pipeline as deployed inside `micropython -X heapsize=N` and check every answer
-on the host: the proof behind "the whole pipeline runs under 96K" (GBCS issue; docs/board-memory.md).
+on the host: the proof behind "the whole pipeline runs under 96K" (docs/board-memory.md).
 
     tree = build_tree(tmp)                        # .mpy modules + data files, as `smlab build`
     store = provision(tmp)                        # the own-fixture ESME 02534D4C01010001

@@ -122,7 +122,7 @@ def test_bench_help_documents_the_scenario_format():
 
 
 def test_module_clis_speak_the_users_language():
-    history = re.compile(r"issue \d|(?:^|\s)#\d+\b|seed approach|arrives with the host-tools issue", re.I)
+    history = re.compile(r"issue \d|(?:GBCS|host-tools|this|the) issue\b|(?:^|\s)#\d+\b|seed approach", re.I)
     for mod in ("host_tools.boards.vboard", "host_tools.hht.hht", "host_tools.hht.workorder",
                 "host_tools.campaigns.demo", "host_tools.codes.vectors"):
         r = subprocess.run([sys.executable, "-m", mod, "--help"], capture_output=True, text=True,
