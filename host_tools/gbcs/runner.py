@@ -92,9 +92,9 @@ class Role:
         return provisioning.apply(store, self.payload(keys), self.eui, table_dir)
 
 
-# role name -> the RTDS device standing for it. CHF (00DB1234567890A2), GSME (..A1) and GPF (..A3)
-# join here with their role firmware; RTDS publishes no private key for them, so their entry will
-# carry KA keys of our own and the runner re-MACs their commands with the published ACB KA key.
+# role name -> the RTDS device standing for it. RTDS publishes no private key for the CHF
+# (00DB1234567890A2), GSME (..A1) or GPF (..A3): an entry for one of them carries a KA key of our own,
+# and its commands are re-MAC'd with the published ACB KA key before they are sent.
 ROLES = {
     "esme": Role("esme", "00db1234567890a0", "00db1234567890a0-ka", C.ESME_DS_PRIV),
 }
@@ -631,8 +631,8 @@ def originator_ka(keys_dir, eui):
 
 
 def run(device, role, ucs, keys, out_dir=None, progress=None):
-    """Feed every use case to `device`; returns the report dict (see summary keys in the module
-    doc of host_tools/cli/cmd_rtds.py). out_dir: every response written as <use case>/<command
+    """Feed every use case to `device`; returns the report dict (role, device, the counts of
+    docs/host-tools.md, ok, seconds, use_cases with per-command results). out_dir: every response written as <use case>/<command
     file name with RESPONSE>.HEX, one line of upper-case hex. progress(use_case_report) per case."""
     t0 = time.monotonic()
     device.start()
