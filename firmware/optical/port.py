@@ -38,7 +38,8 @@ MANUFACTURER = "SMl"
 BAUD_CHAR = "5"  # 9600 Bd offered
 RATE_BURST = const(10)  # token bucket for programming-mode commands
 RATE_PER_S = const(2)
-MAX_GBCS_BYTES = const(2048)  # a pass-through command (bytes, over EOT partial blocks)
+MAX_GBCS_BYTES = const(4096)  # a pass-through command (bytes, over EOT partial blocks); the largest
+# GBCS command an ESME takes in RTDS is the 3,986-byte signature-only CS02b recovery command
 QUIET_MS = const(60000)  # unauthenticated audit events: at most one entry per minute
 _MALFORMED_ALERT = const(5)
 _RX_CHUNK = const(256)  # bytes read per poll at least (a burst is drained in a few polls)  # malformed frames per session that raise 0x8F60
@@ -399,15 +400,20 @@ class Port:
             self._malformed += 1
             self._send(iec.error_message(ER_SYNTAX), now)
             return
-        buf = self._gbcs if self._gbcs is not None else bytearray()
-        if len(buf) + len(chunk) > MAX_GBCS_BYTES:
+        # the blocks are kept as a list and joined once at the end: growing one buffer block by
+        # block would leave a trail of ever larger freed copies on a small fragmented heap
+        parts = self._gbcs if self._gbcs is not None else []
+        size = len(chunk)
+        for p in parts:
+            size += len(p)
+        if size > MAX_GBCS_BYTES:
             self._gbcs = None
             self._malformed += 1
             self._send(iec.error_message(ER_TOO_LONG), now)
             return
-        buf.extend(chunk)
+        parts.append(chunk)
         if partial:
-            self._gbcs = buf
+            self._gbcs = parts
             self._send(bytes((iec.ACK,)), now)
             return
         self._gbcs = None
@@ -416,8 +422,8 @@ class Port:
             self.audit(NO_AUTHORITY, "pass-through not permitted")
             self._send(iec.error_message(ER_REFUSED), now)
             return
-        msg = bytes(buf)
-        buf = None
+        msg = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts = None
         try:
             resp = self.passthrough(msg)
         except Reject as e:  # already security-logged by the GBCS pipeline

@@ -1,6 +1,6 @@
 """Pass-through HHT end to end: a supplier-signed work order of 3 RTDS-shaped commands re-signed for
 this visit (supplier DS key, ACB MAC, fresh counters), the HHT CLI applies 2 of them over the
-optical port, the meter runs each through the ESME's WAN pipeline (firmware.meter.esme), the state
+optical port, the meter runs each through the ESME's WAN pipeline (firmware.roles.esme), the state
 changes and the device-signed responses verify; replayed, tampered and other-meter commands are
 rejected with their GBCS alert codes (docs/hht.md). Skips when ../shared (RTDS keystore) is absent."""
 import json
@@ -15,9 +15,8 @@ from host_tools.gbcs import corpus as R
 pytestmark = pytest.mark.skipif(not R.available(), reason="../shared RTDS keystore not present")
 
 from firmware.gbcs import frame  # noqa: E402
-from firmware.meter.esme import Esme, RTDS_CLOCK  # noqa: E402
+from firmware.roles.esme import Esme, RTDS_CLOCK  # noqa: E402
 from firmware.optical import auth  # noqa: E402
-from firmware.optical.service import supplier_anchors  # noqa: E402
 from firmware.store.durable import Store  # noqa: E402
 from host_tools.gbcs import verify as V  # noqa: E402
 from host_tools.hht import hht as H  # noqa: E402
@@ -45,7 +44,7 @@ def rig():
     tmp = tempfile.TemporaryDirectory()
     st = Store(tmp.name)
     R.provision_rtds_esme(st)
-    m = PtyMeter(R.ESME_EUI, supplier_anchors(Store(tmp.name)), root=tmp.name,
+    m = PtyMeter(R.ESME_EUI, Esme(Store(tmp.name)).hht_anchor, root=tmp.name,
                  esme_factory=lambda s: Esme(s, clock=lambda: RTDS_CLOCK)).start()
     yield m, tmp.name
     m.close()
@@ -122,7 +121,7 @@ def test_replayed_tampered_other_meter_rejected(rig, tmp_path):
     assert meter.model.supply == "connected"
     assert V.verify_signature(R.esme_ds_pub(), frame.parse(resp))
     h.sign_off()
-    log = meter.security()
+    log = meter.gbcs_security()
     assert any(e.startswith("replay 8F60") for e in log)
     assert any(e.startswith("target 8F3E") for e in log)
 
