@@ -186,5 +186,5 @@ def test_cli_issue_build_and_apply(rig, tmp_path):
     d["items"][0]["label"] = "harmless"
     W.save(wo, d)
     assert H.main(["workorder", "--port", meter.path, "--cred", cred, "--wo", wo,
-                   "--supplier-pub", pub_pem, "--apply", "2"]) == 3
+                   "--supplier-pub", pub_pem, "--apply", "2"]) == 2  # bad input (docs/host-tools.md exit codes)
     assert meter.model.supply == "disconnected"
