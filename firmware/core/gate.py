@@ -19,7 +19,9 @@ DLMS dispatch (Table, Request; xDLMS ACCESS service, IEC 62056-5-3; GBCS §7.2 u
 gbcs.md §7.1): a table keyed by (kind, class id, OBIS, attribute/method) with two gates per entry,
 and the per-command Request context handlers work in.
 
-    table = Table(own_counters)        # message codes whose counters a service keeps (not the gate)
+    table = Table(own_counters, resolve)   # own_counters: message codes whose counters a service
+                                           # keeps (not the gate); resolve: objects loaded on demand
+    table.der = fn                         # fn(device, msg, party, log) answers non-DLMS (DER) content
     table.register(kind, class_id, obis6, ident, handler, signed=False, roles=None)
     table.add(cosem_row, handler, roles=None)
     content = table.execute(device, msg, party, log)   # the DLMS access-response bytes
@@ -98,9 +100,15 @@ class Table:
     service of the role checks and records itself (e.g. CS01a in the UTRN counter space, gbcs.md §6
     open points); the gate skips its command-counter check for them."""
 
-    def __init__(self, own_counters=()):
+    def __init__(self, own_counters=(), resolve=None):
         self._t = {}
         self.own_counters = own_counters
+        # resolve(kind, class id, OBIS, ident) -> (handler, signed, roles) or None: objects whose
+        # handlers a role loads on demand (not registered at boot)
+        self.resolve = resolve
+        # der(device, msg, party, log) -> response content: commands whose content is not a DLMS
+        # access request (ASN.1 DER, GBCS §7.3 credential and device-management use cases)
+        self.der = None
 
     def register(self, kind, class_id, obis6, ident, handler, signed=False, roles=None):
         self._t[(kind, class_id, bytes(obis6), ident)] = (handler, signed, roles)
@@ -113,6 +121,8 @@ class Table:
     def execute(self, device, m, party, log):
         """Run the command content; returns the response content (never raises for content)."""
         if not m.content or m.content[0] != dlms.TAG_REQUEST:
+            if m.content and self.der is not None:
+                return self.der(device, m, party, log)
             return _DER_COMMAND_FAILED
         try:
             req = dlms.parse_request(m.content)
@@ -127,6 +137,8 @@ class Table:
             rkind = dlms.GET if kind == dlms.GET_WITH_SELECTION else (
                 dlms.SET if kind == dlms.SET_WITH_SELECTION else kind)
             e = self._t.get((rkind, cid, obis, ident))
+            if e is None and self.resolve is not None:
+                e = self.resolve(rkind, cid, obis, ident)
             if e is None or kind >= dlms.GET_WITH_SELECTION:
                 results.append((rkind, self._undefined(rkind, cid, obis), None))
                 continue
