@@ -2,6 +2,7 @@
 from host_tools.boards import registry
 from host_tools.cli import warn
 from host_tools.cli.common import add_home, add_keys, keys
+from host_tools.errors import UsageError
 from host_tools.keys import provision
 from host_tools.util import parse_eui, private_path_warning
 
@@ -12,6 +13,8 @@ def register(sub):
     add_keys(p, what="key store (smlab pki create/import)")
     p.add_argument("--eui", help="device EUI-64 (default: the virtual board's EUI)")
     p.add_argument("--supplier", help="supplier EUI-64 when the key store has several")
+    p.add_argument("--role", default="esme",
+                   help="device role the board boots as (a name in firmware.roles.REGISTRY; default esme)")
     add_home(p)
     p.add_argument("--max-credit", type=int, help="maximum credit per top-up, pennies")
     p.add_argument("--max-balance", type=int, help="maximum meter balance, pennies")
@@ -27,7 +30,11 @@ def run(args):
     utrn = {k: v for k, v in (("max_credit", args.max_credit), ("max_balance", args.max_balance),
                               ("lock_fails", args.lock_fails)) if v is not None}
     ks = keys(args)
-    p = provision.payload(ks, eui, sup, utrn=utrn)
+    from firmware.roles import REGISTRY
+
+    if args.role not in REGISTRY:
+        raise UsageError("unknown role %r (this firmware has: %s)" % (args.role, ", ".join(sorted(REGISTRY))))
+    p = provision.payload(ks, eui, sup, role=args.role, utrn=utrn)
     if p["_generated_ds"]:
         w = private_path_warning(ks)
         if w:

@@ -91,5 +91,7 @@ def test_provision_virtual_board_cli(tmp_path):
         assert q.stdout.split() == ["02534d4c01010001", "20000"], q.stdout + q.stderr
         r = run("provision", "sim:m", "--keys", ks, "--eui", "02534d4c01010001", "--supplier", "0011")
         assert r.returncode == 2 and "supplier 0011 is not in the key store" in r.stderr
+        r = run("provision", "sim:m", "--keys", ks, "--role", "toaster")
+        assert r.returncode == 2 and "unknown role 'toaster'" in r.stderr and "esme" in r.stderr
     finally:
         run("sim", "stop")
