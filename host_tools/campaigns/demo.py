@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 
+from firmware.core import seclog
 from firmware.gbcs import frame
 from host_tools.boards import flash, logs
 from host_tools.boards import registry as boards
@@ -130,13 +131,13 @@ class Demo:
             self.step("ECS45 read via HHT", "ECS45 read load switch state through the HHT", lambda: apply(3, True))
 
             def seclog():
-                got = logs.read_logs(vb.console, ("seclog", "utrn"))
+                got = logs.read_logs(vb.console, (seclog.GBCS, "utrn"))
                 vb.reset_to_app()
-                lines = [logs.decode(e)[0] for e in got["seclog"] + got["utrn"]]
+                lines = [logs.decode(e)[0] for e in got[seclog.GBCS] + got["utrn"]]
                 for ln in lines:
                     self.say("      " + ln)
                 return any("8F60" in ln for ln in lines) and any("8F51" in ln for ln in lines), \
-                    "%d security-log and %d UTRN-log entries read back" % (len(got["seclog"]), len(got["utrn"]))
+                    "%d security-log and %d UTRN-log entries read back" % (len(got[seclog.GBCS]), len(got["utrn"]))
             self.step("security log read back", "read back the security log", seclog)
         finally:
             vb.stop()
