@@ -25,14 +25,6 @@ def test_names_and_sizes_defined_once():
     assert _t.raises(Reject, seclog.size, "event").reason == "store-name"
 
 
-def test_the_gate_writes_the_gbcs_log_by_these_name_and_size():
-    """The GBCS command gate opens its log without loading this module (heap on the command path);
-    its name and bound must be these."""
-    from firmware.core import gate
-
-    assert (gate._SECLOG, gate._SECLOG_SIZE) == (seclog.GBCS, seclog.GBCS_SIZE)
-
-
 def test_repeats_coalesce_with_a_count_and_different_events_stay_apart():
     with Tmp() as st:
         lg = seclog.optical(st)
