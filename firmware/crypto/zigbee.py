@@ -3,7 +3,10 @@ the AES-MMO hash (ZigBee spec B.6, Matyas-Meyer-Oseas with AES-128) and HMAC-MMO
 RFC 2104 construction with the 16-byte MMO hash, 16-byte block).
 
 Install codes carry their CRC least-significant byte first (on-air / hash-input order); the link
-key is AES-MMO(code || CRC as on the wire).
+key is AES-MMO(code || CRC as on the wire). The form is explicit, because 8 bytes are either an
+8-byte code or a 6-byte code with its CRC: install_code_link_key(code_with_crc) checks the CRC,
+install_code_link_key_without_crc(code) computes it. key_transport_key / key_load_key are the
+keyed hashes of ZigBee spec 4.5.3 (HMAC-MMO with 0x00 / 0x02).
 """
 from firmware.alerts import Reject
 from firmware.crypto.aes import AES
@@ -49,12 +52,9 @@ def check_install_code(code_with_crc, display_order=False):
     raise Reject("format", None, "install code CRC mismatch")
 
 
-def normalise_install_code(code, display_order=False):
-    """Accept a code with or without CRC; return code || CRC in wire order (the MMO input)."""
-    if len(code) in INSTALL_CODE_LENGTHS:
-        return bytes(code) + install_code_crc_bytes(code)
-    c = check_install_code(code, display_order)
-    return c + install_code_crc_bytes(c)
+def install_code_with_crc(code):
+    """code || CRC in wire order (the MMO input) for a code of 6, 8, 12 or 16 bytes WITHOUT CRC."""
+    return bytes(code) + install_code_crc_bytes(code)
 
 
 def _mmo_pad(data):
@@ -81,9 +81,19 @@ def aes_mmo(data):
     return h
 
 
-def install_code_link_key(code, display_order=False):
-    """Link key derived from an install code (with or without its CRC)."""
-    return aes_mmo(normalise_install_code(code, display_order))
+def install_code_link_key(code_with_crc, display_order=False):
+    """Link key of an install code given WITH its CRC (6/8/12/16 code bytes + 2 CRC bytes = 8, 10,
+    14 or 18 bytes): the CRC is checked (Reject("format") on a mismatch), then the key is
+    AES-MMO(code || CRC in wire order). A 6-byte code with its CRC (8 bytes) is never taken for an
+    8-byte code: this function always reads the last 2 bytes as the CRC."""
+    code = check_install_code(code_with_crc, display_order)
+    return aes_mmo(install_code_with_crc(code))
+
+
+def install_code_link_key_without_crc(code):
+    """Link key of an install code given WITHOUT its CRC (6, 8, 12 or 16 bytes; GB CCS01 carries
+    the 16-byte code without CRC): the CRC is computed here, then AES-MMO(code || CRC)."""
+    return aes_mmo(install_code_with_crc(code))
 
 
 def hmac_mmo(key, data):
@@ -95,3 +105,14 @@ def hmac_mmo(key, data):
     ipad = bytes(b ^ 0x36 for b in key)
     opad = bytes(b ^ 0x5C for b in key)
     return aes_mmo(opad + aes_mmo(ipad + bytes(data)))
+
+
+def key_transport_key(link_key):
+    """Key-transport key = HMAC-MMO(link key, 0x00) (ZigBee spec 4.5.3, B.1.4): protects an APS
+    Transport-Key command carrying the network key (aux-header key identifier 2)."""
+    return hmac_mmo(link_key, b"\x00")
+
+
+def key_load_key(link_key):
+    """Key-load key = HMAC-MMO(link key, 0x02): protects a transported link key (key identifier 3)."""
+    return hmac_mmo(link_key, b"\x02")

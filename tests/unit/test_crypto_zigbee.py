@@ -66,8 +66,48 @@ def test_install_code_link_keys():
     ]
     for code, key in cases:
         c = U(code)
-        assert z.install_code_link_key(c) == U(key), code
+        assert z.install_code_link_key_without_crc(c) == U(key), code
         assert z.install_code_link_key(c + z.install_code_crc_bytes(c)) == U(key)
+        # the explicit forms: a code without CRC is not accepted where the CRC is required
+        _t.raises(Reject, z.install_code_link_key, c)
+
+
+def test_install_code_every_length_with_crc():
+    # 6-byte code 09bfad1ea5a3 with its CRC 0x1C6E (wire bytes 6e 1c): 8 bytes that an implicit
+    # form took for an 8-byte code without CRC. The key is AES-MMO of the 8 wire bytes.
+    six = U("09bfad1ea5a3")
+    assert z.crc16_x25(six) == 0x1C6E
+    wire = six + U("6e1c")
+    key = z.install_code_link_key(wire)
+    assert key == z.aes_mmo(wire)
+    assert key == z.install_code_link_key_without_crc(six)
+    assert key == U("20984426DF65FBB0C00247D8975FFDDC")
+    # the 8 bytes read as an 8-byte code without CRC give a different key (the old bug)
+    assert z.install_code_link_key_without_crc(wire) != key
+    # display order (CRC most-significant byte first) only when asked for
+    _t.raises(Reject, z.install_code_link_key, six + U("1c6e"))
+    assert z.install_code_link_key(six + U("1c6e"), display_order=True) == key
+    for n in (6, 8, 12, 16):
+        code = bytes((0xA5 ^ (i * 7)) & 0xFF for i in range(n))
+        w = code + z.install_code_crc_bytes(code)
+        assert len(w) == n + 2
+        k = z.install_code_link_key(w)
+        assert k == z.aes_mmo(w) == z.install_code_link_key_without_crc(code)
+        bad = w[:-1] + bytes((w[-1] ^ 1,))
+        _t.raises(Reject, z.install_code_link_key, bad)
+    for n in (0, 5, 7, 9, 11, 13, 15, 17):
+        _t.raises(Reject, z.install_code_link_key_without_crc, bytes(n))
+    for n in (0, 7, 9, 11, 12, 13, 16, 17, 19):
+        _t.raises(Reject, z.install_code_link_key, bytes(n))
+
+
+def test_key_transport_and_load_keys():
+    # han.md §3: ZigBeeAlliance09 and the zbtk install-code key
+    assert z.key_transport_key(b"ZigBeeAlliance09") == U("4BAB0F173E1434A2D572E1C1EF478782")
+    assert z.key_load_key(b"ZigBeeAlliance09") == U("C5A47035C332CCBF251571D8BADED188")
+    lk = U("4C23A848A76F432113510A301C5FDFD2")
+    assert z.key_transport_key(lk) == U("364478502081DE79CF903260A0C09D45")
+    assert z.key_load_key(lk) == U("5F4CCC59ABC71A1AA2C73866BB210CAF")
 
 
 def test_hmac_mmo_vectors():
