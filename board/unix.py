@@ -5,6 +5,13 @@ the UARTs are pseudo-terminals relayed by the board's supervisor, storage is the
 image mounted at "/", reset() ends the process so the supervisor restarts it from the image.
 Outside one (tests, host simulations under either interpreter) `Board(root)` is a detached board
 with in-memory streams (board.hal.MemStream) and a plain directory for storage.
+
+Simulation (virtual boards and detached boards alike; docs/virtual-board.md "Meter time and load"):
+a virtual clock and a consumer load. `sim` = {"clock": {"t0": meter seconds at the anchor, "at": real
+ms at the anchor, "rate": meter seconds per real second}, "load": {"w": watts} or {"profile":
+[[second of the day, watts], ...]}} comes from the board's `sim.json` at boot (the ROM reads it) and
+from lines `sim <json>` on the board's `sim` pty while it runs (`smlab sim load|clock`). time() is
+then t0 + (now - at) * rate; load_w(t) is the load at meter time t (0 without a load).
 """
 import os
 import time
@@ -81,6 +88,10 @@ class Board(BaseBoard):
         self.displayed = []  # detached board: what display() showed
         self.resets = 0
         self.flash = None  # virtual board: the board.flash.NorFlash under "/" (set by the ROM)
+        self._vclock = None  # (t0, at_ms, rate) of the virtual clock, None: the host clock
+        self._load = None
+        self._simbuf = b""
+        self.simulate(self.cfg.get("sim") or {})
 
     def _open_uart(self, name):
         s = self._streams.get(name)
@@ -98,10 +109,65 @@ class Board(BaseBoard):
         return _ticks_ms()
 
     def time(self):
+        self._sim_input()
+        vc = self._vclock
+        if vc is not None:
+            return int(vc[0] + (_real_ms() - vc[1]) * vc[2] // 1000)
         return int(time.time()) + self._time_offset
 
     def set_time(self, t):
-        self._time_offset = int(t) - int(time.time())
+        vc = self._vclock
+        if vc is not None:
+            self._vclock = (int(t), _real_ms(), vc[2])
+        else:
+            self._time_offset = int(t) - int(time.time())
+
+    # -- simulation: virtual clock and consumer load -----------------------------------------------
+    def simulate(self, sim):
+        """Apply a simulation setting (see the module docstring); keys absent are left alone."""
+        c = sim.get("clock")
+        if c is not None:
+            self._vclock = (int(c["t0"]), int(c["at"]), int(c.get("rate", 1)))
+        ld = sim.get("load")
+        if ld is not None:
+            if "profile" in ld:
+                self._load = sorted([(int(a), int(b)) for a, b in ld["profile"]])
+            else:
+                self._load = [(0, int(ld.get("w", 0)))]
+
+    def advance(self, seconds):
+        """Move the (virtual) clock forward by `seconds`."""
+        self.set_time(self.time() + int(seconds))
+
+    def load_w(self, t):
+        """Watts the simulated consumer draws at meter time t (0 without a load)."""
+        ld = self._load
+        if not ld:
+            return 0
+        sod = t % 86400
+        w = ld[-1][1]  # before the first entry of the day: the profile wraps from yesterday's last
+        for s, v in ld:
+            if s <= sod:
+                w = v
+        return w
+
+    def _sim_input(self):
+        st = self._streams.get("sim")
+        if st is None or not st.any():
+            return
+        b = st.read(512)
+        if not b:
+            return
+        self._simbuf += b
+        while b"\n" in self._simbuf:
+            line, self._simbuf = self._simbuf.split(b"\n", 1)
+            if line.startswith(b"sim "):
+                import json
+
+                try:
+                    self.simulate(json.loads(line[4:]))
+                except (ValueError, KeyError, TypeError) as e:
+                    print("sim: bad setting %r: %r" % (line[:80], e))
 
     def keypad(self):
         if self._keypad is None:
@@ -128,6 +194,12 @@ class Board(BaseBoard):
         os.system("kill -TERM $PPID")
         while True:
             time.sleep(1)
+
+
+def _real_ms():
+    """Host wall clock in milliseconds (the virtual clock's anchor is in these units)."""
+    ns = getattr(time, "time_ns", None)
+    return ns() // 1000000 if ns else int(time.time() * 1000)
 
 
 _current = None

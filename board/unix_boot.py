@@ -3,7 +3,8 @@
 Started by host_tools.boards.vboard as `micropython -X heapsize=… -i board/unix_boot.py` with the board
 directory in $SMLAB_VBOARD. It opens the UART ptys named in board.json, arms a one-shot power cut
 if the file `cut` exists ("N" or "N clean": cut after N flash program/erase operations, tearing
-operation N+1 unless "clean"), mounts the littlefs2 flash image at "/" through board.flash.NorFlash
+operation N+1 unless "clean"), reads the simulation settings `sim.json` (virtual clock, consumer
+load; board/unix.py), mounts the littlefs2 flash image at "/" through board.flash.NorFlash
 (formatting it only if it is blank: a non-blank image that does not mount is left alone and the
 board stays at the REPL without a file system), then runs /boot.py and /main.py
 from flash and leaves the REPL (-i) to mpremote. See docs/virtual-board.md.
@@ -48,6 +49,9 @@ def main():
     bdir = os.getenv("SMLAB_VBOARD")
     with open(bdir + "/board.json") as f:
         cfg = json.load(f)
+    if _exists(bdir + "/sim.json"):  # virtual clock and load (smlab sim clock|load), kept across boots
+        with open(bdir + "/sim.json") as f:
+            cfg["sim"] = json.load(f)
     streams = {}
     for name, path in cfg.get("uarts", {}).items():
         streams[name] = unix.PtyStream(path)

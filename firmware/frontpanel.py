@@ -36,7 +36,8 @@ def code_text(r):
 class FrontPanel:
     def __init__(self, board, role, registers=None):
         """board: the HAL (board/hal.py); role: the device role object (firmware.roles);
-        registers: callable -> [(address, value, unit)] of the metrology for the readout."""
+        registers: callable -> [(address, value, unit)] of the metrology for the readout (default:
+        the role's own `registers`, the ESME's metering engine)."""
         from firmware.optical.auth import Authenticator
         from firmware.optical.menu import Menu
         from firmware.optical.port import Port
@@ -46,6 +47,8 @@ class FrontPanel:
         self.role = role
         store = role.store
         eui = role.eui
+        if registers is None:
+            registers = getattr(role, "registers", None)
         self.view = MeterView(store, eui, board, role.model, registers, board.display)
         self.port = Port(board.uart("optical"), store, board, eui, self.view,
                          Authenticator(role.hht_anchor, eui, board), role.process, ident=role.ident)

@@ -138,8 +138,11 @@ class Table:
                 dlms.SET if kind == dlms.SET_WITH_SELECTION else kind)
             e = self._t.get((rkind, cid, obis, ident))
             if e is None and self.resolve is not None:
-                e = self.resolve(rkind, cid, obis, ident)
-            if e is None or kind >= dlms.GET_WITH_SELECTION:
+                # the raw kind: a resolved object may serve a GET with an access selector
+                e = self.resolve(kind, cid, obis, ident)
+            elif kind >= dlms.GET_WITH_SELECTION:
+                e = None
+            if e is None:
                 results.append((rkind, self._undefined(rkind, cid, obis), None))
                 continue
             h, signed, roles = e

@@ -5,7 +5,10 @@ SETs), registered on a role's dispatch table (firmware/core/gate.py Table) from 
 objects (firmware/gbcs/cosem.py). Handlers act on ctx.device.model (firmware/meter/model.py).
 
 The SETs of one command stage their values on the Request and one after-action applies them all in
-one model write (atomic across a power cut, GBCS §7.2 ECS02/ECS03 multi-item commands).
+one model write (atomic across a power cut, GBCS §7.2 ECS02/ECS03 multi-item commands). A payment
+mode with a future activation date-time is staged as `pending_mode` (with the command's message
+code and originator counter); the metering engine (firmware/meter/engine.py) runs it exactly once at
+its time and raises the future-dated outcome alert 0x8F66 / 0x8F67 (gbcs.md §7.9, §8).
 """
 from firmware.compat import const
 from firmware.gbcs import dlms, cosem, parties
@@ -87,7 +90,8 @@ def _apply_account(ctx):
         elif _all(at, 0xFF):
             acc["pending_mode"] = None
         else:
-            acc["pending_mode"] = {"mode": mode, "at": _h(at)}
+            m = ctx.msg  # kept for the outcome alert (gbcs.md §7.9: code, counter, object)
+            acc["pending_mode"] = {"mode": mode, "at": _h(at), "mc": m.message_code, "ctr": m.counter}
     ctx.device.model.update(acc, now)
 
 

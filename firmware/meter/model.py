@@ -9,8 +9,13 @@ Load switch state machine (DLMS IC 70 disconnect control, GBCS mapping [U]):
     armed        --button_press()-> connected
     any          --connect()----->  connected        (remote close, ECS42)
 
+    connected    --(engine)----->   disconnected     (prepayment: credit below the disablement
+                                                      threshold; `cause` "credit")
+
 control_state (IC 70 attribute 3): disconnected 0, connected 1, armed ("ready for reconnection") 2.
 Every change is written to the store before the method returns (one JSON record "meter").
+The metering engine (firmware/meter/engine.py, loaded by the application, not with the command
+gate) attaches itself as `engine` and interrupts / arms the supply from the prepayment account.
 """
 from firmware.alerts import Reject
 
@@ -37,12 +42,14 @@ class MeterModel:
         self.supply = d.get("supply", CONNECTED)
         self.payment_mode = d.get("payment_mode", CREDIT)
         self.account = d.get("account", {})
+        self.cause = d.get("cause")  # why the supply is off: "credit" (prepayment) or None
+        self.engine = None  # firmware.meter.engine.Engine once the application runs it
         if self.supply not in SUPPLY_STATES or self.payment_mode not in PAYMENT_MODES:
             raise Reject("state", None, "corrupt meter record")
 
     def _save(self):
         self._store.put_json(_REC, {"supply": self.supply, "payment_mode": self.payment_mode,
-                                    "account": self.account})
+                                    "account": self.account, "cause": self.cause})
 
     @property
     def control_state(self):
@@ -50,11 +57,14 @@ class MeterModel:
 
     def connect(self):
         self.supply = CONNECTED
+        self.cause = None
         self._save()
 
     def disconnect(self):
         self.supply = DISCONNECTED
+        self.cause = None
         self._save()
+
 
     def arm(self):
         """Arm the supply for local reconnection. Arming a connected supply leaves it connected
@@ -68,6 +78,7 @@ class MeterModel:
         the supply was reconnected."""
         if self.supply == ARMED:
             self.supply = CONNECTED
+            self.cause = None
             self._save()
             return True
         return False

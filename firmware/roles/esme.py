@@ -17,6 +17,13 @@ from firmware.meter import handlers
 from firmware.meter.model import MeterModel
 
 
+def _resolve(kind, cid, obis, ident):
+    """The dispatch table's on-demand objects (firmware/meter/catalog.py, loaded on first use)."""
+    from firmware.meter import catalog
+
+    return catalog.resolve(kind, cid, obis, ident)
+
+
 class Esme:
     """ESME role object (interface: firmware/roles/__init__.py): `table` is its dispatch table,
     `gate` its command gate, `seclog` its GBCS security log. Built directly it has no UTRN acceptor until
@@ -30,7 +37,7 @@ class Esme:
         self.trust = t = Trust(store, table_dir)
         self.eui = t.eui
         self.model = model if model is not None else MeterModel(store)
-        self.table = Table(UTRN_CODES)
+        self.table = Table(UTRN_CODES, _resolve)
         handlers.register(self.table)
         self.gate = g = Gate(self, t, self.table, clock)
         self.seclog = g.log

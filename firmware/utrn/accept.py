@@ -250,12 +250,15 @@ class Acceptor:
             return {"kind": "config", "op": name, "counter": counter, "result": what,
                     "alert": UI_COMMAND_OK, "balance": done["b"]}
         amount = p.amount_pennies()
-        ledger.check_credit(st["b"], amount, self.cfg["max_credit"], self.cfg["max_balance"])
+        # the meter balance is credit accepted (here) minus what the metering engine has charged
+        eng = getattr(self.meter, "engine", None)
+        spent = eng.charged() if eng is not None else 0
+        ledger.check_credit(st["b"] - spent, amount, self.cfg["max_credit"], self.cfg["max_balance"])
         new["b"] = st["b"] + amount
         self._commit(new)
         self._event("t=%d ok %s c=%d +%s balance %s" % (now, source, counter, ledger.fmt(amount),
-                                                       ledger.fmt(new["b"])))
-        return {"kind": "credit", "counter": counter, "amount": amount, "balance": new["b"],
+                                                       ledger.fmt(new["b"] - spent)))
+        return {"kind": "credit", "counter": counter, "amount": amount, "balance": new["b"] - spent,
                 "alert": CREDIT_ADDED_LOCALLY if source != REMOTE else None}
 
     # -- log ------------------------------------------------------------------------------------

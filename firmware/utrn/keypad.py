@@ -4,8 +4,8 @@
 KEYPAD and shows the outcome on the display.
 
 Keys: digits build the code (at most 20); '*' deletes the last digit; '#' or newline enters it;
-'A' is the supply button (armed -> connected, the consumer's action after Enable Supply); others
-are ignored.
+'A' is the supply button (armed -> connected, the consumer's action after Enable Supply); 'B'
+accepts the emergency credit the meter offers (firmware/meter/engine.py); others are ignored.
 """
 from firmware.alerts import Reject, UTRN_LOCKED_OUT, UTRN_ENTRY_SUSPENDED
 from firmware.utrn.accept import KEYPAD
@@ -47,6 +47,9 @@ class KeypadEntry:
             if m is not None and m.button_press():
                 return "SUPPLY ON"
             return None
+        if k == "B":
+            e = getattr(self.acceptor.meter, "engine", None)
+            return e.take_emergency_credit(self.clock()) if e is not None else None
         if k in ("#", "\n", "\r"):
             code = self.digits
             self.digits = ""

@@ -24,7 +24,7 @@ from host_tools.boards.build import venv_bin
 
 from host_tools.util import ROOT, write_atomic
 ROM = os.path.join(ROOT, "board", "unix_boot.py")
-UARTS = ("optical", "keypad")
+UARTS = ("optical", "keypad", "sim")  # sim: `sim <json>` lines (virtual clock, load)
 DISPLAY = "[display] "
 
 

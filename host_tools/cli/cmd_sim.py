@@ -1,11 +1,14 @@
-"""`smlab sim`: start, stop, list, reset and power-cut virtual boards (host_tools/boards/vboard.py)."""
+"""`smlab sim`: start, stop, list, reset and power-cut virtual boards (host_tools/boards/vboard.py);
+`sim load` / `sim clock` set a board's simulated consumer load and meter time (simctl.py)."""
+import json
+
 from host_tools.boards import registry
 from host_tools.cli import CliError
 from host_tools.cli.common import add_home
 
 
 def register(sub):
-    p = sub.add_parser("sim", help="virtual boards: start / stop / list / status / reset / cut")
+    p = sub.add_parser("sim", help="virtual boards: start / stop / list / status / reset / cut / load / clock")
     add_home(p)
     s = p.add_subparsers(dest="action", metavar="ACTION", help="what to do with virtual boards")
     s.required = True
@@ -31,6 +34,7 @@ def register(sub):
     c.add_argument("writes", type=int, help="flash writes from the next boot before power is cut")
     c.add_argument("--clean", action="store_true", help="cut between writes (no torn write)")
     c.set_defaults(func=cut)
+    _register_meter(s)
 
 
 def _names(args):
@@ -98,3 +102,52 @@ def cut(args):
     return {"text": "%s: power cut armed after %d flash writes%s; the board reset and counts from this boot"
                     % (args.name, args.writes, "" if args.clean else " (torn)"),
             "data": {"name": args.name, "writes": args.writes, "torn": not args.clean}}
+
+
+def _register_meter(s):
+    """`sim load` and `sim clock`: the simulated consumer and meter time (host_tools/boards/simctl.py)."""
+    ld = s.add_parser("load", help="set the simulated consumer load of a board (kW, or a daily profile)")
+    ld.add_argument("name", help="board name")
+    g = ld.add_mutually_exclusive_group(required=True)
+    g.add_argument("--kw", type=float, help="constant load in kW (negative: export)")
+    g.add_argument("--profile", help="daily profile HOUR:KW,... ascending, e.g. 0:0.3,7:2,9:0.5,17:3,23:0.3")
+    ld.set_defaults(func=load)
+    ck = s.add_parser("clock", help="the board's meter time: speed it up, move it on, set it")
+    ck.add_argument("name", help="board name")
+    ck.add_argument("--rate", type=int, help="meter seconds per real second (1: real time; 3600: a day in 24 s)")
+    ck.add_argument("--advance", type=int, help="move meter time forward by this many seconds")
+    ck.add_argument("--set", dest="set_to", type=int, help="set meter time (seconds since 1970, UTC)")
+    ck.set_defaults(func=clock)
+
+
+def _board_dir(args):
+    vb = registry.vboard(args.name, args.home)
+    return vb.path
+
+
+def load(args):
+    from host_tools.boards import simctl
+
+    path = _board_dir(args)
+    if args.profile:
+        try:
+            prof = simctl.parse_profile(args.profile)
+        except ValueError:
+            raise CliError("--profile: HOUR:KW,... e.g. 0:0.3,7:2")
+        s = simctl.set_load(path, profile=prof)
+    else:
+        s = simctl.set_load(path, watts=int(round(args.kw * 1000)))
+    return {"text": "%s: load %s" % (args.name, json.dumps(s["load"])), "data": s}
+
+
+def clock(args):
+    from host_tools.boards import simctl
+    from firmware.meter import clock as mclock
+
+    if args.rate is not None and args.rate < 0:
+        raise CliError("--rate must be >= 0")
+    path = _board_dir(args)
+    s = simctl.clock(path, rate=args.rate, advance=args.advance, set_to=args.set_to)
+    t = simctl.meter_time(path)
+    return {"text": "%s: meter time %s UTC, rate %d" % (args.name, mclock.text(t), s["clock"]["rate"]),
+            "data": dict(s, meter_time=t)}

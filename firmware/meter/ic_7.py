@@ -1,0 +1,26 @@
+"""COSEM interface class 7 (Profile generic) objects of the ESME that RTDS use cases address (GBCS §7.2;
+shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
+firmware/meter/ic_base.py."""
+
+ATTRS = (
+    (b"\x00\x00\x62\x01\x04\xFF", 2, 17, "carr"),  # 0-0:98.1.4.255
+    (b"\x00\x00\x62\x01\x05\xFF", 2, 17, "carr"),  # 0-0:98.1.5.255
+    (b"\x00\x00\x62\x01\x0A\xFF", 2, 17, "carr"),  # 0-0:98.1.10.255
+    (b"\x00\x00\x63\x01\x01\xFF", 2, 17, "carr"),  # 0-0:99.1.1.255
+    (b"\x00\x00\x63\x01\x02\xFF", 2, 17, "carr"),  # 0-0:99.1.2.255
+    (b"\x00\x00\x63\x62\x00\xFF", 2, 17, "carr"),  # 0-0:99.98.0.255
+    (b"\x00\x00\x63\x62\x01\xFF", 2, 17, "carr"),  # 0-0:99.98.1.255
+    (b"\x00\x00\x63\x62\x04\xFF", 2, 17, "carr"),  # 0-0:99.98.4.255
+    (b"\x00\x00\x63\x62\x14\xFF", 2, 17, "carr"),  # 0-0:99.98.20.255
+    (b"\x00\x11\x63\x62\x02\xFF", 2, 17, "carr"),  # 0-17:99.98.2.255
+    (b"\x01\x00\x20\x18\x00\xFF", 2, 17, "carr"),  # 1-0:32.24.0.255
+    (b"\x01\x00\x20\x18\x00\xFF", 4, 3, "dlu"),  # 1-0:32.24.0.255
+    (b"\x01\x00\x34\x18\x00\xFF", 2, 17, "carr"),  # 1-0:52.24.0.255
+    (b"\x01\x00\x34\x18\x00\xFF", 4, 3, "dlu"),  # 1-0:52.24.0.255
+    (b"\x01\x00\x48\x18\x00\xFF", 2, 17, "carr"),  # 1-0:72.24.0.255
+    (b"\x01\x00\x48\x18\x00\xFF", 4, 3, "dlu"),  # 1-0:72.24.0.255
+)
+METHODS = (
+    (b"\x00\x00\x63\x62\x00\xFF", 1, 0, "i8"),  # 0-0:99.98.0.255
+    (b"\x00\x11\x63\x62\x02\xFF", 1, 0, "i8"),  # 0-17:99.98.2.255
+)
