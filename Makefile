@@ -8,9 +8,12 @@ MP     := $(VENV)/bin/micropython
 MPHEAP ?= 96K
 STAMP  := $(VENV)/.setup-stamp
 
-.PHONY: setup test test-mp test-py bench demo freeze-manifest clean
+.PHONY: setup setup-tshark test test-mp test-py bench demo freeze-manifest clean
 
 setup: $(STAMP)
+	@if command -v tshark >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory setup-tshark; \
+	else echo "note: tshark is missing; 'sudo make setup-tshark' installs it (HAN capture tests)"; fi
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +21,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(MP) -c "import vfs, hashlib, cryptolib; print('micropython unix port ok')"
 	touch $(STAMP)
+
+# tshark (Wireshark's dissectors) judges the HAN captures: from Debian's packages when missing
+# (needs root, as in CI; tests/host/test_zigbee_tshark.py fails in CI without it).
+setup-tshark:
+	@command -v tshark >/dev/null || { \
+	  echo "installing tshark from Debian's packages"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tshark; }
 
 # Shared-logic tests under the MicroPython unix port (heap-limited), then every test under CPython.
 test: setup
