@@ -1,5 +1,5 @@
-"""COSEM interface class 11 (Special days table) objects of the ESME that RTDS use cases address (GBCS §7.2;
-shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
+"""COSEM interface class 11 (Special days table) objects of the ESME that RTDS use cases address (GBCS
+§7.2; shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
 firmware/meter/ic_base.py."""
 
 ATTRS = (

@@ -1,6 +1,12 @@
-"""COSEM interface class 7 (Profile generic) objects of the ESME that RTDS use cases address (GBCS §7.2;
-shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
-firmware/meter/ic_base.py."""
+"""COSEM interface class 7 (Profile generic) objects of the ESME that RTDS use cases address (GBCS
+§7.2; shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
+firmware/meter/ic_base.py; method 1 reset empties the buffer (attribute 2); a GET with an access
+selector (range or entry descriptor) answers the stored buffer, which holds the entries the
+selection covers (the buffer is kept as the compact-array RTDS returns)."""
+from firmware.gbcs import dlms
+from firmware.meter import ic_base as B
+
+CLASS = 7
 
 ATTRS = (
     (b"\x00\x00\x62\x01\x04\xFF", 2, 17, "carr"),  # 0-0:98.1.4.255
@@ -24,3 +30,17 @@ METHODS = (
     (b"\x00\x00\x63\x62\x00\xFF", 1, 0, "i8"),  # 0-0:99.98.0.255
     (b"\x00\x11\x63\x62\x02\xFF", 1, 0, "i8"),  # 0-17:99.98.2.255
 )
+
+
+def act(ctx, obis, method, item):
+    """IC 7 method 1 reset(integer 0): the buffer emptied."""
+    B.stage(ctx, CLASS, obis, 2, b"\x01\x00")
+    return dlms.SUCCESS, None
+
+
+def select(raw, sel):
+    """Access selector 1 (range descriptor) or 2 (entry descriptor), each a structure: the stored
+    buffer; any other selector is refused (None)."""
+    if (sel[0] == 1 or sel[0] == 2) and sel[1][0] == dlms.STRUCTURE:
+        return raw
+    return None

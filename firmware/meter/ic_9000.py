@@ -1,4 +1,5 @@
-"""COSEM interface class 9000 (GBCS extended data (0x2328: a2/a3 active value, a4/a5 passive, a6 passive activation time)) objects of the ESME that RTDS use cases address (GBCS §7.2;
+"""COSEM interface class 9000 (GBCS extended data (0x2328: a2/a3 active value, a4/a5 passive, a6
+passive activation time)) objects of the ESME that RTDS use cases address (GBCS §7.2;
 shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
 firmware/meter/ic_base.py."""
 

@@ -197,9 +197,9 @@ def denied(ctx, item):
     return dlms.READ_WRITE_DENIED, None
 
 
-def spec_of(mod, obis, attr):
-    """The type specification of attribute `attr` of `obis` in a class module's table, or None."""
-    for r in mod.ATTRS:
+def spec_of(attrs, obis, attr):
+    """The type specification of attribute `attr` of `obis` in a class module's ATTRS, or None."""
+    for r in attrs:
         if r[0] == obis and r[1] == attr:
             return r[3]
     return None
