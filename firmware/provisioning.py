@@ -8,7 +8,14 @@ format. Payload (JSON-able dict, byte strings as hex):
      "cells": [{"role": int, "usage": "ds"|"ka", "cell": "management"|"prepayment",
                 "eui": <8>, "kid": <8>, "pub": <65 SEC1>}],
      "floors": {"<role>": int}, "pp_floors": {"<role>": int},
-     "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...}}
+     "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...},
+     "z": [{"pub": <65 SEC1 KA cell key>, "z": <32>}]}
+
+"z" (bench only): static ECDH secrets computed elsewhere, one per KA cell, stored in place of the
+ones the device would compute. It serves a device whose KA private key is not known (the RTDS
+Comms Hub 00DB1234567890A2: Z = remote party's published KA private key x the device's published
+KA certificate, computed on the host; docs/hub.md); "ka" is then a key of the bench's own that
+only indexes the stored secrets.
 
 Identity, keys and trust anchor cells go through firmware.core.provision.provision (GBCS §5 trust
 anchor cells); UTRN thresholds and lockout settings are the "utrn_cfg" record the UTRN acceptor
@@ -69,4 +76,10 @@ def apply(store, p, board_eui=None, table_dir=None):
     # static ECDH secrets (and DS comb tables) computed now, once, so the meter never runs an ECDH
     # or builds a table at command time
     nz = factory.precompute(store, table_dir)
+    if p.get("z"):
+        zs = store.get_json(trust.Z_REC, {})
+        for e in p["z"]:
+            cell = trust.Cell(0, trust.KA, bytes(8), _b(e, "pub", 65))
+            zs[trust.z_id(_b(p, "ka", 32), cell)] = trust.hexs(_b(e, "z", 32))
+        store.put_json(trust.Z_REC, zs)
     return {"eui": p["eui"], "cells": len(cells), "role": p.get("role", "esme"), "z": nz}

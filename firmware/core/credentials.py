@@ -44,7 +44,8 @@ KU_DS = 0x80  # digitalSignature, first bit of KeyUsage
 KU_KA = 0x08  # keyAgreement
 KU_CERT_SIGN = 0x04
 
-# roles whose trust anchor cells an ESME holds (GBCS §4.3.2; the WAN provider's are the hub's) [U]
+# roles whose trust anchor cells an ESME holds (GBCS §4.3.2; the WAN provider's are the hub's) [U];
+# a role object may name its own as `anchor_roles` (the Comms Hub adds the WAN provider)
 DEVICE_ROLES = (P.ROOT, P.RECOVERY, P.SUPPLIER, P.NETWORK_OPERATOR, P.ACB, P.TRANSITIONAL_COS,
                 P.LOAD_CONTROLLER)
 # CS02f does not report the transitional CoS: 127 (RTDS CS02fMAC ERROR; CS02f SUCCESS variants
@@ -215,7 +216,7 @@ def provide_details(device, m, party, log):
         cells = [c for c in t.cells if c.role == role]
         if m.message_code == 0x011B and role in CS02F_NOT:
             out.append(D.seq(D.integer(role), D.enum(OTHER)))
-        elif role not in DEVICE_ROLES or not cells:
+        elif role not in getattr(device, "anchor_roles", DEVICE_ROLES) or not cells:
             out.append(D.seq(D.integer(role), D.enum(NOT_FOUND)))
         else:
             cells.sort(key=_order)
@@ -322,7 +323,7 @@ def _replace(device, buf, f, ctl, mode):
         status = OK
         if target[0] not in mode[2] or target[1] is None:
             status = OTHER
-        elif target[0] not in DEVICE_ROLES or old is None:
+        elif target[0] not in getattr(device, "anchor_roles", DEVICE_ROLES) or old is None:
             status = NOT_FOUND
         else:
             status = _check(cert, target[1], paths, ok_path)

@@ -1,4 +1,4 @@
-"""Device roles this firmware can run (GBCS §4.3.1 device types: ESME today; the Comms Hub Function,
+"""Device roles this firmware can run (GBCS §4.3.1 device types: the ESME and the Comms Hub Function; the
 Gas Proxy Function and GSME add an entry each). A role is a module with
 `build(board, store, table_dir)` returning the role object the application, the optical port and
 the front panel use:
@@ -20,6 +20,7 @@ from firmware.core import reasons
 # role name -> module implementing it
 REGISTRY = {
     "esme": "firmware.roles.esme",
+    "chf": "firmware.roles.chf",
 }
 
 
