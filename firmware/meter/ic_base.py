@@ -59,6 +59,8 @@ def _term(s, p):
         while True:
             t, q = _alt(s, q)
             kids.append(t)
+            if q >= len(s):
+                raise ValueError("type spec " + s)
             if s[q] == ",":
                 q += 1
                 continue
