@@ -6,7 +6,7 @@ GBCS §4.3.2 and shared/reference/gbcs.md §5): the DER content of
                  usage, Subject Unique ID, Subject Key Identifier)
   CS02b / CS02g  Update Security Credentials: trust anchor replacement under an authorising remote
                  party, with floor (seq number) changes; applied in full or not at all, one commit
-                 (firmware.core.trust.Trust.replace); a new supplier prepayment floor also reaches
+                 (replace() below, PENDING_REC of firmware/core/trust.py); a new supplier prepayment floor also reaches
                  the UTRN acceptor (set_floor64); future-dated ones are kept and cancelled here
   CS02c          Issue Security Credentials: a key pair generated on the device and its PKCS#10
                  certification request (RFC 2986) signed with the new key
@@ -31,7 +31,8 @@ import hashlib
 
 from firmware.alerts import Reject, NO_AUTHORITY, INTEGRITY_FAILED
 from firmware.core import asn1 as D
-from firmware.core.trust import Cell, DS, KA, MANAGEMENT, PREPAYMENT, ID_REC, hexs, unhex
+from firmware.core.trust import (Cell, DS, KA, MANAGEMENT, PREPAYMENT, ID_REC, CELLS_REC, FLOORS_REC,
+                                 PENDING_REC, hexs, unhex)
 from firmware.gbcs import parties as P
 
 OK = 0
@@ -200,6 +201,31 @@ def _order(c):
     return (0 if c.usage == DS else 1) * 2 + (1 if c.cell == PREPAYMENT else 0)
 
 
+# --- the commit of a replacement ----------------------------------------------------------------
+def replace(trust, cells, floors):
+    """Replace the whole set of trust anchor cells (list of Cell) and the floors ({"<role>": n,
+    "pp<role>": n}) of `trust` atomically: one store write (PENDING_REC) is the commit point, then
+    the records are rewritten from it and the trust state reloaded (applied in full or not at all;
+    a power cut after the commit is finished when the trust state next loads)."""
+    st = trust.store
+    st.put_json(PENDING_REC, {"cells": [c.to_json() for c in cells], "floors": floors})
+    finish_pending(st)
+    trust.cells = [Cell.from_json(c) for c in st.get_json(CELLS_REC, [])]
+    trust.floors = st.get_json(FLOORS_REC, {})
+
+
+def finish_pending(store):
+    """Write a committed replacement (PENDING_REC) into CELLS_REC and FLOORS_REC and drop it;
+    idempotent. Returns whether there was one."""
+    p = store.get_json(PENDING_REC, None)
+    if p is None:
+        return False
+    store.put_json(CELLS_REC, p["cells"])
+    store.put_json(FLOORS_REC, p["floors"])
+    store.delete(PENDING_REC)
+    return True
+
+
 # --- CS02a / CS02f ---------------------------------------------------------------------------
 def provide_details(device, m, party, log):
     buf, top = _top(m)
@@ -365,7 +391,7 @@ def _replace(device, buf, f, ctl, mode):
                         pp = v
         changes.append(o)
     if good:
-        t.replace(cells, floors)  # the one commit: every check above has passed
+        replace(t, cells, floors)  # the one commit: every check above has passed
         _after_replace(device, pp)
     return D.seq(D.null(), D.seq(D.integer(ctl.seq), D.integer(ctl.mode), D.seq(*changes),
                                  D.seq(*outcomes)))

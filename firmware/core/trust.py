@@ -14,7 +14,6 @@ role authenticates with it (firmware/core/gate.py).
     t.sign(hash32)                         # device DS signature r||s
     t.counter(role, eui)                   # durable originator Counter of a remote party
     t.floor(role) / t.pp_floor(role)       # command / prepayment (UTRN) counter floors
-    t.replace(cells, floors)               # CS02b: new cells + floors, one commit (GBCS §5 CS02b)
 
 Store records (JSON, hex strings), written by firmware/core/provision.py:
     ID_REC      {"eui", "ka", "ds"}            device EUI-64 and private keys (32 bytes each)
@@ -24,7 +23,8 @@ Store records (JSON, hex strings), written by firmware/core/provision.py:
     Z_REC       {"<z_id>": Z}  static ECDH secrets per KA cell
     PENDING_REC {"cells": [...], "floors": {...}}  a trust anchor replacement (CS02b) committed
                                                 but not yet written to CELLS_REC / FLOORS_REC;
-                                                finished by replace() or at the next load
+                                                finished by firmware/core/credentials.py or
+                                                when the trust state next loads
 Counters: store.counter("oc_<role>_<eui hex>") = last accepted originator counter of that remote
 party (per originator EUI-64 within its role, gbcs.md §6 [R]).
 
@@ -103,19 +103,6 @@ def table_path(table_dir, cell):
     return table_dir + "/vk_" + hexs(cell.pub[1:9])
 
 
-def finish_pending(store):
-    """Write a committed trust anchor replacement (PENDING_REC) into CELLS_REC and FLOORS_REC and
-    drop it; idempotent, so a power cut anywhere in it is finished at the next load. Returns
-    whether there was one."""
-    p = store.get_json(PENDING_REC, None)
-    if p is None:
-        return False
-    store.put_json(CELLS_REC, p["cells"])
-    store.put_json(FLOORS_REC, p["floors"])
-    store.delete(PENDING_REC)
-    return True
-
-
 def identity(store):
     """The ID_REC record of a provisioned store; Reject(NOT_PROVISIONED) when there is none."""
     d = store.get_json(ID_REC, None)
@@ -135,22 +122,13 @@ class Trust:
         self.eui = unhex(d["eui"])
         self._ka = unhex(d["ka"])
         self._ds = unhex(d["ds"])
+        if store.get(PENDING_REC) is not None:  # a CS02b cut short by a power cut: finish it
+            from firmware.core.credentials import finish_pending
+
+            finish_pending(store)
+        self.cells = [Cell.from_json(c) for c in store.get_json(CELLS_REC, [])]
+        self.floors = store.get_json(FLOORS_REC, {})
         self._counters = {}
-        self._load()
-
-    def _load(self):
-        st = self.store
-        finish_pending(st)  # a replacement cut short by a power cut: old or new, never a mix
-        self.cells = [Cell.from_json(c) for c in st.get_json(CELLS_REC, [])]
-        self.floors = st.get_json(FLOORS_REC, {})
-
-    def replace(self, cells, floors):
-        """Replace the whole set of trust anchor cells (list of Cell) and the floors dict
-        ({"<role>": n, "pp<role>": n}) atomically: one store write (PENDING_REC) is the commit
-        point, then the records are rewritten from it (GBCS §5 CS02b: applied in full or not at
-        all). The caller has checked the command; this only persists and reloads."""
-        self.store.put_json(PENDING_REC, {"cells": [c.to_json() for c in cells], "floors": floors})
-        self._load()
 
     # --- trust anchor cells ---
     def cell(self, role, usage, cell=MANAGEMENT):
