@@ -79,8 +79,8 @@ def resolve(kind, cid, obis, ident):
         if not acc & _A_SET:
             return B.denied, False, None
         return B.setter(mod, cid, obis, ident, r[3]), bool(acc & _A_SET_SIGNED), None
-    if kind == _GET_SEL and not acc & _A_SELECT:
-        return None
+    if kind != _GET and (kind != _GET_SEL or not acc & _A_SELECT):
+        return None  # SET with selection, or a selector on an attribute that takes none
     if not acc & _A_GET:
         return B.denied, False, None
     return B.getter(mod, cid, obis, ident, r[3]), bool(acc & _A_GET_SIGNED), None

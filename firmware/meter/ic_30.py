@@ -52,6 +52,8 @@ def act(ctx, obis, method, item):
     pt += dlms._enc_len(len(descs[1]))
     for d in descs[1]:
         d = d[1]
+        if d[2][1] < 0:
+            return dlms.OTHER_REASON, None
         raw = objs.get(d[0][1], d[1][1], d[2][1])
         pt += b"\x00" if raw is None else raw
     from firmware.crypto.gmac import gbcs_key

@@ -56,6 +56,8 @@ def test_resolve_gates():
     buf = unhexlify("0000636200ff")  # event log: selective GET allowed, plain SET not
     assert catalog.resolve(dlms.GET_WITH_SELECTION, 7, buf, 2) is not None
     assert catalog.resolve(dlms.SET, 7, buf, 2)[0] is B.denied
+    assert catalog.resolve(5, 7, buf, 2) is None  # SET with an access selector: not served
+    assert catalog.resolve(dlms.GET_WITH_SELECTION, 1, unhexlify("0000000201ff"), 2) is None
 
 
 class _Req:
