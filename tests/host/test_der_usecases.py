@@ -114,13 +114,16 @@ def _state(st):
 
 
 def test_cs02b_by_a_party_without_authority_is_refused_and_changes_nothing(tmp_path):
-    """The network operator's own CS02b (networkOperatorByNetworkOperator) re-signed by the supplier,
-    a party that may not authorise it: authenticated, then refused NO_AUTHORITY; anchors unchanged."""
-    import hashlib
-
+    """The network operator's own CS02b (networkOperatorByNetworkOperator) sent by the supplier
+    instead, signed with the supplier's DS key and MAC'd by the ACB: it authenticates, then is
+    refused NO_AUTHORITY (the supplier may not authorise that mode) and the anchors and floors stay
+    as they were."""
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
     from firmware import alerts as A
-    from firmware.gbcs import frame
+    from firmware.crypto.gmac import gbcs_mac
+    from firmware.gbcs import frame, parties as P
 
     c, keys = _cs02b("CS02bNOByNO_6.15.1_SUCCESS_COMMAND_GBCS.HEX")
     os.makedirs(str(tmp_path / "vk"))
@@ -131,28 +134,21 @@ def test_cs02b_by_a_party_without_authority_is_refused_and_changes_nothing(tmp_p
     m.originator = sup.eui
     m.signature = None
     body, _ = frame.build_grouping(m)
-    from host_tools.gbcs import verify as V  # noqa: F401
-    k = sup.priv["ds"]
-    sig = k.sign(bytes(body[1:]), ec.ECDSA(__import__("cryptography.hazmat.primitives.hashes",
-                                                        fromlist=["SHA256"]).SHA256()))
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-    r, s = decode_dss_signature(sig)
+    r, s = decode_dss_signature(sup.priv["ds"].sign(bytes(body[1:]), ec.ECDSA(hashes.SHA256())))
     m.signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    raw = C.remac(m, keys) if hasattr(C, "remac") else None
-    if raw is None:
-        from firmware.crypto.gmac import gbcs_mac
-        from firmware.gbcs import parties as P
-        acb = [p for p in keys.parties.values() if p.role == P.ACB][0]
-        m.mac_header = True
-        frame.build(m)
-        z = dev.trust.z(dev.trust.cell(P.ACB, "ka"))
-        raw = frame.set_mac(m, gbcs_mac(z, m.originator, P.U_COMMAND, frame.u64(m.counter), m.recipient,
-                                        m.mac_aad(), 12))
-    assert hashlib.sha256(bytes(raw)).digest()
+    frame.build(m)
+    z = dev.trust.z(dev.trust.cell(P.ACB, "ka"))
+    raw = frame.set_mac(m, gbcs_mac(z, m.originator, P.U_COMMAND, frame.u64(m.counter), m.recipient,
+                                    m.mac_aad(), 12))
     with pytest.raises(A.Reject) as e:
         dev.process(bytes(raw))
     assert e.value.code == A.NO_AUTHORITY
     assert _state(st) == before
+    assert any("may not authorise" in x for x in dev.seclog.entries())
+    # the same command from its authorised originator is applied (the refusal was the authority)
+    dev2, st2 = _device(str(tmp_path), keys, 1)
+    dev2.process(c.raw)
+    assert _state(st2) != before
 
 
 class _Cut(Exception):
