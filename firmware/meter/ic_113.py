@@ -1,7 +1,8 @@
 """COSEM interface class 113 (Charge) objects of the ESME that RTDS use cases address (GBCS §7.2;
 shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
 firmware/meter/ic_base.py; method 2 activate_passive_unit_charge copies the passive unit charge
-(attribute 6) to the active one (attribute 5)."""
+(attribute 6) to the active one (attribute 5); a SET of unit_charge_activation_time (7) to "now"
+does the same."""
 from firmware.gbcs import dlms
 from firmware.meter import ic_base as B
 
@@ -40,3 +41,6 @@ def act(ctx, obis, method, item):
         if spec is not None:
             B.stage(ctx, CLASS, obis, 5, B.value(ctx, CLASS, obis, 6, spec))
     return dlms.SUCCESS, None
+
+
+ACTIVATE = ((7, ((6, 5),)),)

@@ -1,7 +1,10 @@
 """COSEM interface class 9000 (GBCS extended data (0x2328: a2/a3 active value, a4/a5 passive, a6
 passive activation time)) objects of the ESME that RTDS use cases address (GBCS §7.2;
 shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
-firmware/meter/ic_base.py."""
+firmware/meter/ic_base.py; a SET of the passive activation time (attribute 6) to "now" makes the
+passive value and scaler (4, 5) the active ones (2, 3)."""
+
+CLASS = 9000
 
 ATTRS = (
     (b"\x00\x00\x3F\x01\x01\xFF", 6, 6, "os12"),  # 0-0:63.1.1.255
@@ -42,3 +45,5 @@ ATTRS = (
     (b"\x00\x00\x60\x0D\x00\xFF", 2, 2, "os"),  # 0-0:96.13.0.255
     (b"\x00\x00\x60\x0D\x01\xFF", 2, 2, "os"),  # 0-0:96.13.1.255
 )
+
+ACTIVATE = ((6, ((4, 2), (5, 3))),)

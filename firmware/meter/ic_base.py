@@ -174,13 +174,34 @@ def getter(mod, cid, obis, attr, spec):
 
 
 def setter(mod, cid, obis, attr, spec):
-    """Handler of a SET: type check (type-unmatched otherwise), then staged."""
+    """Handler of a SET: type check (type-unmatched otherwise), then staged. A class module's
+    ACTIVATE rows ((activation time attribute, ((passive, active), ...)), ...) make a SET of an
+    activation time "now" (00..00 80 00 FF) copy the passive values (as this command left them)
+    to the active attributes; "never" (FF..FF) and a future time leave them (a scheduled change
+    runs at its time)."""
     def h(ctx, item):
         if not match(spec, item):
             return dlms.TYPE_UNMATCHED, None
         stage(ctx, cid, obis, attr, dlms.encode(item))
+        for a, pairs in getattr(mod, "ACTIVATE", ()):
+            if a == attr and item[0] == dlms.OCTET_STRING and _now(item[1]):
+                o = objects.of(ctx.device)
+                for passive, active in pairs:
+                    v = o.get(cid, obis, passive)
+                    if v is not None:
+                        stage(ctx, cid, obis, active, v)
         return dlms.SUCCESS, None
     return h
+
+
+def _now(dt):
+    """A GBCS execution date-time meaning "now": date and time fields all zero."""
+    if len(dt) != 12:
+        return False
+    for i in range(9):
+        if dt[i]:
+            return False
+    return True
 
 
 def actor(mod, cid, obis, method, spec):

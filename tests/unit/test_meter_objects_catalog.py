@@ -143,3 +143,26 @@ def test_undefined_object_unloads_its_class_module():
 
     assert catalog.resolve(dlms.GET, 3, unhexlify("0100010800ff"), 2) is None
     assert "firmware.meter.ic_3" not in sys.modules
+
+
+def test_activation_now_makes_passive_values_active():
+    with Tmp() as root:
+        dev = _Dev(Store(root))
+        obis = unhexlify("00005e2c0003")  # IC 9000 0-0:94.44.0.3: a4 passive (boolean), a6 time
+        s4 = catalog.resolve(dlms.SET, 9000, obis, 4)[0]
+        s6 = catalog.resolve(dlms.SET, 9000, obis, 6)[0]
+        get2 = catalog.resolve(dlms.GET, 9000, obis, 2)[0]
+        c = _Ctx(dev)
+        assert s4(c, _d("03ff")) == (0, None)
+        assert s6(c, _d("090cffffffffffffffffff8000ff")) == (0, None)  # never: nothing active
+        c.done()
+        assert get2(_Ctx(dev), (0, None)) == (0, (dlms.BOOLEAN, False))
+        c = _Ctx(dev)
+        assert s6(c, _d("090c07ee010fff090000008000ff")) == (0, None)  # future: not yet
+        c.done()
+        assert get2(_Ctx(dev), (0, None)) == (0, (dlms.BOOLEAN, False))
+        c = _Ctx(dev)
+        assert s6(c, _d("090c0000000000000000008000ff")) == (0, None)  # now
+        c.done()
+        assert get2(_Ctx(dev), (0, None)) == (0, (dlms.BOOLEAN, True))
+        assert objects.Objects(Store(root)).get(9000, obis, 2) == unhexlify("03ff")
