@@ -7,7 +7,8 @@ LE), source EUI-64 (8 bytes LE, when extended nonce), key sequence number (1 byt
 Nonce (13 bytes) = source EUI-64 || frame counter (both as on air, little-endian) || security
 control. The level is sent as 0 on air (spec 4.3.1.1 step 6, 4.4.1.1) and taken as 5 when the
 nonce and the additional data (the frame's header || auxiliary header) are computed, by the sender
-and the receiver alike. A frame whose MIC does not verify is Reject("mic"); nothing of it is used.
+and the receiver alike; a received frame with another level on air is refused (those bits are
+outside the MIC, so accepting any value would let them be altered unnoticed). A frame whose MIC does not verify is Reject("mic"); nothing of it is used.
 """
 from firmware.alerts import Reject
 from firmware.compat import const
@@ -95,6 +96,8 @@ def seal(header, aux, key, plaintext, src=None):
 def open_(header, aux, key, body, src=None):
     """Plaintext of a secured payload (ciphertext || MIC) given its header bytes and aux header;
     Reject("mic") if it does not verify under `key`."""
+    if aux.level != 0:
+        raise Reject("format", None, "security level %d on air (ZigBee PRO sends 0)" % aux.level)
     s = aux.src if aux.ext_nonce else src
     if s is None:
         raise Reject("format", None, "source EUI-64 needed for the nonce")

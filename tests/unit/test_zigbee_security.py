@@ -102,6 +102,11 @@ def test_nwk_security_round_trip_and_tamper():
         e = _t.raises(Reject, nwk.open_, h, key)
         assert e.reason == "mic"
     _t.raises(Reject, nwk.open_, nwk.parse(raw), U("ABCDEF01234567890000000000000001"))
+    for level in (1, 5, 7):  # level bits are outside the MIC: only 0 on air is accepted
+        bad = bytearray(raw)
+        bad[8] |= level
+        e = _t.raises(Reject, nwk.open_, nwk.parse(bytes(bad)), key)
+        assert e.reason == "format"
     _t.raises(Reject, nwk.build, f)  # no key
 
 
