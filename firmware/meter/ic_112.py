@@ -3,7 +3,6 @@ shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handler
 firmware/meter/ic_base.py; method 1 update_amount adds to and method 2 set_amount_to_value sets the
 current credit amount (attribute 2, double-long), method 3 invoke_credit acknowledges."""
 from firmware.gbcs import dlms
-from firmware.meter import ic_base as B
 
 CLASS = 112
 
@@ -22,6 +21,8 @@ METHODS = (
 
 
 def act(ctx, obis, method, item):
+    from firmware.meter import ic_base as B
+
     if method == 1 or method == 2:
         v = item[1]
         if method == 1:

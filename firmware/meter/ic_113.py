@@ -4,7 +4,6 @@ firmware/meter/ic_base.py; method 2 activate_passive_unit_charge copies the pass
 (attribute 6) to the active one (attribute 5); a SET of unit_charge_activation_time (7) to "now"
 does the same."""
 from firmware.gbcs import dlms
-from firmware.meter import ic_base as B
 
 CLASS = 113
 
@@ -36,6 +35,8 @@ METHODS = (
 
 
 def act(ctx, obis, method, item):
+    from firmware.meter import ic_base as B
+
     if method == 2:
         spec = B.spec_of(ATTRS, obis, 6)
         if spec is not None:

@@ -2,7 +2,6 @@
 shared/reference/usecases.md): table rows per firmware/meter/catalog.py, handlers
 firmware/meter/ic_base.py; method 1 reset sets the value (attribute 2) to zero."""
 from firmware.gbcs import dlms
-from firmware.meter import ic_base as B
 
 CLASS = 3
 
@@ -43,6 +42,8 @@ METHODS = (
 
 def act(ctx, obis, method, item):
     """IC 3 method 1 reset(integer 0): the value attribute back to zero of its type."""
+    from firmware.meter import ic_base as B
+
     spec = B.spec_of(ATTRS, obis, 2)
     if spec is not None:
         B.stage(ctx, CLASS, obis, 2, B.default(spec))

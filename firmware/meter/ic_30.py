@@ -8,27 +8,30 @@ counter, party), IV = device || 00000000, AAD 31, the octet string 31 00000000 |
 KA trust anchor cell, or parameters not naming this device and the command's originator, get other-
 reason."""
 from firmware.gbcs import dlms
-from firmware.meter import objects
 
 CLASS = 30
 
 ATTRS = (
 )
+# {attribute descriptors, protection parameters}
+_PARAM = "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"
 METHODS = (
-    (b"\x00\x00\x2B\x02\x01\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.1.255
-    (b"\x00\x00\x2B\x02\x02\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.2.255
-    (b"\x00\x00\x2B\x02\x03\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.3.255
-    (b"\x00\x00\x2B\x02\x04\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.4.255
-    (b"\x00\x00\x2B\x02\x05\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.5.255
-    (b"\x00\x00\x2B\x02\x06\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.6.255
-    (b"\x00\x00\x2B\x02\x07\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.7.255
-    (b"\x00\x00\x2B\x02\x08\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.8.255
-    (b"\x00\x00\x2B\x02\x09\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.9.255
-    (b"\x00\x00\x2B\x02\x0A\xFF", 1, 0, "s(a(s(u16,os6,i8,u16,s(e,*))),a(s(e,s(os,os,os,os,*))))"),  # 0-0:43.2.10.255
+    (b"\x00\x00\x2B\x02\x01\xFF", 1, 0, _PARAM),  # 0-0:43.2.1.255
+    (b"\x00\x00\x2B\x02\x02\xFF", 1, 0, _PARAM),  # 0-0:43.2.2.255
+    (b"\x00\x00\x2B\x02\x03\xFF", 1, 0, _PARAM),  # 0-0:43.2.3.255
+    (b"\x00\x00\x2B\x02\x04\xFF", 1, 0, _PARAM),  # 0-0:43.2.4.255
+    (b"\x00\x00\x2B\x02\x05\xFF", 1, 0, _PARAM),  # 0-0:43.2.5.255
+    (b"\x00\x00\x2B\x02\x06\xFF", 1, 0, _PARAM),  # 0-0:43.2.6.255
+    (b"\x00\x00\x2B\x02\x07\xFF", 1, 0, _PARAM),  # 0-0:43.2.7.255
+    (b"\x00\x00\x2B\x02\x08\xFF", 1, 0, _PARAM),  # 0-0:43.2.8.255
+    (b"\x00\x00\x2B\x02\x09\xFF", 1, 0, _PARAM),  # 0-0:43.2.9.255
+    (b"\x00\x00\x2B\x02\x0A\xFF", 1, 0, _PARAM),  # 0-0:43.2.10.255
 )
 
 
 def act(ctx, obis, method, item):
+    from firmware.meter import objects
+
     descs, params = item[1]
     if len(params[1]) != 1:
         return dlms.OTHER_REASON, None

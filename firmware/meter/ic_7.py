@@ -4,7 +4,6 @@ firmware/meter/ic_base.py; method 1 reset empties the buffer (attribute 2); a GE
 selector (range or entry descriptor) answers the stored buffer, which holds the entries the
 selection covers (the buffer is kept as the compact-array RTDS returns)."""
 from firmware.gbcs import dlms
-from firmware.meter import ic_base as B
 
 CLASS = 7
 
@@ -34,6 +33,8 @@ METHODS = (
 
 def act(ctx, obis, method, item):
     """IC 7 method 1 reset(integer 0): the buffer emptied."""
+    from firmware.meter import ic_base as B
+
     B.stage(ctx, CLASS, obis, 2, b"\x01\x00")
     return dlms.SUCCESS, None
 

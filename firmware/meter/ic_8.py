@@ -4,7 +4,6 @@ firmware/meter/ic_base.py; method 5 preset_adjusting_time stages {preset time, v
 and method 4 adjust_to_preset_time applies a specified preset time (all-FF: not specified, the
 clock is left as it is) through the clock attribute 2."""
 from firmware.gbcs import dlms
-from firmware.meter import ic_base as B
 
 CLASS = 8
 
@@ -20,6 +19,8 @@ METHODS = (
 
 
 def act(ctx, obis, method, item):
+    from firmware.meter import ic_base as B
+
     if method == 5:
         ctx.stage("clock-preset", item[1][0][1])
         return dlms.SUCCESS, None
