@@ -205,3 +205,56 @@ def test_cs02b_power_cut_leaves_old_or_new_anchors(tmp_path, monkeypatch):
         if not cut:
             break
     assert n > 3 and seen == {"old", "new"}
+
+
+def _resign(dev, m, keys, eui):
+    """Command `m` re-signed by organisation `eui` (its DS key) and re-MAC'd by the ACB."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from firmware.crypto.gmac import gbcs_mac
+    from firmware.gbcs import frame, parties as P
+
+    m.signature = None
+    body, _ = frame.build_grouping(m)
+    r, s = decode_dss_signature(keys.parties[eui].priv["ds"].sign(bytes(body[1:]), ec.ECDSA(hashes.SHA256())))
+    m.signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    frame.build(m)
+    z = dev.trust.z(dev.trust.cell(P.ACB, "ka"))
+    return bytes(frame.set_mac(m, gbcs_mac(z, m.originator, P.U_COMMAND, frame.u64(m.counter), m.recipient,
+                                           m.mac_aad(), 12)))
+
+
+def test_change_of_supplier_moves_the_utrn_acceptor_and_sets_its_floor(tmp_path):
+    """CS02b supplier by transitional CoS (RTDS 6.23 IMMEDIATE) with its specialist (prepayment) floor
+    for the supplier set to UTRN counter 5 (5 << 32 in originator-counter space; the transitional
+    CoS re-signs it): the new supplier's cells are in, the floors record holds it, and the running
+    UTRN acceptor now checks UTRNs against the new supplier's prepayment key with floor 5."""
+    from firmware.core import asn1 as D
+    from firmware.core.trust import KA, PREPAYMENT
+    from firmware.gbcs import frame, parties as P
+
+    c, keys = _cs02b("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX")
+    os.makedirs(str(tmp_path / "vk"))
+    dev, st = _device(str(tmp_path), keys, 0)
+    acc = dev.acceptor
+    old_z = acc.z
+    m = frame.parse(c.raw)
+    b = bytes(m.content)
+    top = D.head(b, 0)
+    arpc, reps, path = D.items(b, top[1], top[2])
+    f = D.items(b, arpc[1], arpc[2])
+    assert f[-1][0] == 0xA6
+    change = D.seq(D.integer(P.SUPPLIER), D.integer(0), D.seq(D.seq(D.integer(0), D.integer(5 << 32))))
+    new_arpc = D.seq(*([D.raw(b, x) for x in f[:-1]] + [D.tlv(0xA6, change)]))
+    m.content = D.seq(new_arpc, D.raw(b, reps), D.raw(b, path))
+    raw = _resign(dev, m, keys, m.originator)
+    r = frame.parse(dev.process(raw))
+    assert b"\x0a\x01\x0a" not in bytes(r.content) and st.get_json("sec_floors")["pp2"] == 5 << 32
+    pp = dev.trust.cell(P.SUPPLIER, KA, PREPAYMENT)
+    assert pp.eui == bytes.fromhex("90b3d51f30030000")
+    assert acc is dev.acceptor and acc.supplier == pp.eui and acc.z != old_z and acc.floor == 5
+    from firmware import roles  # after a reboot the acceptor is built from the new anchors and floor
+
+    again = roles.build("esme", runner._HostBoard(), st.__class__(st.root), str(tmp_path / "vk"))
+    assert again.acceptor.supplier == pp.eui and again.acceptor.z == acc.z and again.acceptor.floor == 5
