@@ -258,3 +258,64 @@ def test_change_of_supplier_moves_the_utrn_acceptor_and_sets_its_floor(tmp_path)
 
     again = roles.build("esme", runner._HostBoard(), st.__class__(st.root), str(tmp_path / "vk"))
     assert again.acceptor.supplier == pp.eui and again.acceptor.z == acc.z and again.acceptor.floor == 5
+
+
+def test_cs02c_then_cs02d_switches_the_device_key_and_cs02e_returns_its_certificate(tmp_path):
+    """CS02c makes a key pair and a certification request signed with it; a certificate for that
+    key (issued on the host, device EUI in hardwareModuleName, digitalSignature) sent by CS02d is
+    installed: answer 0, the device signs with the new key from then on, and CS02e returns the
+    certificate. A certificate for another key answers 5, nothing changes."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from firmware.core import asn1 as D
+    from firmware.gbcs import frame
+    from host_tools.gbcs import verify as V
+
+    cases, keys = _der_cases()
+    cmd = {c.name: c for u, c in cases}
+    os.makedirs(str(tmp_path / "vk"))
+    dev, st = _device(str(tmp_path), keys, 0)
+    csr_rsp = frame.parse(dev.process(cmd["CS02c_6.17_SUCCESS_COMMAND_GBCS.HEX"].raw)).content
+    csr = x509.load_der_x509_csr(bytes(csr_rsp))
+    assert csr.is_signature_valid
+    pub = csr.public_key()
+    ca = ec.generate_private_key(ec.SECP256R1())
+
+    def cert_for(key):
+        hmn = D.seq(bytes.fromhex("060d2a863a0001848fb90f01020201"), D.octets(dev.eui))
+        now = datetime.datetime(2026, 1, 1)
+        return (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST")])).public_key(key)
+            .serial_number(7).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=9))
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), True)
+            .add_extension(x509.SubjectAlternativeName([x509.OtherName(
+                x509.ObjectIdentifier("1.3.6.1.5.5.7.8.4"), hmn)]), True)
+            .sign(ca, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+
+    sup = runner.supplier(keys)
+    base = cmd["CS02d_6.15.2_SUCCESS_COMMAND_GBCS.HEX"]
+
+    def send(content, counter):
+        m = frame.parse(base.raw)
+        m.content = content
+        m.counter = counter
+        return frame.parse(dev.process(_resign(dev, m, keys, sup.eui)))
+
+    wrong = cert_for(ec.generate_private_key(ec.SECP256R1()).public_key())
+    ds_before = st.get_json("sec_id")["ds"]
+    assert send(wrong, 1001).content == b"\x02\x01\x05" and st.get_json("sec_id")["ds"] == ds_before
+    good = cert_for(pub)
+    r = send(good, 1002)
+    assert r.content == b"\x02\x01\x00"
+    assert st.get_json("sec_id")["ds"] != ds_before and st.get("sec_newkey") is None
+    new_pub = pub.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    m = frame.parse(cmd["CS02e_6.24.2_SUCCESS_COMMAND_GBCS.HEX"].raw)
+    m.counter = 1003
+    r = frame.parse(dev.process(_resign(dev, m, keys, sup.eui)))
+    assert bytes(r.content) == good
+    assert V.verify_signature(new_pub, r)  # the response is signed with the new key
+    assert not V.verify_signature(runner.role("esme").ds_pub(), r)
