@@ -7,7 +7,7 @@ scripted hub life (adds to a full log, joins, removals overwriting the historic 
 re-adds, restore, unknown joiners, alert delivery), reboot and check (the hub boots; its state is
 the state before or after the step; the CS14 queue matches the log). Prints cut points and
 violations; exit status 1 unless violations = 0 and cut points >= 2000.
-Usage: .venv/bin/python bench/bench_chf_powercut.py [rounds (default 3)]
+Usage: .venv/bin/python bench/bench_chf_powercut.py [rounds (default 5)]
 """
 import os
 import re
@@ -20,7 +20,7 @@ MP = os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     code = ("import sys\nsys.path.insert(0, %r)\nsys.path.insert(0, %r)\n"
             "import test_hub_powercut as t\nt.main(%d, show=50)\n"
             % (os.path.join(ROOT, "tests", "unit"), ROOT, rounds))

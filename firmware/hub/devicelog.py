@@ -29,16 +29,20 @@ alert is queued if and only if the change is in the log. The hub's event-log lin
 appended after that write (a cut between the two loses only that line).
 
 Hashed TC link key: AES-MMO (ZigBee B.6) of the 16-byte key; GBCS does not publish the hash it
-means (docs/hub.md, deviations). Record "chf_dlog" (JSON, hex strings):
-    {"v": 1, "pan": ext PAN id, "jt": join_timeout, "je": joining enabled, "d": [[eui, install code, link key, hashed key, w0, wh, w1, stats]],
-     "h": [[eui, link key, hashed key]] (oldest first), "q": [[alert code, time, payload hex]]}
-w0..w1 is the join window (epoch seconds, 0 = closed), wh the end of its historic-key half.
-stats: the 13 IC 104 active_device fields after the EUI-64 (status, RSSI max/avg/min, LQI
-max/avg/min, last communication date-time, hops, transmission failures/successes, application and
-stack version), or None before the device has communicated.
+means (docs/hub.md, deviations). Record "chf_dlog" (binary, all integers big-endian):
+    b"DL\x02" | PAN id (8) | join_timeout (2) | joining enabled (1) | n log | n historic | n queue
+    per log entry:      EUI-64 (8) | install code (1+n) | link key (1+n) | hashed key (1+n) |
+                        window start (4) | end of its historic-key half (4) | window end (4) |
+                        statistics (1+n: A-XDR structure of the 13 IC 104 active_device fields
+                        after the EUI-64, empty before the device has communicated)
+    per historic entry: EUI-64 (8) | link key (1+n) | hashed key (1+n)     (oldest first)
+    per queued alert:   alert code (2) | time (4) | payload (2+n)
+Times are epoch seconds (0: closed window). A record that does not parse raises
+Reject("store-corrupt").
 """
-import binascii
+import struct
 from firmware.compat import const
+from firmware.alerts import Reject
 
 REC = const("chf_dlog")
 CAPACITY = const(16)  # han.md §9: Silicon Labs GB device-log default; configurable
@@ -65,12 +69,75 @@ JOIN_FAILED = const(0x8F48)
 
 _E, _IC, _LK, _HK, _W0, _WH, _W1, _ST = 0, 1, 2, 3, 4, 5, 6, 7
 
-_h = binascii.hexlify
-_u = binascii.unhexlify
+_MAGIC = const(b"DL\x02")
 
 
-def hx(b):
-    return _h(b).decode() if b else ""
+def _pack(s):
+    o = bytearray(_MAGIC)
+    o += s["pan"]
+    o += struct.pack(">HBBBB", s["jt"], 1 if s["je"] else 0, len(s["d"]), len(s["h"]), len(s["q"]))
+    for e in s["d"]:
+        o += e[_E]
+        for f in (e[_IC], e[_LK], e[_HK]):
+            o.append(len(f))
+            o += f
+        o += struct.pack(">III", e[_W0], e[_WH], e[_W1])
+        st = e[_ST] or b""
+        o.append(len(st))
+        o += st
+    for h in s["h"]:
+        o += h[0]
+        for f in (h[1], h[2]):
+            o.append(len(f))
+            o += f
+    for q in s["q"]:
+        o += struct.pack(">HIH", q[0], q[1], len(q[2]))
+        o += q[2]
+    return bytes(o)
+
+
+def _unpack(b):
+    try:
+        if b[:3] != _MAGIC:
+            raise ValueError
+        s = {"pan": bytes(b[3:11])}
+        jt, je, nd, nh, nq = struct.unpack_from(">HBBBB", b, 11)
+        s["jt"], s["je"] = jt, je != 0
+        p = 17
+        d = []
+        for _ in range(nd):
+            e = [bytes(b[p:p + 8])]
+            p += 8
+            for _ in range(3):
+                n = b[p]
+                e.append(bytes(b[p + 1:p + 1 + n]))
+                p += 1 + n
+            e += list(struct.unpack_from(">III", b, p))
+            p += 12
+            n = b[p]
+            e.append(bytes(b[p + 1:p + 1 + n]) if n else None)
+            p += 1 + n
+            d.append(e)
+        h = []
+        for _ in range(nh):
+            r = [bytes(b[p:p + 8])]
+            p += 8
+            for _ in range(2):
+                n = b[p]
+                r.append(bytes(b[p + 1:p + 1 + n]))
+                p += 1 + n
+            h.append(r)
+        q = []
+        for _ in range(nq):
+            c, t, n = struct.unpack_from(">HIH", b, p)
+            q.append([c, t, bytes(b[p + 8:p + 8 + n])])
+            p += 8 + n
+        if p != len(b):
+            raise ValueError
+    except (ValueError, IndexError):
+        raise Reject("store-corrupt", None, "chf_dlog record")
+    s["d"], s["h"], s["q"] = d, h, q
+    return s
 
 
 def hashed_key(link_key):
@@ -96,7 +163,7 @@ class DeviceLog:
         self.store = store
         self.capacity = capacity
         self.historic_capacity = historic
-        self._default_pan = hx(pan) if pan else "0000000000000000"
+        self._default_pan = bytes(pan) if pan else bytes(8)
         # on_event(code, now, detail bytes or None, security): the hub's DLMS event / security logs
         self.on_event = on_event
         self._s = None
@@ -105,20 +172,22 @@ class DeviceLog:
     def _state(self):
         s = self._s
         if s is None:
-            s = self.store.get_json(REC, None)
-            if s is None:
-                s = {"v": 1, "pan": self._default_pan, "jt": 0, "je": True, "d": [], "h": [], "q": []}
+            b = self.store.get(REC)
+            if b is None:
+                s = {"pan": self._default_pan, "jt": 0, "je": True, "d": [], "h": [], "q": []}
+            else:
+                s = _unpack(b)
             self._s = s
         return s
 
     def _write(self, s):
         """The one store write of a change (atomic: old or new after a cut)."""
-        self.store.put_json(REC, s)
+        self.store.put(REC, _pack(s))
         self._s = s
 
     def _copy(self):
         s = self._state()
-        return {"v": 1, "pan": s["pan"], "jt": s["jt"], "je": s["je"], "d": [list(e) for e in s["d"]],
+        return {"pan": s["pan"], "jt": s["jt"], "je": s["je"], "d": [list(e) for e in s["d"]],
                 "h": [list(e) for e in s["h"]], "q": [list(q) for q in s["q"]]}
 
     def reload(self):
@@ -127,7 +196,7 @@ class DeviceLog:
 
     # -- reads ------------------------------------------------------------------------------------
     def pan(self):
-        return _u(self._state()["pan"])
+        return self._state()["pan"]
 
     def joining(self):
         """(join_timeout seconds, joining enabled) as the last CCS01 set them (IC 104 attributes 3
@@ -137,23 +206,23 @@ class DeviceLog:
 
     def entries(self):
         """[(eui, hashed key, stats)] of the Device Log, in log order."""
-        return [(_u(e[_E]), _u(e[_HK]), e[_ST]) for e in self._state()["d"]]
+        return [(e[_E], e[_HK], e[_ST]) for e in self._state()["d"]]
 
     def euis(self):
-        return [_u(e[_E]) for e in self._state()["d"]]
+        return [e[_E] for e in self._state()["d"]]
 
     def historic(self):
         """[(eui, hashed key)] of the Historic Device Log, oldest first."""
-        return [(_u(e[0]), _u(e[2])) for e in self._state()["h"]]
+        return [(e[0], e[2]) for e in self._state()["h"]]
 
     def historic_key(self, eui):
         for e in self._state()["h"]:
-            if e[0] == hx(eui):
-                return _u(e[1])
+            if e[0] == eui:
+                return e[1] or None
         return None
 
     def find(self, eui):
-        k = hx(eui)
+        k = bytes(eui)
         for e in self._state()["d"]:
             if e[_E] == k:
                 return e
@@ -161,24 +230,24 @@ class DeviceLog:
 
     def link_key(self, eui):
         e = self.find(eui)
-        return _u(e[_LK]) if e is not None and e[_LK] else None
+        return e[_LK] if e is not None and e[_LK] else None
 
     def backup(self, historic=False):
         """[(eui, hashed key)] of the Device Log or of the Historic Device Log (CCS07)."""
         if historic:
             return self.historic()
-        return [(_u(e[_E]), _u(e[_HK])) for e in self._state()["d"]]
+        return [(e[_E], e[_HK]) for e in self._state()["d"]]
 
     # -- changes (each: one store write, CS14 queued in it) ---------------------------------------
     def _cs14(self, s, now):
         from firmware.hub import alerts
 
-        body = alerts.cs14_payload(now, _u(s["pan"]), [(_u(e[_E]), _u(e[_HK])) for e in s["d"]])
+        body = alerts.cs14_payload(now, s["pan"], [(e[_E], e[_HK]) for e in s["d"]])
         self._queue(s, DEVICE_LOG_CHANGED, now, body)
 
     def _queue(self, s, code, now, payload):
         q = s["q"]
-        q.append([code, now, hx(payload) if payload else ""])
+        q.append([code, now, bytes(payload or b"")])
         while len(q) > QUEUE:
             q.pop(0)
 
@@ -209,7 +278,7 @@ class DeviceLog:
             w0, w1 = now, now + join_timeout
             if self.historic_key(eui) is not None:
                 wh = now + join_timeout // 2
-        s["d"].append([hx(eui), hx(install_code), "", "", w0, wh, w1, None])
+        s["d"].append([eui, bytes(install_code), b"", b"", w0, wh, w1, None])
         self._cs14(s, now)
         self._write(s)
         self._event(DEVICE_LOG_CHANGED, now)
@@ -217,7 +286,7 @@ class DeviceLog:
 
     def remove(self, eui, now, hht=False):
         """CCS02 unregister_device: a TC link key moves to the historic log (not an HHT's)."""
-        k = hx(eui)
+        k = bytes(eui)
         s = self._copy()
         for i in range(len(s["d"])):
             e = s["d"][i]
@@ -245,8 +314,8 @@ class DeviceLog:
         if len(devices) > self.capacity:
             return FULL
         s = self._copy()
-        s["pan"] = hx(pan)
-        s["d"] = [[hx(e), "", "", hx(hk), 0, 0, 0, None] for e, hk in devices]
+        s["pan"] = bytes(pan)
+        s["d"] = [[bytes(e), b"", b"", bytes(hk), 0, 0, 0, None] for e, hk in devices]
         self._cs14(s, now)
         self._write(s)
         self._event(DEVICE_LOG_CHANGED, now)
@@ -256,15 +325,15 @@ class DeviceLog:
         """The device's TC link key is established (stored only after the peer's MAC verified, by the
         HAN layer): the key and its hash are logged, the join window closes, CS14 is queued when the
         hash changed."""
-        k = hx(eui)
+        k = bytes(eui)
         s = self._copy()
         for e in s["d"]:
             if e[_E] == k:
-                hk = hx(hashed_key(link_key))
+                hk = hashed_key(link_key)
                 changed = e[_HK] != hk
-                e[_LK] = hx(link_key)
+                e[_LK] = bytes(link_key)
                 e[_HK] = hk
-                e[_IC] = ""
+                e[_IC] = b""
                 e[_W0] = e[_WH] = e[_W1] = 0
                 if changed:
                     self._cs14(s, now)
@@ -275,45 +344,46 @@ class DeviceLog:
         return False
 
     def set_stats(self, eui, stats):
-        """Record the IC 104 active_device fields of a device (the HAN layer's radio statistics)."""
-        k = hx(eui)
+        """Record the IC 104 active_device fields of a device (the HAN layer's radio statistics):
+        `stats` the A-XDR structure of the 13 fields after the EUI-64."""
+        k = bytes(eui)
         s = self._copy()
         for e in s["d"]:
             if e[_E] == k:
-                e[_ST] = list(stats)
+                e[_ST] = bytes(stats)
                 self._write(s)
                 return True
         return False
 
     def set_pan(self, pan):
         s = self._copy()
-        s["pan"] = hx(pan)
+        s["pan"] = bytes(pan)
         self._write(s)
 
     def put_entry(self, eui, hashed=b"", stats=None):
         """Write a Device Log entry as it is, no alert (bench seeding and the HAN layer's tests);
         False when the log is full."""
-        k = hx(eui)
+        k = bytes(eui)
         s = self._copy()
         for e in s["d"]:
             if e[_E] == k:
-                e[_HK] = hx(hashed)
+                e[_HK] = bytes(hashed)
                 e[_ST] = stats
                 break
         else:
             if len(s["d"]) >= self.capacity:
                 return False
-            s["d"].append([k, "", "", hx(hashed), 0, 0, 0, stats])
+            s["d"].append([k, b"", b"", bytes(hashed), 0, 0, 0, stats])
         self._write(s)
         return True
 
     def put_historic(self, eui, link_key, hashed=None):
         """Write a Historic Device Log record (bench seeding and the HAN layer's tests)."""
-        k = hx(eui)
+        k = bytes(eui)
         s = self._copy()
         h = [r for r in s["h"] if r[0] != k]
         hk = hashed if hashed is not None else (hashed_key(link_key) if link_key else b"")
-        h.append([k, hx(link_key), hx(hk)])
+        h.append([k, bytes(link_key), bytes(hk)])
         while len(h) > self.historic_capacity:
             h.pop(0)
         s["h"] = h
@@ -332,21 +402,21 @@ class DeviceLog:
             self._event(JOIN_FAILED, now, bytes(eui), True)
             return REFUSED_UNKNOWN, None
         if e[_LK]:
-            return LINK_KEY, _u(e[_LK])
+            return LINK_KEY, e[_LK]
         if e[_W0] <= now < e[_W1]:
             if now < e[_WH]:
                 hk = self.historic_key(eui)
                 if hk:
                     return HISTORIC_KEY, hk
             if e[_IC]:
-                return INSTALL_CODE, install_code_key(_u(e[_IC]))
+                return INSTALL_CODE, install_code_key(e[_IC])
         self._event(JOIN_FAILED, now, bytes(eui), True)
         return REFUSED_CLOSED, None
 
     # -- alert queue ------------------------------------------------------------------------------
     def pending(self):
         """[(alert code, time, payload bytes)] queued, oldest first."""
-        return [(q[0], q[1], _u(q[2])) for q in self._state()["q"]]
+        return [(q[0], q[1], q[2]) for q in self._state()["q"]]
 
     def delivered(self, n=1):
         """Drop the `n` oldest pending alerts (sent and acknowledged)."""

@@ -168,17 +168,16 @@ def _apply(ctx):
 
 
 def _stats_item(eui, st):
-    if st is None:  # never communicated
-        st = [[8, "00"], 0, 0, 0, 0, 0, 0, "", 0, 0, 0, 0, 0]
-    from binascii import unhexlify
-
-    return (dlms.STRUCTURE, [
-        (dlms.OCTET_STRING, eui), (dlms.BIT_STRING, (st[0][0], unhexlify(st[0][1]))),
-        (dlms.INTEGER, st[1]), (dlms.INTEGER, st[2]), (dlms.INTEGER, st[3]),
-        (dlms.UNSIGNED, st[4]), (dlms.UNSIGNED, st[5]), (dlms.UNSIGNED, st[6]),
-        (dlms.OCTET_STRING, unhexlify(st[7]) if st[7] else _NEVER),
-        (dlms.UNSIGNED, st[8]), (dlms.UNSIGNED, st[9]), (dlms.UNSIGNED, st[10]),
-        (dlms.UNSIGNED, st[11]), (dlms.UNSIGNED, st[12])])
+    """The active_device structure: the EUI-64, then the 13 stored fields (A-XDR), or for a device
+    that has not communicated yet: status 0, RSSI / LQI 0, last communication "never", counts 0."""
+    if st is None:
+        f = [(dlms.BIT_STRING, (8, b"\x00")), (dlms.INTEGER, 0), (dlms.INTEGER, 0), (dlms.INTEGER, 0),
+             (dlms.UNSIGNED, 0), (dlms.UNSIGNED, 0), (dlms.UNSIGNED, 0), (dlms.OCTET_STRING, _NEVER),
+             (dlms.UNSIGNED, 0), (dlms.UNSIGNED, 0), (dlms.UNSIGNED, 0), (dlms.UNSIGNED, 0),
+             (dlms.UNSIGNED, 0)]
+    else:
+        f = dlms.decode(st)[1]
+    return (dlms.STRUCTURE, [(dlms.OCTET_STRING, eui)] + f)
 
 
 def _get104(ctx, item):
@@ -191,12 +190,9 @@ def _get104(ctx, item):
 
 
 def stats_from_item(it):
-    """The DeviceLog stats list of an active_device structure item (inverse of the GET)."""
-    from binascii import hexlify
-
-    v = it[1]
-    return [[v[1][1][0], hexlify(v[1][1][1]).decode()]] + [x[1] for x in v[2:8]] + \
-        [hexlify(v[8][1]).decode()] + [x[1] for x in v[9:14]]
+    """The DeviceLog statistics (A-XDR of the 13 fields after the EUI-64) of an active_device
+    structure item: the inverse of the attribute 4 GET."""
+    return dlms.encode((dlms.STRUCTURE, it[1][1:]))
 
 
 # -- IC 1 ----------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def _boot():
 def _snap(chf):
     dl = chf.devlog
     s = dl._state()
-    return (s["pan"], s["jt"], s["je"], [tuple(e[:7]) for e in s["d"]], [tuple(h) for h in s["h"]],
+    return (s["pan"], s["jt"], s["je"], [tuple(e) for e in s["d"]], [tuple(h) for h in s["h"]],
             [tuple(q) for q in s["q"]])
 
 
@@ -125,14 +125,13 @@ def _umount():
 def _consistent(s):
     """A CS14 alert is queued for the log as it is (the newest 8F12 payload names the log's
     entries): the change and its alert landed together."""
-    from binascii import unhexlify
     from firmware.gbcs import dlms
 
     cs14 = [q for q in s[5] if q[0] == 0x8F12]
     if not cs14:
         return True
-    body = dlms.decode(unhexlify(cs14[-1][2]))
-    return [it[1][0][1] for it in body[1][2][1]] == [unhexlify(e[0]) for e in s[3]]
+    body = dlms.decode(cs14[-1][2])
+    return [it[1][0][1] for it in body[1][2][1]] == [e[0] for e in s[3]]
 
 
 def run(rounds=1, torn_modes=(False, True), progress=None, max_cuts=None):
@@ -230,7 +229,7 @@ def _need_vfs():
 def test_powercut_device_log_bounded():
     _need_vfs()
     cuts, bad, steps = run(rounds=1)
-    assert steps >= 15 and cuts >= 500, (steps, cuts)
+    assert steps >= 15 and cuts >= 400, (steps, cuts)
     assert bad == [], bad[:5]
 
 
@@ -241,7 +240,7 @@ def test_campaign_catches_a_change_written_apart_from_its_alert():
     orig = D.DeviceLog._cs14
 
     def split(self, s, now):  # deliberately unsafe: the log written before its CS14 is queued
-        self.store.put_json(D.REC, dict(s, q=list(self._state()["q"])))
+        self.store.put(D.REC, D._pack(dict(s, q=list(self._state()["q"]))))
         orig(self, s, now)
 
     D.DeviceLog._cs14 = split
