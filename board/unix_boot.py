@@ -45,13 +45,37 @@ def _blank(f, n):
     return b == b"\xff" * len(b)
 
 
+def _qstr_pool():
+    """Grow MicroPython's interned-string (qstr) pool once now, on a clean heap. On an ESP32 the
+    firmware's names are frozen in flash; here every .mpy interns its names at import, and the pool
+    grows by doubling: at 1260 names it needs one contiguous 12.8 KB block, which a heap
+    fragmented by the running application may no longer have (the import that crosses it fails
+    with MemoryError although hundreds of KB are free). Interning placeholder names until that
+    growth has happened (seen as one large allocation) costs about 20 KB of a virtual board's heap."""
+    import gc
+
+    o = object()
+    last = gc.mem_alloc()
+    for i in range(2000):
+        getattr(o, "_q%d" % i, None)  # interns the name
+        now = gc.mem_alloc()
+        if now - last > 10000:
+            return i
+        last = now
+    return None
+
+
 def main():
+    _qstr_pool()
     bdir = os.getenv("SMLAB_VBOARD")
     with open(bdir + "/board.json") as f:
         cfg = json.load(f)
     if _exists(bdir + "/sim.json"):  # virtual clock and load (smlab sim clock|load), kept across boots
         with open(bdir + "/sim.json") as f:
             cfg["sim"] = json.load(f)
+    if _exists(bdir + "/radio.json"):  # the HAN radio's air (host_tools/han/air.py configure_board)
+        with open(bdir + "/radio.json") as f:
+            cfg["radio"] = json.load(f)
     streams = {}
     for name, path in cfg.get("uarts", {}).items():
         streams[name] = unix.PtyStream(path)

@@ -302,13 +302,14 @@ class Engine:
                 rec = min(r["d"], (cin - r["s"]) * self.cfg["dpp"] // 100)
                 r["d"] -= rec
                 r["c"] += rec
+        topup = cin > r["s"]
         r["s"] = cin
         if prepay:
             u = r["u"] + micro
             r["c"] += u // 1000000
             r["u"] = u % 1000000
         r["t"] = end
-        self._account_alerts(r, end)
+        self._account_alerts(r, end, topup)
         if end % HH == 0 and end > t0:
             self._log(PROFILE, 96).append("%d %d %d" % (end, r["ai"], r["ae"]))
             if end // DAY != r["day"]:
@@ -332,13 +333,13 @@ class Engine:
         tou = r["tou"]
         return "%d %d %d %d %d %d %d %d" % (t, r["ai"], r["ae"], tou[0], tou[1], tou[2], tou[3], r["c"])
 
-    def _account_alerts(self, r, now):
+    def _account_alerts(self, r, now, topup=False):
         """Prepayment state changes decided from the record being written (alerts queued in it)."""
         if not self.prepay():
             return
         c = self.cfg
         bal = self.credit_in() - r["c"]
-        if r["ec"] == EC_ACTIVE and bal >= 0:
+        if r["ec"] == EC_ACTIVE and topup and bal >= 0:
             r["ec"] = EC_NONE  # repaid by a top-up
             r["f"] &= ~_ECX
         if r["ec"] == EC_OFFERED and bal >= c["ect"]:
