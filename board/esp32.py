@@ -91,6 +91,22 @@ class Board(BaseBoard):
     def ticks_ms(self):
         return time.ticks_ms()
 
+    def wan_address(self):
+        """(host, port) the hub's WAN endpoint listens on: Wi-Fi station mode with the store's "wifi"
+        record {"ssid", "key", "port"} (docs/hub.md; compile-checked, not run on hardware). The
+        connection is started and not waited for: the listener binds to every interface and serves
+        once the link is up. None without a "wifi" record."""
+        w = self.store().get_json("wifi", None)
+        if not w:
+            return None
+        import network
+
+        sta = network.WLAN(network.STA_IF)
+        sta.active(True)
+        if not sta.isconnected():
+            sta.connect(w["ssid"], w.get("key", ""))
+        return ("0.0.0.0", int(w.get("port", 4059)))
+
     def time(self):
         t = time.time()
         return t + UNIX_EPOCH_OFFSET if time.gmtime(0)[0] == 2000 else t

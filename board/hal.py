@@ -8,6 +8,8 @@ host_tools.boards.vboard, or a detached in-memory board for tests). Get the runn
 Board object:
   uart(name) -> Stream        "optical" (IEC 62056-21 port) or "console"; unknown names raise
                               Reject("board-uart")
+  wan_address() -> (host, port) or None   where a Comms Hub's WAN endpoint listens (firmware/wan;
+                              the board's wan.json on a virtual board, Wi-Fi on an ESP32)
   storage_root() -> str       directory of the persistent (power-safe littlefs2) FS for the Store
   store() -> Store            the durable Store on storage_root(), booted once (firmware.store);
                               .boot_report holds what that boot() repaired. Use this one Store.

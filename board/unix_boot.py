@@ -76,6 +76,9 @@ def main():
     if _exists(bdir + "/radio.json"):  # the HAN radio's air (host_tools/han/air.py configure_board)
         with open(bdir + "/radio.json") as f:
             cfg["radio"] = json.load(f)
+    if _exists(bdir + "/wan.json"):  # a hub's WAN endpoint {"host", "port"} (smlab sim start --role chf)
+        with open(bdir + "/wan.json") as f:
+            cfg["wan"] = json.load(f)
     streams = {}
     for name, path in cfg.get("uarts", {}).items():
         streams[name] = unix.PtyStream(path)
