@@ -129,5 +129,14 @@ class Board(BaseBoard):
     def eui64(self):
         return eui64_from_mac(machine.unique_id())
 
+    def radio(self):
+        """The HAN radio: IEEE 802.15.4 frames over ESP-NOW (board/espnow_radio.py)."""
+        r = getattr(self, "_radio", None)
+        if r is None:
+            from board.espnow_radio import EspNowRadio
+
+            r = self._radio = EspNowRadio()
+        return r
+
     def reset(self):
         machine.reset()

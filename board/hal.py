@@ -19,6 +19,10 @@ Board object:
   keypad() -> Keypad          key() -> next pressed key (1-char str) or None; any() -> bool
   display(text)               show text on the display (the console on the virtual board)
   eui64() -> bytes            8-byte device identity
+  radio() -> Radio            the HAN radio: send(psdu) (an 802.15.4 MPDU with FCS, <= 127 bytes),
+                              recv() -> psdu or None (never blocks); ZEP over UDP to the air on
+                              the virtual board, ESP-NOW on an ESP32 (docs/han.md §8-§10);
+                              Reject("board-radio") when the board has none
   reset()                     restart the board (never returns on hardware)
 
 Virtual board only: .flash (board.flash.NorFlash under "/": writes, cut_after, torn).

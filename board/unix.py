@@ -192,6 +192,23 @@ class Board(BaseBoard):
 
         return binascii.unhexlify(self.cfg.get("eui64", "0000000000000001"))
 
+    def radio(self):
+        """The HAN radio (docs/han.md §8): ZEP v2 over UDP to the air named by the board's
+        radio.json ({"air": [host, port], "id": device id, "channel": n}, in the board's
+        directory, read by the ROM into cfg["radio"]); a detached board has one only when a test
+        sets `_radio`."""
+        r = getattr(self, "_radio", None)
+        if r is None:
+            rc = self.cfg.get("radio")  # the ROM reads it from the board's radio.json
+            if rc is None:
+                from firmware.alerts import Reject
+
+                raise Reject("board-radio", None, "no radio configured")
+            from board.zepradio import UdpZepRadio
+
+            r = self._radio = UdpZepRadio(rc["air"], rc["id"], rc.get("channel", 11))
+        return r
+
     def reset(self):
         """Virtual board: end this process; the supervisor restarts it from the flash image."""
         self.resets += 1

@@ -9,7 +9,9 @@ format. Payload (JSON-able dict, byte strings as hex):
                 "eui": <8>, "kid": <8>, "pub": <65 SEC1>}],
      "floors": {"<role>": int}, "pp_floors": {"<role>": int},
      "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...},
-     "z": [{"pub": <65 SEC1 KA cell key>, "z": <32>}]}
+     "z": [{"pub": <65 SEC1 KA cell key>, "z": <32>}],
+     "han": {...}}                 the HAN node's record (firmware/han/node.py): install code, Trust
+                                   Centre and its KA key on a device; PAN and peers' KA keys on a hub
 
 "z" (bench only): static ECDH secrets computed elsewhere, one per KA cell, stored in place of the
 ones the device would compute. It serves a device whose KA private key is not known (the RTDS
@@ -73,6 +75,8 @@ def apply(store, p, board_eui=None, table_dir=None):
         cfg.update(utrn)
         store.put_json("utrn_cfg", cfg)
     store.put_json("role", {"role": p.get("role", "esme")})
+    if p.get("han") is not None:  # the HAN node's settings (firmware/han/node.py, docs/han.md §9)
+        store.put_json("han", p["han"])
     # static ECDH secrets (and DS comb tables) computed now, once, so the meter never runs an ECDH
     # or builds a table at command time
     nz = factory.precompute(store, table_dir)

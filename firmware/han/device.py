@@ -1,0 +1,247 @@
+"""A device joining the Comms Hub's HAN (IEEE 802.15.4-2006 §7.5.3 association and §7.5.2
+scan; ZigBee spec 4.6.3.2 network key from the Trust Centre; ZSE Key Establishment 0x0800 with
+the P-256 deviation of docs/han.md §5): the ESME side of a join.
+
+    dev = Joiner(radio, store, eui, ms=board.ticks_ms)
+    dev.poll()                   # from the application's loop; dev.state == JOINED when done
+
+Steps (each repeated after STEP_MS without an answer; after a refusal the device waits
+REFUSED_MS before asking again): beacon request -> a beacon from the configured Trust Centre
+(extended PAN id = the hub's EUI-64) -> association request -> association response (status
+0x02: refused) -> the APS Transport-Key (NWK-unsecured, APS-secured with the key-transport key
+of the device's install-code link key, or of its TC link key on a rejoin; MIC, counter, source
+and destination checked) -> the network key persisted before use -> NWK-secured Device_annce ->
+CBKE as initiator -> the TC link key persisted only after the hub's MACV verifies -> JOINED.
+
+Persistent join state: store record "han_join" {"pan", "short", "nwk", "seq", "tc_link"} written
+once when the network key arrives and once when the TC link key is established; after a reset
+a device with a TC link key is back on the network at once, one with only the network key
+restarts key establishment. Frame counters: firmware/zigbee/secure.py (durable, write-ahead).
+"""
+from firmware.alerts import Reject
+from firmware.compat import const, ticks_diff
+from firmware.han.node import CFG_REC, Link, eui_int, hexb
+from firmware.zigbee import aps, mac, zcl
+
+JOIN_REC = const("han_join")
+STEP_MS = const(400)
+REFUSED_MS = const(3000)
+
+IDLE = const(0)
+SCAN = const(1)
+ASSOC = const(2)
+KEY = const(3)
+CBKE = const(4)
+JOINED = const(5)
+REFUSED = const(6)
+STATES = ("idle", "scan", "assoc", "key", "cbke", "joined", "refused")
+
+
+class Joiner:
+    def __init__(self, radio, store, eui, ms, cfg=None, rng=None):
+        from firmware.crypto.zigbee import install_code_link_key_without_crc
+        from firmware.zigbee.secure import ApsSecurity
+
+        self.store = store
+        self.ms = ms
+        self.rng = rng
+        cfg = cfg if cfg is not None else (store.get_json(CFG_REC, None) or {})
+        self.eui = eui_int(eui)
+        self.tc = int(cfg["tc"], 16)
+        self.tc_ka = hexb(cfg["tc_ka"])
+        self.ic_key = install_code_link_key_without_crc(hexb(cfg["install_code"]))
+        self.link = lk = Link(radio, self.eui, 0xFFFF)
+        self.tc_link = None
+        self.coord = 0x0000
+        lk.aps = ApsSecurity(store, self.eui, self._link_key)
+        self.cbke = None
+        self.on_app = None
+        self.refusals = 0
+        self.state = IDLE
+        self.t = ms()
+        j = store.get_json(JOIN_REC, None)
+        if j is not None:
+            self._network(j["pan"], j["short"], hexb(j["nwk"]), j["seq"])
+            if j.get("tc_link"):
+                self.tc_link = hexb(j["tc_link"])
+                self.state = JOINED
+            else:
+                self._start_cbke()
+
+    def _link_key(self, peer):
+        return self.tc_link if peer == self.tc else None
+
+    def _network(self, pan, short, key, seq):
+        from firmware.zigbee.secure import NwkSecurity
+
+        lk = self.link
+        lk.pan, lk.short = pan, short
+        lk.nwk = NwkSecurity(self.store, self.eui, key, seq)
+        self.nwk_key = key
+
+    @property
+    def joined(self):
+        return self.state == JOINED
+
+    # -- the loop --------------------------------------------------------------------------------
+    def poll(self):
+        for f in self.link.receive():
+            try:
+                self._frame(f)
+            except Reject:
+                self.link.dropped += 1
+        now = self.ms()
+        st = self.state
+        if st == JOINED:
+            return
+        wait = REFUSED_MS if st == REFUSED else STEP_MS
+        if st != IDLE and ticks_diff(now, self.t) < wait:
+            return
+        if st in (IDLE, SCAN, ASSOC, KEY, REFUSED):
+            self._scan()
+        elif st == CBKE:
+            self._start_cbke()
+
+    def _step(self, state):
+        self.state = state
+        self.t = self.ms()
+
+    def _scan(self):
+        lk = self.link
+        lk.pan, lk.short, lk.nwk = 0xFFFF, None, None
+        lk.send(mac.beacon_request(lk.mac_seq()))
+        self._step(SCAN)
+
+    def _frame(self, f):
+        lk = self.link
+        st = self.state
+        if f.ftype == mac.BEACON:
+            if st == SCAN and len(f.payload) == 15 and f.superframe & 0x8000:
+                if int.from_bytes(f.payload[3:11], "little") == self.tc:
+                    lk.pan, self.coord = f.src_pan, f.src
+                    lk.send(mac.association_request(lk.mac_seq(), lk.pan, self.coord, self.eui))
+                    self._step(ASSOC)
+            return
+        if f.ftype == mac.COMMAND:
+            if (st == ASSOC and f.cmd == mac.CMD_ASSOC_RSP and f.dst_mode == mac.ADDR_EXT
+                    and f.dst == self.eui and f.src == self.tc and f.dst_pan == lk.pan):
+                short = f.payload[0] | (f.payload[1] << 8)
+                if f.payload[2] != mac.ASSOC_SUCCESS:
+                    self.refusals += 1
+                    self._step(REFUSED)
+                    return
+                lk.short = short
+                self._step(KEY)
+            return
+        if f.ftype != mac.DATA or lk.short is None or f.dst_pan != lk.pan:
+            return
+        if f.dst not in (lk.short, mac.BROADCAST):
+            return
+        if st == KEY:
+            self._transport_key(f.payload)
+            return
+        if lk.nwk is None:
+            return
+        n = lk.nwk.open(f.payload)
+        if not n.security or n.src != self.coord or n.aux.src != self.tc:
+            raise Reject("format", None, "NWK frame not from the Trust Centre")
+        a = lk.aps.open(n.payload, self.tc)
+        if a.ftype != aps.DATA:
+            return
+        if a.cluster == 0x0800 and not a.security:
+            self._cbke_in(a.payload)
+        elif self.on_app is not None and st == JOINED:
+            self.on_app(self.tc, a)
+
+    def _transport_key(self, raw):
+        from firmware.zigbee import keytransport, nwk
+
+        n = nwk.parse(raw)
+        if n.security or n.src != self.coord or n.dst != self.link.short:
+            raise Reject("format", None, "not the Transport-Key")
+        last = None
+        for key in (self.tc_link, self.ic_key):
+            if key is None:
+                continue
+            try:
+                nk, seq = keytransport.open_nwk_key(n.payload, key, self.tc, self.eui,
+                                                    self.link.aps.inc)
+                break
+            except Reject as e:
+                last = e
+        else:
+            raise last or Reject("key", None, "no key for the Transport-Key")
+        lk = self.link
+        self.store.put_json(JOIN_REC, {"pan": lk.pan, "short": lk.short, "nwk": _hex(nk),
+                                       "seq": seq, "tc_link": ""})  # persisted, then used
+        self.tc_link = None
+        self._network(lk.pan, lk.short, nk, seq)
+        annce = (bytes((lk.zcl_seq(),)) + lk.short.to_bytes(2, "little")
+                 + self.eui.to_bytes(8, "little") + b"\x80")
+        f = aps.Frame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=0x0013,
+                      profile=aps.PROFILE_ZDP, src_ep=0, payload=annce, delivery=aps.BROADCAST)
+        lk.send_nwk(0xFFFD, aps.build(f))
+        self._start_cbke()
+
+    # -- key establishment (initiator) -----------------------------------------------------------
+    def _start_cbke(self):
+        from firmware.core.trust import identity
+        from firmware.zigbee import cbke
+
+        self.cbke = cbke.Initiator(self.eui, hexb(identity(self.store)["ka"]),
+                                   {self.tc: self.tc_ka}, self._store_tc_link, rng=self.rng)
+        self._cbke_seq = self.link.send_zcl(self.coord, cbke.CLUSTER, cbke.CMD_INITIATE,
+                                            self.cbke.start(), zcl.TO_SERVER)
+        self._step(CBKE)
+
+    def _cbke_in(self, payload):
+        from firmware.zigbee import cbke
+
+        h, body = zcl.parse(payload)
+        if (self.state != CBKE or h.direction != zcl.TO_CLIENT or h.ftype != zcl.CLUSTER
+                or h.seq != self._cbke_seq):
+            return
+        u = self.cbke
+        try:
+            if h.cmd == cbke.CMD_TERMINATE:
+                cbke.parse_terminate(body)
+                self.cbke = None
+                self.t -= STEP_MS  # start again at the next poll
+                return
+            if h.cmd == cbke.CMD_INITIATE:
+                out = u.on_initiate_response(body, self.tc)
+                cmd = cbke.CMD_EPHEMERAL
+            elif h.cmd == cbke.CMD_EPHEMERAL:
+                out = u.on_ephemeral_response(body)
+                cmd = cbke.CMD_CONFIRM
+            elif h.cmd == cbke.CMD_CONFIRM:
+                u.on_confirm_response(body)  # stores the TC link key after MACV verifies
+                self.cbke = None
+                self._step(JOINED)
+                return
+            else:
+                return
+        except cbke.Terminate as e:
+            self.link.send_zcl(self.coord, cbke.CLUSTER, cbke.CMD_TERMINATE,
+                               cbke.terminate_payload(e.status), zcl.TO_SERVER)
+            self.cbke = None
+            return
+        self._cbke_seq = self.link.send_zcl(self.coord, cbke.CLUSTER, cmd, out, zcl.TO_SERVER)
+        self.t = self.ms()
+
+    def _store_tc_link(self, peer, key):
+        j = self.store.get_json(JOIN_REC, None)
+        j["tc_link"] = _hex(key)
+        self.store.put_json(JOIN_REC, j)  # one write; the key is used only after it
+        self.tc_link = bytes(key)
+
+
+def _hex(b):
+    import binascii
+
+    return binascii.hexlify(b).decode()
+
+
+def attach(board, role, store):
+    """The device's HAN node on board.radio() (firmware/app.py, when the store has "han")."""
+    return Joiner(board.radio(), store, role.eui, board.ticks_ms)
