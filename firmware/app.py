@@ -60,6 +60,7 @@ class App:
         from firmware.frontpanel import FrontPanel
 
         self.panel = FrontPanel(board, self.role)
+        self.net = attach_net(board, self.role)
         board.display("READY %s" % self.role.name.upper())
 
     def poll(self):
@@ -68,6 +69,16 @@ class App:
             return
         self.panel.poll()
         self.role.poll(self.board.time())
+        if self.net is not None:
+            self.net.poll()
+
+
+def attach_net(board, role):
+    """The board's HAN node and, on a Comms Hub with a WAN address, its WAN endpoint and GBCS routing
+    (firmware/wan/node.py); None when it has neither."""
+    from firmware.wan import node
+
+    return node.attach(board, role)
 
 
 def main():

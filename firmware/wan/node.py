@@ -3,22 +3,17 @@ WAN endpoint (board.wan_address(): TCP on loopback on a virtual board, Wi-Fi on 
 router (firmware/wan/router.py); on a meter the GBCS tunnel server (firmware/wan/tunnel.py) on the
 node's HAN, serving GBCS over the HAN exactly as over the optical port (role.process).
 
-    net = attach(board, role)     # None when the board has neither a WAN nor a HAN
-    net.poll()                    # from App.poll: never blocks
+    net = attach(board, role)             # HAN from firmware.han.open, WAN from board.wan_address()
+    net.poll()                            # from App.poll (polls the HAN port too): never blocks
+
+The HAN port (firmware.han.open -> firmware/han/port.py) is what the tunnel and the router use:
+poll(), send(dst_eui8, cluster, zcl_frame) APS-secured with the TC link key, recv() -> (src_eui8,
+cluster, zcl_frame) or None (APS-secured frames only).
 """
+from firmware.alerts import Reject
+
 TUNNELING = 0x0704
-
-
-def open_han(board, role):
-    """The node's HAN interface (firmware.han, the HAN stack), or None when this firmware or board
-    has no HAN. Shape used here: poll(), send(dst_eui8, cluster, zcl), recv() -> (src_eui8,
-    cluster, zcl) or None."""
-    try:
-        import firmware.han as H
-    except ImportError:  # an image without the HAN stack: no HAN
-        return None
-    fn = getattr(H, "open", None)
-    return fn(board, role) if fn is not None else None
+MAX_QUEUE = 8
 
 
 class HubNode:
@@ -43,11 +38,9 @@ class MeterNode:
         self.role = role
 
     def poll(self):
-        from firmware.alerts import Reject
-
         han = self.han
         han.poll()
-        for _ in range(8):
+        for _ in range(MAX_QUEUE):
             f = han.recv()
             if f is None:
                 return
@@ -58,14 +51,30 @@ class MeterNode:
                     self.role.seclog.append("han tunnel %s" % (e.detail[:60],))
 
 
-def attach(board, role, han=None):
+def open_han(board, role):
+    """The node's HAN port (firmware.han.open: None without a "han" record or a radio, or in an
+    image without the HAN stack)."""
+    try:
+        import firmware.han as H
+    except ImportError:  # an image without the HAN stack: no HAN
+        return None
+    return H.open(board, role)
+
+
+def attach(board, role, han=None, wan=None):
+    """The node's network services: a hub's WAN endpoint + router (or just its HAN node when it has
+    no WAN address), a meter's tunnel server; None when there is nothing to run. `han`: a HAN port
+    (or a firmware/han node, wrapped in HanPort), default firmware.han.open; `wan`: (host, port),
+    default board.wan_address()."""
     if han is None:
         han = open_han(board, role)
-    addr = board.wan_address() if hasattr(board, "wan_address") else None
-    if role.name == "chf" and addr is not None:
+    if wan is None:
+        fn = getattr(board, "wan_address", None)
+        wan = fn() if fn is not None else None
+    if role.name == "chf":
+        if wan is None:
+            return han  # no WAN: the HAN node alone (joins), its application frames unused
         from firmware.wan.endpoint import Endpoint
 
-        return HubNode(role, han, Endpoint(addr[0], addr[1]), board.ticks_ms)
-    if han is not None and role.name != "chf":
-        return MeterNode(role, han)
-    return None
+        return HubNode(role, han, Endpoint(wan[0], wan[1]), board.ticks_ms)
+    return MeterNode(role, han) if han is not None else None
