@@ -105,6 +105,8 @@ def start_vboard(name, home_dir=None, role="esme", eui=None, heap="512K", flash_
     eui = (eui or m.get("eui") or default_eui(role, _serial(home_dir, name))).lower()
     parse_eui(eui, "--eui")
     write_meta(d, dict(m, role=role, eui=eui))
+    if role == "chf":
+        ensure_wan(d)
     vb = VBoard(d, flash_kb=flash_kb, heap=heap, eui64=eui)
     vb.start()
     return vb
@@ -119,7 +121,7 @@ def describe(name, home_dir=None):
     st = vb.status()
     return {"name": name, "role": m.get("role"), "eui": m.get("eui"), "state": vb.state(),
             "boots": st.get("boots", 0), "console": vb.console, "optical": vb.optical,
-            "keypad": vb.keypad, "image": vb.image}
+            "keypad": vb.keypad, "image": vb.image, "wan": wan_text(d)}
 
 
 def new_power_cuts(home_dir=None):
@@ -137,3 +139,59 @@ def new_power_cuts(home_dir=None):
         elif len(cuts) < seen:  # the log was cleared
             write_meta(d, dict(m, cuts_reported=len(cuts)))
     return out
+
+
+def wan_config(path):
+    """A hub board's WAN endpoint {"host", "port"} (its wan.json, read by the ROM), or None."""
+    try:
+        with open(os.path.join(path, "wan.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def wan_text(path):
+    w = wan_config(path)
+    return "%s:%d" % (w["host"], w["port"]) if w else None
+
+
+def ensure_wan(path):
+    """Give a hub board a WAN endpoint on loopback (a free TCP port, kept in its wan.json across
+    restarts; docs/hub.md). Returns the config."""
+    import socket
+
+    w = wan_config(path)
+    if w:
+        return w
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    w = {"host": "127.0.0.1", "port": port}
+    os.makedirs(path, exist_ok=True)
+    write_atomic(os.path.join(path, "wan.json"), json.dumps(w), sync=False)
+    return w
+
+
+def hub_address(spec=None, home_dir=None, wan=None):
+    """(host, port, hub EUI-64 bytes or None) of a Comms Hub's WAN endpoint: `wan` "HOST:PORT" when
+    given, else the virtual hub `spec` (sim:NAME or NAME), else the only hub board under the home."""
+    if wan:
+        host, _, port = wan.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError("--wan must be HOST:PORT")
+        return host, int(port), None
+    if spec is None:
+        hubs = [n for n in list_vboards(home_dir) if meta(board_dir(n, home_dir)).get("role") == "chf"]
+        if len(hubs) != 1:
+            raise BoardError("%s hub boards under %s: name one with --hub NAME"
+                             % ("no" if not hubs else len(hubs), home(home_dir)))
+        spec = hubs[0]
+    name = spec[4:] if spec.startswith("sim:") else spec
+    vb = vboard(name, home_dir)
+    w = wan_config(vb.path)
+    if not w:
+        raise BoardError("virtual board %s has no WAN endpoint (start it with --role chf)" % name)
+    if not vb.running():
+        raise BoardError("hub %s is not running (smlab sim start %s --role chf)" % (name, name))
+    return w["host"], int(w["port"]), parse_eui(meta(vb.path).get("eui") or "", "the hub's EUI-64")

@@ -23,14 +23,21 @@ def register(sub):
     add_keys(d)
     add_home(d)
     d.add_argument("--eui", help="device EUI-64 (default: the virtual board's)")
-    d.add_argument("--via", default="optical", choices=("optical",),
-                   help="delivery path (optical pass-through; WAN arrives with the Comms Hub)")
+    d.add_argument("--via", default="optical", choices=("optical", "wan"),
+                   help="delivery path: optical (the meter's optical pass-through, HHT login) or wan "
+                        "(the Comms Hub's WAN endpoint; the hub routes it over the HAN)")
+    d.add_argument("--hub", metavar="BOARD",
+                   help="with --via wan: the hub (sim:NAME; default: the only hub board under the home)")
+    d.add_argument("--wan", metavar="HOST:PORT",
+                   help="with --via wan: the hub's WAN endpoint address (a real hub; default: from the board registry)")
     d.set_defaults(func=send)
 
 
 def send(args):
     if (args.raw is None) == (args.use_case is None):
         raise UsageError("give a USE_CASE or --raw HEX|FILE (one of them)")
+    if args.via == "wan":
+        return send_wan(args)
     if args.raw is not None:
         return send_raw(args)
     port, vb = registry.optical_port(args.board, args.home)
@@ -47,6 +54,65 @@ def send(args):
     text = "%s (%s) counter %d -> response verified by %s: %s" % (
         args.use_case, usecases.USE_CASES[args.use_case][3], counter, v["auth"], ", ".join(v.get("results", [])))
     return {"text": text, "data": dict(v, command=raw.hex(), response=resp.hex())}
+
+
+def _wan_target(args):
+    """(device EUI-64, vboard or None) for --via wan: the board may be a virtual meter or hub, or
+    given by --eui for a real one."""
+    if args.board.startswith("sim:"):
+        vb = registry.vboard(args.board[4:], args.home)
+        return registry.device_eui(vb, args.eui), vb
+    return registry.device_eui(None, args.eui), None
+
+
+def send_wan(args):
+    """Deliver through the hub's WAN endpoint: the hub answers itself, forwards to a logged device
+    over the HAN, or refuses (alert 0x8F84); alerts arriving with the answer are listed."""
+    from host_tools.gbcs import hub as H
+    from host_tools.gbcs import runner
+
+    host, port, hub_eui = registry.hub_address(args.hub, args.home, args.wan)
+    dev, _ = _wan_target(args)
+    ks = keys(args)
+    if args.raw is not None:
+        raw, m = runner.read_raw(args.raw)
+        counter, label = m.counter, "%04X" % m.message_code
+    else:
+        raw, counter = usecases.build(args.use_case, ks, dev)
+        label = "%s (%s)" % (args.use_case, usecases.USE_CASES[args.use_case][3])
+    try:
+        with H.WanClient(host, port, timeout=20) as c:
+            try:
+                resp = c.request(raw)
+            except H.WanRefused as e:
+                alerts = c.drain_alerts(0.3)
+                raise DeviceRefused("%s refused via the hub at %s:%d: alert 0x%04X%s" % (
+                    label, host, port, e.code, "".join(" + alert %04X" % H.alert_code(a) for a in alerts)))
+            alerts = c.drain_alerts(0.2)
+    except (ConnectionError, TimeoutError, OSError) as e:
+        raise UsageError("hub WAN endpoint %s:%d: %s" % (host, port, e))
+    data = {"command": raw.hex(), "response": resp.hex(), "counter": counter, "via": "wan",
+            "hub": "%s:%d" % (host, port), "alerts": [a.hex() for a in alerts]}
+    try:
+        if args.raw is None:
+            v = usecases.verify_response(resp, ks, dev, counter)
+            head = "response verified by %s: %s" % (v["auth"], ", ".join(v.get("results", [])))
+        else:
+            v = H.verify_hub_message(resp, ks, dev) if hub_eui == dev else {}
+            head = "response %s" % ("verified by " + v["auth"] if v else "received")
+        data.update(v)
+    except (usecases.UseCaseError, H.HubError) as e:
+        raise DeviceRefused("%s: response via the hub does not verify: %s" % (label, e))
+    text = "%s counter %d via WAN %s:%d -> %s" % (label, counter, host, port, head)
+    for a in alerts:
+        text += "\nalert %04X from %s" % (H.alert_code(a), frame_originator(a))
+    return {"text": text, "data": data}
+
+
+def frame_originator(raw):
+    from firmware.gbcs import frame
+
+    return frame.parse(raw).originator.hex().upper()
 
 
 def send_raw(args):

@@ -12,6 +12,7 @@ import socket
 import time
 
 from firmware.gbcs import dlms, dlms_client, frame, parties as P
+from host_tools.errors import DeviceRefused, SmlabError
 from host_tools.gbcs import usecases
 from host_tools.gbcs import verify as V
 from host_tools.keys import pki
@@ -21,11 +22,11 @@ OBIS_NETWORK_CONTROL = bytes((0, 0, 30, 3, 0, 255))
 CCS01, CCS02 = 0x0001, 0x0002
 
 
-class HubError(Exception):
-    pass
+class HubError(SmlabError):
+    """A hub message that does not verify, or a key store without the keys to check it."""
 
 
-class WanRefused(Exception):
+class WanRefused(DeviceRefused):
     """The hub (or the device behind it) refused the command: the 2-byte GBCS alert code."""
 
     def __init__(self, code):
