@@ -104,7 +104,8 @@ class Table:
         self._t = {}
         self.own_counters = own_counters
         # resolve(kind, class id, OBIS, ident) -> (handler, signed, roles) or None: objects whose
-        # handlers a role loads on demand (not registered at boot)
+        # handlers a role loads on demand (not registered at boot); kind is the request's own
+        # (GET_WITH_SELECTION for a selective GET: the handler reads ctx.request.selections)
         self.resolve = resolve
         # der(device, msg, party, log) -> response content: commands whose content is not a DLMS
         # access request (ASN.1 DER, GBCS §7.3 credential and device-management use cases)
@@ -159,6 +160,9 @@ class Table:
                 rc, item = dlms.OTHER_REASON, None
             results.append((rkind, rc, item))
         if ctx._after:
+            # after-actions work from staged values: the parsed items go first (a multi-item SET
+            # such as ECS03 holds kilobytes of them, the heap its one store write then needs)
+            req.data = None
             for fn in ctx._after:
                 fn(ctx)
         return dlms.build_response(req.invoke_id, results)

@@ -112,7 +112,9 @@ def _set_account_mode(ctx, item):
 
 
 def _set_credit_charge_config(ctx, item):
-    """IC 111 attribute 11: array of {credit OBIS, charge OBIS, collection bit-string}."""
+    """IC 111 attribute 11: array of {credit OBIS, charge OBIS, collection bit-string}, kept as one
+    hex string per entry: credit OBIS (12 digits), charge OBIS (12), bit count (2), the bits (one
+    string, not a list of four: ECS03's 13 entries stay small on a 96K heap)."""
     if item[0] != dlms.ARRAY:
         return dlms.TYPE_UNMATCHED, None
     cfg = []
@@ -121,9 +123,9 @@ def _set_credit_charge_config(ctx, item):
             return dlms.TYPE_UNMATCHED, None
         a, b, c = e[1]
         if a[0] != dlms.OCTET_STRING or len(a[1]) != 6 or b[0] != dlms.OCTET_STRING \
-                or len(b[1]) != 6 or c[0] != dlms.BIT_STRING:
+                or len(b[1]) != 6 or c[0] != dlms.BIT_STRING or c[1][0] > 255:
             return dlms.TYPE_UNMATCHED, None
-        cfg.append([_h(a[1]), _h(b[1]), c[1][0], _h(c[1][1])])
+        cfg.append(_h(a[1] + b[1] + bytes((c[1][0],)) + c[1][1]))
     _stage(ctx, "credit_charge_configuration", cfg)
     return dlms.SUCCESS, None
 
