@@ -206,7 +206,8 @@ class Engine:
 
     # -- poll -----------------------------------------------------------------------------------
     def poll(self, now):
-        """Account up to `now` (meter time). At most one accounting write per call."""
+        """Account up to `now` (meter time): at most one accounting write per call, steps ending at
+        half-hour boundaries and at a due future-dated change, which runs once accounting reached it."""
         r = self.r
         if now < r["t"]:
             if r["t"] - now > 10:  # clock set back: restart accounting from the new time
@@ -215,24 +216,21 @@ class Engine:
                 self._alert(n, now, CLOCK_ADJUSTED, "")
                 self._commit(n)
             return
+        nxt = (r["t"] // HH + 1) * HH
+        if now - nxt > 2 * DAY:  # a long gap (clock advanced, meter off): one step, one profile entry
+            nxt = now - now % HH
         pm = self.model.account.get("pending_mode")
         if pm:
             at = self._at(pm["at"])
             if at is not None and at <= now:
-                self._future(pm, now)
-                return
-        wrote = False
-        nxt = (r["t"] // HH + 1) * HH
-        if now - nxt > 2 * DAY:  # a long gap (clock advanced, meter off): one step, one profile entry
-            nxt = now - now % HH
-        if self.credit_in() != r["s"]:
+                if r["t"] >= at:  # accounted up to the activation time: the change runs now
+                    self._future(pm, now)
+                    r = self.r
+                else:
+                    nxt = min(nxt, at)  # account up to it under the old mode first
+        if self.credit_in() != r["s"] or now >= nxt or now - r["t"] >= self.cfg["step"]:
             self._step(min(now, nxt))
-            wrote = True
-        elif now >= nxt or now - r["t"] >= self.cfg["step"]:
-            self._step(min(now, nxt))
-            wrote = True
-        if wrote or self.model.supply != "connected":
-            self._reconcile(now)
+        self._reconcile(now)  # in-memory comparisons; completes a decision a power cut interrupted
 
     def _next(self, now):
         """A copy of the record to change (lists copied: the live one stays as persisted)."""
@@ -373,8 +371,8 @@ class Engine:
         """Bring the model's supply in line with the persisted account decision (idempotent)."""
         m = self.model
         f = self.r["f"]
-        if f & _OFF:
-            if m.supply == "connected" and self.prepay() and not self.nondisablement(now):
+        if f & _OFF and self.prepay():  # (credit mode never interrupts: an interrupted supply is armed)
+            if m.supply == "connected" and not self.nondisablement(now):
                 m.supply = "disconnected"
                 m.cause = "credit"
                 m._save()  # MeterModel's one record write
@@ -438,6 +436,19 @@ class Engine:
         out.append(("19.10.2", _money(debt), "GBP"))
         out.append(("C.EC", EC_NAMES[r["ec"]], None))
         out.append(("C.AL", str(len(r["a"])), None))
+        return out
+
+    def profile(self):
+        """Half-hourly profile [(period end, import Wh, export Wh)], oldest first; an entry written
+        twice (a power cut between the log append and the record write) is read once."""
+        out = []
+        for e in self._log(PROFILE, 96).entries():
+            if isinstance(e, bytes):
+                e = e.decode()
+            t, ai, ae = (int(x) for x in e.split())
+            if out and out[-1][0] >= t:
+                continue
+            out.append((t, ai, ae))
         return out
 
     def alerts(self):
