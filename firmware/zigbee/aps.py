@@ -6,7 +6,15 @@ Frame control (1 byte): bits 0-1 frame type (0 data, 1 command, 2 ack), 2-3 deli
 Data frame: destination endpoint (or group address), cluster id, profile id, source endpoint,
 APS counter. Command frame: APS counter, then (inside the secured payload) command id + fields.
 Secured frames carry the auxiliary header after the APS header; the additional data is the APS
-header || auxiliary header (level 5). Fragmented frames (extended header) are refused.
+header || auxiliary header (level 5).
+
+Extended header (spec 2.2.5.1.8), after the APS counter when frame control bit 7 is set: extended
+frame control (bits 0-1 fragmentation: 0 none, 1 first fragment, 2 later fragment; bits 2-7
+reserved), block number (with fragmentation: the block count in the first fragment, the block
+number in a later one; in an ack the first block of the window acknowledged), ack bitfield (acks
+with fragmentation only; bit i = block number + i received). It is part of the header, so of the
+additional data of a secured frame: APS security applies to each block as its own frame.
+Fragmentation is for unicast data frames and their acks only (firmware/zigbee/frag.py).
 """
 from firmware.alerts import Reject
 from firmware.compat import const
@@ -28,6 +36,10 @@ CMD_TRANSPORT_KEY = const(0x05)
 CMD_UPDATE_DEVICE = const(0x06)
 CMD_REQUEST_KEY = const(0x08)
 
+FRAG_NONE = const(0)
+FRAG_FIRST = const(1)
+FRAG_PART = const(2)
+
 KEY_TYPE_NWK = const(0x01)
 KEY_TYPE_APP_LINK = const(0x03)
 KEY_TYPE_TC_LINK = const(0x04)
@@ -37,11 +49,12 @@ class Frame:
     """One APS frame; `payload` is the plaintext (after open_() for a secured frame)."""
 
     __slots__ = ("ftype", "delivery", "ack_format", "security", "ack_req", "dst_ep", "group",
-                 "cluster", "profile", "src_ep", "counter", "aux", "payload", "header")
+                 "cluster", "profile", "src_ep", "counter", "aux", "payload", "header", "ext",
+                 "frag", "block", "ack_bits")
 
     def __init__(self, ftype, counter, dst_ep=None, cluster=None, profile=None, src_ep=None,
                  payload=b"", delivery=UNICAST, group=None, ack_req=False, aux=None,
-                 ack_format=False):
+                 ack_format=False, frag=FRAG_NONE, block=0, ack_bits=0):
         self.ftype = ftype
         self.counter = counter
         self.dst_ep = dst_ep
@@ -56,6 +69,10 @@ class Frame:
         self.security = aux is not None
         self.ack_format = ack_format
         self.header = None
+        self.ext = frag != FRAG_NONE  # extended header present (also with fragmentation 0)
+        self.frag = frag
+        self.block = block
+        self.ack_bits = ack_bits
 
     def __repr__(self):
         return "aps.Frame(type=%d cluster=%r profile=%r counter=%d sec=%d len=%d)" % (
@@ -68,8 +85,9 @@ def _has_addressing(f):
 
 
 def header(f):
+    ext = f.ext or f.frag != FRAG_NONE
     fc = (f.ftype | (f.delivery << 2) | (0x10 if f.ack_format else 0)
-          | (0x20 if f.security else 0) | (0x40 if f.ack_req else 0))
+          | (0x20 if f.security else 0) | (0x40 if f.ack_req else 0) | (0x80 if ext else 0))
     out = bytearray((fc,))
     if _has_addressing(f):
         if f.delivery == GROUP:
@@ -79,7 +97,21 @@ def header(f):
         out += f.cluster.to_bytes(2, "little") + f.profile.to_bytes(2, "little")
         out.append(f.src_ep)
     out.append(f.counter & 0xFF)
+    if ext:
+        out.append(f.frag)
+        if f.frag != FRAG_NONE:
+            _check_frag(f)
+            out.append(f.block & 0xFF)
+            if f.ftype == ACK:
+                out.append(f.ack_bits & 0xFF)
     return bytes(out)
+
+
+def _check_frag(f):
+    if f.frag > FRAG_PART:
+        raise Reject("format", None, "reserved APS fragmentation value")
+    if f.delivery != UNICAST or f.ftype == COMMAND or (f.ftype == ACK and f.ack_format):
+        raise Reject("format", None, "APS fragmentation is for unicast data frames and their acks")
 
 
 def build(f, key=None, src=None):
@@ -105,8 +137,6 @@ def parse(data):
     ftype = fc & 3
     if ftype > ACK:
         raise Reject("format", None, "APS frame type %d" % ftype)
-    if fc & 0x80:
-        raise Reject("format", None, "APS extended header (fragmentation) not supported")
     delivery = (fc >> 2) & 3
     if delivery == 1:
         raise Reject("format", None, "reserved APS delivery mode")
@@ -130,6 +160,8 @@ def parse(data):
         raise Reject("format", None, "APS counter missing")
     f.counter = data[p]
     p += 1
+    if fc & 0x80:
+        p = _parse_ext(f, data, p)
     f.header = data[:p]
     if fc & 0x20:
         f.aux, p = sec.parse_aux(data, p)
@@ -142,6 +174,28 @@ def parse(data):
     if ftype == COMMAND and not f.security and not f.payload:
         raise Reject("format", None, "APS command id missing")
     return f
+
+
+def _parse_ext(f, data, p):
+    n = len(data)
+    if p >= n:
+        raise Reject("format", None, "APS extended header truncated")
+    efc = data[p]
+    if efc & 0xFC:
+        raise Reject("format", None, "reserved APS extended frame control bits")
+    f.ext = True
+    f.frag = efc & 3
+    p += 1
+    if f.frag == FRAG_NONE:
+        return p
+    _check_frag(f)
+    need = 2 if f.ftype == ACK else 1
+    if p + need > n:
+        raise Reject("format", None, "APS extended header truncated")
+    f.block = data[p]
+    if f.ftype == ACK:
+        f.ack_bits = data[p + 1]
+    return p + need
 
 
 def open_(f, link_key, src=None):

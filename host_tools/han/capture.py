@@ -4,7 +4,11 @@ judges. Sequence: beacon request / beacon, MAC association (request, data reques
 acks), APS Transport-Key of the network key under the key-transport key of the joiner's
 install-code link key, NWK-secured Device_annce, the CBKE exchange on cluster 0x0800 (P-256
 deviation, NWK-secured), then ZCL traffic APS-secured with the TC link key CBKE produced: Basic
-and Metering Read Attributes, a Prepayment read and a ZSE Tunneling request/transfer.
+and Metering Read Attributes, a Prepayment read and a ZSE Tunneling request/transfer, then GBCS
+commands from the hub to the meter in TransferData too long for one frame (RTDS ECS42, 146 bytes,
+and, with the RTDS corpus present, a 3,986-byte CS02b), APS-fragmented (ZigBee spec 2.2.8.4.5:
+every block APS-secured on its own, window acks from the meter; firmware/zigbee/frag.py) and
+reassembled by tshark.
 
 `python -m host_tools.han.capture OUT.pcap` writes it and prints the keys in Wireshark's
 `zigbee_pc_keys` form and the tshark command line that decrypts it.
@@ -13,7 +17,7 @@ import os
 import sys
 
 from firmware.crypto import zigbee as zb
-from firmware.zigbee import aps, cbke, mac, nwk, zcl
+from firmware.zigbee import aps, cbke, frag, mac, nwk, zcl
 from firmware.zigbee import security as sec
 from host_tools.han import pcap
 
@@ -40,6 +44,33 @@ def demo_gbcs_response():
     frame.build(m)
     z = bytes(range(32))  # demo shared secret
     return frame.set_mac(m, gbcs_mac(z, orig, 2, (0x3E9).to_bytes(8, "big"), recip, m.mac_aad(), 12))
+
+
+RTDS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))), "..", "shared", "interop", "rtds", "RTDS-4.5.0")
+ECS42_FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))), "tests", "vectors", "gbcs", "cmd_ecs42.hex")
+
+
+def _hex_file(path):
+    with open(path) as f:
+        return bytes.fromhex("".join(f.read().split()))
+
+
+def tunnel_commands():
+    """[(label, GBCS bytes)] the hub tunnels to the meter fragmented: RTDS ECS42 SUCCESS (146
+    bytes; the project's own 146-byte ECS42 fixture when the corpus is absent) and, with the
+    corpus, the 3,986-byte CS02bAnyExceptAbnormalRootByRecovery command."""
+    ecs42 = os.path.join(RTDS_DIR, "7.1_ECS42", "ECS42_7.1_SUCCESS_COMMAND_GBCS.HEX")
+    big = os.path.join(RTDS_DIR, "NA_CS02bAnyExceptAbnormalRootByRecovery",
+                       "CS02bAnyExceptAbnormalRootByRecovery_NA_SUCCESS_COMMAND_GBCS.HEX")
+    if os.path.exists(ecs42):
+        out = [("RTDS ECS42", _hex_file(ecs42))]
+    else:
+        out = [("ECS42 fixture", _hex_file(ECS42_FIXTURE))]
+    if os.path.exists(big):
+        out.append(("RTDS CS02b", _hex_file(big)))
+    return out
 
 
 def wireshark_key_prefs(keys):
@@ -184,11 +215,40 @@ def build(path, nwk_key=None, start=1.7e9):
               zcl.TO_CLIENT, tc_link, seq=q)
     zcl_frame(esme, chf, zcl.TUNNELING, cl, zcl.TUNNEL_TRANSFER_TO_SERVER,
               zcl.transfer_data(1, demo_gbcs_response()), zcl.TO_SERVER, tc_link, compact=True)
+    # GBCS commands hub -> meter in TransferData, APS-fragmented: each block APS-secured with the
+    # TC link key (compact framing: 71-byte blocks fill the 127-byte PSDU), the meter opens and
+    # reassembles them with the firmware and acks each window (APS ack, NWK-secured)
+    tunnelled = []
+    for label, cmd in tunnel_commands():
+        asdu = zcl.build(zcl.Header(cl, chf.next("zcl_seq"), zcl.TUNNEL_TRANSFER_TO_CLIENT,
+                                    zcl.TO_CLIENT), zcl.transfer_data(1, cmd))
+        tx = frag.Sender(asdu, chf.next("aps_counter"), EP, zcl.TUNNELING, aps.PROFILE_SE, EP,
+                         frag.max_block())
+        rx = frag.Reassembler(lambda: 0)
+        got = None
+        while not tx.done:
+            for i in tx.window():
+                a = tx.frame(i)
+                a.aux = sec.Aux(sec.KEY_DATA, chf.next("aps_fc"))
+                a.security = True
+                raw = aps.build(a, tc_link, chf.eui)
+                mac_data(chf, esme.short, nwk_frame(chf, esme.short, raw, src_ext=False), esme)
+                g = aps.parse(raw)
+                aps.open_(g, tc_link, chf.eui)
+                out, ack = rx.add(chf.short, g)
+                if out is not None:
+                    got = bytes(out)
+                if ack is not None:
+                    mac_data(esme, chf.short, nwk_frame(esme, chf.short, aps.build(ack),
+                                                        src_ext=False), chf)
+                    tx.on_ack(ack)
+        assert got == asdu
+        tunnelled.append({"label": label, "gbcs": cmd, "asdu": asdu, "blocks": tx.count})
     w.close()
     keys = [("NWK key", nwk_key), ("install-code link key ESME", link_key),
             ("TC link key ESME (CBKE)", tc_link)]
     return {"keys": keys, "frames": w.count, "link_key": link_key, "tc_link_key": tc_link,
-            "nwk_key": nwk_key}
+            "nwk_key": nwk_key, "tunnelled": tunnelled}
 
 
 def main(argv=None):

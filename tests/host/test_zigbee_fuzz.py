@@ -52,8 +52,8 @@ def _walk(psdu, keys):
     if a.security:
         key = keys["link_key"] if a.ftype == aps.COMMAND else keys["tc_link_key"]
         aps.open_(a, key, n.aux.src if n.aux else None)
-    if a.ftype == aps.DATA and a.profile == aps.PROFILE_SE:
-        zcl.parse(a.payload)
+    if a.ftype == aps.DATA and a.profile == aps.PROFILE_SE and a.frag != aps.FRAG_PART:
+        zcl.parse(a.payload)  # a later APS fragment holds ASDU bytes, not a ZCL header
         return "zcl"
     return "aps"
 
