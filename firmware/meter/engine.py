@@ -98,11 +98,15 @@ def _tier(sw, sod):
 
 def attach(role, board):
     """Give an ESME role (firmware/roles/esme.py) its metering engine on `board`: role.meter, the
-    role's poll(now) and registers() (the optical readout's list)."""
+    role's poll(now) and registers() (the optical readout's list), and the live COSEM attributes
+    (firmware/meter/live.py) on the role's attribute store."""
     e = Engine(role.store, role.model, role.acceptor, getattr(board, "load_w", None), board.time())
     role.meter = e
     role.poll = e.poll
     role.registers = e.readout
+    from firmware.meter import objects, live
+
+    live.install(objects.of(role), e, board.time)
     return e
 
 

@@ -2,6 +2,7 @@
 snapshot, prepayment charging against credit accepted, emergency credit, interruption at the
 disablement threshold (not in a non-disablement period), re-arm on top-up, future-dated payment mode
 run once with alert 0x8F66, everything persisted (DLMS IC 3/111/70; gbcs.md §7.9, §8)."""
+MP_HEAPSIZE = "256K"  # the engine is compiled from source here (deployed as .mpy it loads with the app)
 import os
 from binascii import hexlify
 
@@ -155,3 +156,26 @@ def test_clock_set_back_restarts_accounting_with_alert():
         ai = e.r["ai"]
         e.poll(T0)
         assert _codes(e) == [E.CLOCK_ADJUSTED] and e.r["t"] == T0 and e.r["ai"] == ai
+
+
+def test_live_cosem_attributes_and_seeded_values_win():
+    from firmware.gbcs import dlms
+    from firmware.meter import live, objects
+
+    with Tmp() as root:
+        st = Store(root)
+        m = MeterModel(st)
+        e = E.Engine(st, m, Credit(1234), lambda t: 2000, T0)
+        objs = objects.Objects(st)
+        now = [T0 + 3600]
+        live.install(objs, e, lambda: now[0])
+        _run(e, T0, T0 + 3600)
+        imp = b"\x01\x00\x01\x08\x00\xff"
+        assert objs.get(3, imp, 2) == b"\x06" + (2000).to_bytes(4, "big")
+        assert objs.get(3, imp, 3) == bytes((2, 2, 0x0F, 0, 0x16, 30))
+        assert objs.get(8, b"\x00\x00\x01\x00\x00\xff", 2) == b"\x09\x0c" + C.to_dlms(T0 + 3600)
+        assert objs.get(70, b"\x00\x00\x60\x03\x0a\xff", 3) == b"\x16\x01"
+        assert dlms.decode(objs.get(112, b"\x00\x00\x13\x0a\x00\xff", 2)) == (dlms.DOUBLE_LONG, 1234000)
+        assert objs.get(111, b"\x00\x00\x13\x00\x00\xff", 2) == bytes((2, 2, 0x16, 1, 0x16, 1))
+        objs.set(3, imp, 2, b"\x06\x00\x00\x00\x07")  # seeded (RTDS runner): the seed is answered
+        assert objs.get(3, imp, 2) == b"\x06\x00\x00\x00\x07"
