@@ -130,7 +130,7 @@ class Demo:
                       enable)
             self.step("ECS45 read via HHT", "ECS45 read load switch state through the HHT", lambda: apply(3, True))
 
-            def seclog():
+            def read_seclog():
                 got = logs.read_logs(vb.console, (seclog.GBCS, "utrn"))
                 vb.reset_to_app()
                 lines = [logs.decode(e)[0] for e in got[seclog.GBCS] + got["utrn"]]
@@ -138,7 +138,7 @@ class Demo:
                     self.say("      " + ln)
                 return any("8F60" in ln for ln in lines) and any("8F51" in ln for ln in lines), \
                     "%d security-log and %d UTRN-log entries read back" % (len(got[seclog.GBCS]), len(got["utrn"]))
-            self.step("security log read back", "read back the security log", seclog)
+            self.step("security log read back", "read back the security log", read_seclog)
         finally:
             vb.stop()
         return self.summary()
