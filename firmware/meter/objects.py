@@ -18,6 +18,13 @@ applied whole or, after a power cut, not at all. Record layout (version 1):
     b"CO\\x01" then per attribute: class id (2, big-endian) | OBIS (6) | attribute (1) |
                                    length (3, big-endian) | A-XDR data (length bytes)
 
+A value longer than 256 bytes (a profile buffer, a long tariff table) is kept in a record of its
+own, "cx" + key hex + generation (8 hex digits), and the entry holds length FFFFFF and the 4-byte
+generation: a commit writes the new generation's record first, then the main record that refers
+to it (the one atomic switch), then removes the superseded generation, so a power cut leaves the
+old or the new set of values and at most an unreferenced record (reused by the next commit). Large
+values are read from their record when asked for, never held with the main record.
+
 Attributes are keyed by the 9 bytes class id | OBIS | attribute (methods are not stored). A record
 that does not parse raises Reject("store-corrupt").
 """
@@ -26,7 +33,9 @@ from firmware.alerts import Reject
 
 _REC = const("cosem")
 _MAGIC = const(b"CO\x01")
-_MAX_VALUE = const(0xFFFFFF)
+_MAX_VALUE = const(0xFFFFFE)
+_EXT = const(0xFFFFFF)  # length marking a value kept in its own record
+_BIG = const(256)  # values longer than this are kept in their own record
 
 
 def key(cid, obis6, attr):
@@ -66,11 +75,20 @@ class Objects:
         s = self._staged
         if s is not None and k in s:
             return s[k]
-        return self._load().get(k)
+        return self._value(k)
 
     def stored(self, cid, obis6, attr):
         """The stored value (ignoring a live provider), or None."""
-        return self._load().get(key(cid, obis6, attr))
+        return self._value(key(cid, obis6, attr))
+
+    def _value(self, k):
+        v = self._load().get(k)
+        if isinstance(v, int):  # a large value: its own record, generation v
+            b = self._store.get(_ext_name(k, v))
+            if b is None:
+                raise Reject("store-corrupt", None, "cosem value record %s missing" % _ext_name(k, v))
+            return b
+        return v
 
     def stage(self, cid, obis6, attr, data):
         """Keep a value for the next commit() (visible to get() already)."""
@@ -86,17 +104,31 @@ class Objects:
         if not s:
             return
         self._staged = None
-        vals = dict(self._load())
+        old = self._load()
+        vals = dict(old)
         calls = []
+        gone = []
         for k in s:
             lv = self._live.get(k)
             if lv is not None and lv[1] is not None:
                 calls.append((lv[1], s[k]))
-            else:
-                vals[k] = s[k]
-        if len(vals) != len(self._vals) or any(self._vals.get(k) != vals[k] for k in vals):
+                continue
+            v = s[k]
+            prev = old.get(k)
+            if isinstance(prev, int):
+                if len(v) > _BIG and self._store.get(_ext_name(k, prev)) == v:
+                    continue  # unchanged large value
+                gone.append(_ext_name(k, prev))
+            if len(v) > _BIG:
+                gen = (prev + 1) & 0xFFFFFFFF if isinstance(prev, int) else 1
+                self._store.put(_ext_name(k, gen), v)  # not referenced until the main record
+                v = gen
+            vals[k] = v
+        if len(vals) != len(old) or any(old.get(k) != vals[k] for k in vals):
             self._store.put(_REC, encode(vals))
             self._vals = vals
+        for n in gone:
+            self._store.delete(n)
         for fn, v in calls:
             fn(v)
 
@@ -118,20 +150,31 @@ class Objects:
         return key(cid, obis6, attr) in self._live
 
 
+def _ext_name(k, gen):
+    from binascii import hexlify
+
+    return "cx" + hexlify(k).decode() + "%08x" % gen
+
+
 def encode(vals):
-    """Record bytes of a {key: data} mapping (keys sorted, so equal contents give equal bytes)."""
+    """Record bytes of a {key: data, or int generation of a large value} mapping (keys sorted, so
+    equal contents give equal bytes)."""
     out = bytearray(_MAGIC)
     for k in sorted(vals):
         v = vals[k]
-        n = len(v)
         out += k
+        if isinstance(v, int):
+            out += b"\xFF\xFF\xFF"
+            out += bytes((v >> 24, (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF))
+            continue
+        n = len(v)
         out += bytes((n >> 16, (n >> 8) & 0xFF, n & 0xFF))
         out += v
     return bytes(out)
 
 
 def decode(raw):
-    """{key: data} of record bytes (None: never written -> {})."""
+    """{key: data or int generation} of record bytes (None: never written -> {})."""
     vals = {}
     if raw is None:
         return vals
@@ -145,6 +188,12 @@ def decode(raw):
         k = bytes(raw[p:p + 9])
         n = (raw[p + 9] << 16) | (raw[p + 10] << 8) | raw[p + 11]
         p += 12
+        if n == _EXT:
+            if p + 4 > end:
+                raise Reject("store-corrupt", None, "cosem generation truncated at %d" % p)
+            vals[k] = (raw[p] << 24) | (raw[p + 1] << 16) | (raw[p + 2] << 8) | raw[p + 3]
+            p += 4
+            continue
         if p + n > end:
             raise Reject("store-corrupt", None, "cosem value truncated at %d" % p)
         vals[k] = bytes(raw[p:p + n])

@@ -101,3 +101,75 @@ def test_of_device_is_one_instance():
         d = _Dev(Store(root))
         a = objects.of(d)
         assert objects.of(d) is a and d.objects is a
+
+
+BUF = unhexlify("0000636200ff")  # a profile buffer (IC 7 0-0:99.98.0.255 a2)
+
+
+def _big(n, fill):
+    return b"\x01\x82" + bytes((n >> 8, n & 0xFF)) + bytes((fill,)) * n  # not decoded here
+
+
+def test_large_value_in_its_own_record_fixture():
+    with Tmp() as root:
+        st = Store(root)
+        o = objects.Objects(st)
+        big = _big(300, 0x11)
+        o.set(7, BUF, 2, big)
+        o.set(8, CLOCK, 9, b"\x16\x01")
+        k = objects.key(7, BUF, 2)
+        # main record: the large value is a reference (length FFFFFF, generation 1)
+        assert st.get("cosem") == unhexlify("434F01" "0007" "0000636200FF" "02" "FFFFFF" "00000001"
+                                            "0008" "0000010000FF" "09" "000002" "1601")
+        assert st.get("cx" + hexlify(k).decode() + "00000001") == big
+        o2 = objects.Objects(Store(root))
+        assert o2.get(7, BUF, 2) == big and o2.get(8, CLOCK, 9) == b"\x16\x01"
+        # a new value: generation 2, the old record removed; small again: inline, record removed
+        big2 = _big(400, 0x22)
+        o2.set(7, BUF, 2, big2)
+        assert st.get("cx" + hexlify(k).decode() + "00000001") is None
+        assert objects.Objects(Store(root)).get(7, BUF, 2) == big2
+        o2.set(7, BUF, 2, b"\x01\x00")
+        assert Store(root).get("cx" + hexlify(k).decode() + "00000002") is None
+        assert objects.Objects(Store(root)).get(7, BUF, 2) == b"\x01\x00"
+
+
+class _Cut(Exception):
+    pass
+
+
+def test_power_cut_between_large_value_and_main_record():
+    """The main record is the one switch: cut after the large value's record is written and before
+    the main record, and the reloaded store holds every old value; the next commit succeeds."""
+    with Tmp() as root:
+        st = Store(root)
+        o = objects.Objects(st)
+        o.set(7, BUF, 2, _big(300, 0x11))
+        o.set(8, CLOCK, 9, b"\x16\x01")
+        put = st.put
+
+        def cut(name, data):
+            if name == "cosem":
+                raise _Cut()
+            put(name, data)
+
+        st.put = cut
+        o.stage(7, BUF, 2, _big(300, 0x33))
+        o.stage(8, CLOCK, 9, b"\x16\x02")
+        assert _t.raises(_Cut, o.commit)
+        o2 = objects.Objects(Store(root))
+        assert o2.get(7, BUF, 2) == _big(300, 0x11) and o2.get(8, CLOCK, 9) == b"\x16\x01"
+        o2.stage(7, BUF, 2, _big(300, 0x44))
+        o2.stage(8, CLOCK, 9, b"\x16\x03")
+        o2.commit()
+        o3 = objects.Objects(Store(root))
+        assert o3.get(7, BUF, 2) == _big(300, 0x44) and o3.get(8, CLOCK, 9) == b"\x16\x03"
+
+
+def test_missing_large_value_record_is_corrupt():
+    with Tmp() as root:
+        st = Store(root)
+        objects.Objects(st).set(7, BUF, 2, _big(300, 0x11))
+        st.delete("cx" + hexlify(objects.key(7, BUF, 2)).decode() + "00000001")
+        e = _t.raises(Reject, objects.Objects(Store(root)).get, 7, BUF, 2)
+        assert e.reason == "store-corrupt"
