@@ -21,6 +21,7 @@ from firmware.core import reasons
 REGISTRY = {
     "esme": "firmware.roles.esme",
     "chf": "firmware.roles.chf",
+    "gsme": "firmware.roles.gsme",
 }
 
 

@@ -1,0 +1,344 @@
+"""GBZ: the ZigBee (ZCL) payload of gas use cases, the Grouping Header content of GBCS messages whose
+content is not DLMS (GBCS §7.2.10 "GBZ use case specific component"; layout byte by byte in
+shared/reference/gas.md §1). Used by the GSME role and by host tools.
+
+    msg = gbz.parse(content)                 # Gbz: .components [Component], alert fields for alerts
+    content = gbz.build(msg)                 # byte-exact inverse of parse
+    c = gbz.Component(cluster, fc, seq, cmd, payload, fdt=None)   # ctl last bit set by build()
+
+Header: profile 0x0109 (big-endian), component count, then for alerts the alert code (2, BE) and
+time stamp (4, BE, seconds since 2000-01-01 UTC) before the body. A component is an extended header
+(control: bit0 last, bit1 encrypted, bit4 From Date Time; cluster 2 BE; length 2 BE), then the 4-byte
+From Date Time (bit4) or the additional header control and frame counter (bit1), then the ZCL frame
+(frame control, sequence number, command id, payload). Everything inside the ZCL frame is little-
+endian (ZigBee order). An encrypted component's payload is `clen(2 BE) | 31 00000000 | ciphertext |
+tag(12)`, AES-128-GCM under the GBCS KDF key with U=04 and IV = originator || 00000000, AAD 31: the
+same IV for every encrypted component of one message (as RTDS has it).
+
+Alert bodies (gas.md §1.7): components, except message code 0x00CD (future-dated command executed:
+per record a length byte then message code, originator counter, cluster, frame control, command
+id), 0x00CF (a DLMS-style octet string of the image hash) and 0x00F2 (uint16 other-information).
+
+ZCL helpers: read_attributes(payload) -> [attr id]; attribute records of a Read Attributes
+Response (status, ZCL type, value) with the type sizes of ZCL §2.6.2; default_response(cmd,
+status); the failure pattern of a device-failed command (`failed`). Parse errors raise
+Reject("format", INTEGRITY_FAILED).
+"""
+from firmware.alerts import Reject, INTEGRITY_FAILED
+from firmware.compat import const
+
+PROFILE = const(0x0109)
+LAST = const(0x01)
+ENCRYPTED = const(0x02)
+FROM_DATE_TIME = const(0x10)
+
+# ZCL frame control values seen in GBZ (ZCL §2.4.1.1)
+FC_GLOBAL_C2S = const(0x00)
+FC_CLUSTER_C2S = const(0x01)
+FC_GLOBAL_S2C = const(0x08)
+FC_CLUSTER_S2C = const(0x09)
+FC_NO_DEFAULT = const(0x10)
+
+# global commands (ZCL §2.5)
+READ_ATTRIBUTES = const(0x00)
+READ_ATTRIBUTES_RESPONSE = const(0x01)
+DEFAULT_RESPONSE = const(0x0B)
+
+# ZCL status (ZCL §2.6.3)
+SUCCESS = const(0x00)
+FAILURE = const(0x01)
+NOT_FOUND = const(0x8B)
+UNSUPPORTED_ATTRIBUTE = const(0x86)
+HARDWARE_FAILURE = const(0xC0)
+
+# message codes whose alert body is not a component list
+ALERT_FUTURE_DATED = const(0x00CD)
+ALERT_FIRMWARE = const(0x00CF)
+ALERT_INTEGRITY = const(0x00F2)
+
+# ZCL data type -> value size in bytes (0: length-prefixed string, 1-byte length)
+TYPE_SIZE = {
+    0x08: 1, 0x09: 2, 0x0A: 3, 0x0B: 4, 0x10: 1, 0x18: 1, 0x19: 2, 0x1A: 3, 0x1B: 4,
+    0x20: 1, 0x21: 2, 0x22: 3, 0x23: 4, 0x24: 5, 0x25: 6, 0x26: 7, 0x27: 8,
+    0x28: 1, 0x29: 2, 0x2A: 3, 0x2B: 4, 0x2C: 5, 0x2D: 6, 0x2E: 7, 0x2F: 8,
+    0x30: 1, 0x31: 2, 0x38: 2, 0x39: 4, 0x3A: 8, 0x41: 0, 0x42: 0, 0xE0: 4, 0xE1: 4, 0xE2: 4,
+    0xE8: 2, 0xE9: 2, 0xEA: 4, 0xF0: 8, 0xF1: 16,
+}
+
+
+def _bad(why):
+    return Reject("format", INTEGRITY_FAILED, "GBZ " + why)
+
+
+class Component:
+    """One use-case-specific component: the ZCL frame (fc, seq, cmd, payload) of `cluster`, with the
+    From Date Time `fdt` (int seconds since 2000, or None) or, encrypted, the additional header
+    (`ah_ctl`, `ah_ctr`) and `payload` the encrypted block (clen | 31 00000000 | c | tag)."""
+
+    __slots__ = ("cluster", "fc", "seq", "cmd", "payload", "fdt", "encrypted", "ah_ctl", "ah_ctr")
+
+    def __init__(self, cluster, fc, seq, cmd, payload=b"", fdt=None, encrypted=False, ah_ctl=0, ah_ctr=0):
+        self.cluster = cluster
+        self.fc = fc
+        self.seq = seq
+        self.cmd = cmd
+        self.payload = payload
+        self.fdt = fdt
+        self.encrypted = encrypted
+        self.ah_ctl = ah_ctl
+        self.ah_ctr = ah_ctr
+
+    def key(self):
+        """(cluster, frame control without the disable-default-response bit, command id)."""
+        return self.cluster, self.fc & 0x0F, self.cmd
+
+    def __repr__(self):
+        return "Component(%04X fc=%02X seq=%d cmd=%02X%s%s %s)" % (
+            self.cluster, self.fc, self.seq, self.cmd, " enc" if self.encrypted else "",
+            "" if self.fdt is None else " fdt=%08X" % self.fdt, bytes(self.payload).hex())
+
+
+class Gbz:
+    """A parsed GBZ payload: `components`; for alerts `alert` (code), `time` and, for the alert
+    message codes with their own body, `records` (0x00CD: [bytes]) or `body` (0x00CF, 0x00F2)."""
+
+    __slots__ = ("components", "alert", "time", "records", "body", "count")
+
+    def __init__(self, components=None, alert=None, time=0):
+        self.components = components if components is not None else []
+        self.alert = alert
+        self.time = time
+        self.records = None
+        self.body = None
+        self.count = None
+
+
+def _u(b, p, n):
+    return int.from_bytes(b[p:p + n], "big")
+
+
+def _components(b, p, end, n):
+    out = []
+    for i in range(n):
+        if end - p < 5:
+            raise _bad("component header truncated")
+        ctl = b[p]
+        if ctl & ~(LAST | ENCRYPTED | FROM_DATE_TIME):
+            raise _bad("control bits %02X" % ctl)
+        if ctl & ENCRYPTED and ctl & FROM_DATE_TIME:
+            raise _bad("encrypted with a From Date Time")
+        if bool(ctl & LAST) != (i == n - 1):
+            raise _bad("last-component bit on component %d of %d" % (i, n))
+        cl = _u(b, p + 1, 2)
+        ln = _u(b, p + 3, 2)
+        p += 5
+        q = p + ln
+        if q > end:
+            raise _bad("component length beyond the content")
+        c = Component(cl, 0, 0, 0)
+        if ctl & FROM_DATE_TIME:
+            if ln < 4:
+                raise _bad("From Date Time truncated")
+            c.fdt = _u(b, p, 4)
+            p += 4
+        if ctl & ENCRYPTED:
+            if ln < 2:
+                raise _bad("additional header truncated")
+            c.encrypted = True
+            c.ah_ctl = b[p]
+            c.ah_ctr = b[p + 1]
+            p += 2
+        if q - p < 3:
+            raise _bad("ZCL header truncated")
+        c.fc = b[p]
+        c.seq = b[p + 1]
+        c.cmd = b[p + 2]
+        c.payload = bytes(b[p + 3:q])
+        if c.encrypted:
+            pl = c.payload
+            if len(pl) < 2 + 5 + 12 or _u(pl, 0, 2) != len(pl) - 2 or pl[2] != 0x31:
+                raise _bad("encrypted block")
+        out.append(c)
+        p = q
+    return out, p
+
+
+def parse(content, message_code=None, alert=False):
+    """Gbz of GBZ `content`; `alert`: the content of an alert (the 6-byte alert header follows the
+    count; `message_code` selects the alert body)."""
+    b = content
+    end = len(b)
+    if end < 3 or _u(b, 0, 2) != PROFILE:
+        raise _bad("profile is not 0x0109")
+    n = b[2]
+    p = 3
+    g = Gbz()
+    if alert:
+        if end < 9:
+            raise _bad("alert header truncated")
+        g.alert = _u(b, 3, 2)
+        g.time = _u(b, 5, 4)
+        g.count = n
+        p = 9
+        if message_code == ALERT_FUTURE_DATED:
+            g.records = []
+            for _ in range(n):
+                if p >= end or p + 1 + b[p] > end:
+                    raise _bad("future-dated record truncated")
+                g.records.append(bytes(b[p + 1:p + 1 + b[p]]))
+                p += 1 + b[p]
+        elif message_code in (ALERT_FIRMWARE, ALERT_INTEGRITY):
+            g.body = bytes(b[p:])
+            p = end
+        else:
+            g.components, p = _components(b, p, end, n)
+    else:
+        g.components, p = _components(b, p, end, n)
+    if p != end:
+        raise _bad("%d bytes after the last component" % (end - p))
+    return g
+
+
+def build(g):
+    """GBZ content bytes of Gbz `g` (the last-component bit set on the last component only)."""
+    out = bytearray(b"\x01\x09")
+    comps = g.components
+    if g.alert is not None:
+        n = g.count if g.count is not None else (
+            len(g.records) if g.records is not None else (1 if g.body else len(comps)))
+        out.append(n)
+        out += g.alert.to_bytes(2, "big")
+        out += g.time.to_bytes(4, "big")
+        if g.records is not None:
+            for r in g.records:
+                out.append(len(r))
+                out += r
+            return bytes(out)
+        if g.body is not None:
+            out += g.body
+            return bytes(out)
+    else:
+        out.append(len(comps))
+    n = len(comps)
+    for i in range(n):
+        out += component(comps[i], i == n - 1)
+    return bytes(out)
+
+
+def component(c, last):
+    """The bytes of Component `c` (extended header and ZCL frame)."""
+    ctl = LAST if last else 0
+    opt = b""
+    if c.fdt is not None:
+        ctl |= FROM_DATE_TIME
+        opt = c.fdt.to_bytes(4, "big")
+    if c.encrypted:
+        ctl |= ENCRYPTED
+        opt = bytes((c.ah_ctl, c.ah_ctr))
+    ln = len(opt) + 3 + len(c.payload)
+    return bytes((ctl, c.cluster >> 8, c.cluster & 0xFF, ln >> 8, ln & 0xFF)) + opt + bytes(
+        (c.fc, c.seq, c.cmd)) + bytes(c.payload)
+
+
+# -- ZCL payloads -----------------------------------------------------------------------------------
+def le(b, p, n):
+    """Unsigned little-endian integer of b[p:p+n]."""
+    v = 0
+    for i in range(n - 1, -1, -1):
+        v = (v << 8) | b[p + i]
+    return v
+
+
+def le_bytes(v, n):
+    return bytes((v >> (8 * i)) & 0xFF for i in range(n))
+
+
+def read_attributes(payload):
+    """[attribute id] of a Read Attributes payload."""
+    if len(payload) & 1:
+        raise _bad("Read Attributes length")
+    return [le(payload, i, 2) for i in range(0, len(payload), 2)]
+
+
+def value_size(typ, b, p):
+    """Bytes of a ZCL value of type `typ` at b[p] (strings: the length byte included)."""
+    n = TYPE_SIZE.get(typ)
+    if n is None:
+        raise _bad("ZCL type %02X" % typ)
+    if n == 0:
+        if p >= len(b):
+            raise _bad("string truncated")
+        return 1 + (0 if b[p] == 0xFF else b[p])
+    return n
+
+
+def attribute_records(payload):
+    """[(attr id, status, type or None, value bytes or None)] of a Read Attributes Response."""
+    out = []
+    p = 0
+    end = len(payload)
+    while p < end:
+        if end - p < 3:
+            raise _bad("attribute record truncated")
+        a = le(payload, p, 2)
+        st = payload[p + 2]
+        p += 3
+        if st != SUCCESS:
+            out.append((a, st, None, None))
+            continue
+        if p >= end:
+            raise _bad("attribute type missing")
+        t = payload[p]
+        n = value_size(t, payload, p + 1)
+        if p + 1 + n > end:
+            raise _bad("attribute value truncated")
+        out.append((a, st, t, bytes(payload[p + 1:p + 1 + n])))
+        p += 1 + n
+    return out
+
+
+def attribute_record(a, status, typ=None, value=None):
+    """The bytes of one Read Attributes Response record."""
+    if status != SUCCESS:
+        return bytes((a & 0xFF, a >> 8, status))
+    return bytes((a & 0xFF, a >> 8, SUCCESS, typ)) + bytes(value)
+
+
+def default_response(cmd, status):
+    return bytes((cmd, status))
+
+
+def reply_fc(fc, cluster_specific):
+    """Frame control of the reply to a command with frame control `fc`: the opposite direction."""
+    d = 0 if fc & 0x08 else 0x08
+    return d | (1 if cluster_specific else 0)
+
+
+def failed(cmd_comps, k, done):
+    """Response components of a command whose component `k` failed in the device: `done` (the
+    answers of components 0..k-1), then Default Response HARDWARE_FAILURE for component k and
+    FAILURE with command id 0xFF for every later one (gas.md §1.5)."""
+    out = list(done)
+    for i in range(k, len(cmd_comps)):
+        c = cmd_comps[i]
+        out.append(Component(c.cluster, reply_fc(c.fc, False), c.seq, DEFAULT_RESPONSE,
+                             bytes((c.cmd, HARDWARE_FAILURE)) if i == k else b"\xff\x01"))
+    return out
+
+
+# -- encrypted components ----------------------------------------------------------------------------
+def seal(key16, originator8, plaintext):
+    """The encrypted block of a component: clen | 31 00000000 | AES-GCM(plaintext) | tag(12), IV =
+    originator || 00000000, AAD 31."""
+    from firmware.crypto import gcm
+
+    c, tag = gcm.encrypt(key16, bytes(originator8) + b"\x00\x00\x00\x00", bytes(plaintext), b"\x31", 12)
+    n = 5 + len(c) + 12
+    return bytes((n >> 8, n & 0xFF, 0x31, 0, 0, 0, 0)) + c + tag
+
+
+def unseal(key16, originator8, block):
+    """The plaintext of an encrypted block (Reject on a tag mismatch)."""
+    from firmware.crypto import gcm
+
+    return gcm.decrypt(key16, bytes(originator8) + b"\x00\x00\x00\x00", block[7:-12], b"\x31", block[-12:])

@@ -1,0 +1,251 @@
+"""The RTDS gas meter 00DB1234567890A1 for the RTDS runner (host_tools/gbcs/runner.py ROLES "gsme";
+shared/reference/gas.md; docs/gas.md). CPython only.
+
+RTDS publishes no private key for the GSME, only its KA and DS certificates: as for the CHF
+(host_tools/gbcs/chf_rtds.py) the host computes the static ECDH secret of every KA trust anchor cell
+from the party's published private key and the GSME's KA certificate and provisions it ("z"), so the
+GSME verifies command MACs, MACs its responses and encrypts its sensitive GBZ replies (KDF U=04)
+exactly as the RTDS GSME; its DS key is one of our own. A bench technique, never a production one.
+
+Per session the GSME starts from the state RTDS assumes, written into its GasModel (seed): the
+attribute values its SUCCESS responses read, the data its Get... commands publish (calendar, price,
+billing period, snapshots, logs; encrypted replies decrypted on the host with the recipient's
+published KA key), the credit before a top-up. Every answer is then computed by the GSME. For an
+ERROR command whose GBZ content equals its SUCCESS command's (a device failure RTDS injected), the
+GSME's fault hook (firmware/gas/model.py arm_fault) is armed at the component (and attribute) where
+the RTDS ERROR response fails. The clock is the RTDS corpus time, 2015-01-01 00:00:00 UTC.
+"""
+import hashlib
+
+from host_tools.gbcs import corpus as C
+from host_tools.gbcs.chf_rtds import RtdsBoard, bench_z
+
+GSME_EUI = "00db1234567890a1"
+GSME_DS_PRIV = hashlib.sha256(b"smlab RTDS GSME 00DB1234567890A1 DS key").digest()
+GSME_BENCH_KA = hashlib.sha256(b"smlab RTDS GSME 00DB1234567890A1 bench KA index").digest()
+
+
+class GsmeRole:
+    """Role of the runner for the RTDS GSME (the interface of runner.Role; module docstring)."""
+
+    board = RtdsBoard
+
+    def __init__(self):
+        self.name = "gsme"
+        self.eui = bytes.fromhex(GSME_EUI)
+        self.ka_key = None  # not published
+        self.ds_priv = GSME_DS_PRIV
+
+    def ds_pub(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        k = ec.derive_private_key(int.from_bytes(self.ds_priv, "big"), ec.SECP256R1())
+        return C.pub_bytes(k.public_key())
+
+    def ka_priv(self, keys):
+        return GSME_BENCH_KA
+
+    def ka_pub(self, keys):
+        return keys.device_pub(self.eui, "ka")
+
+    def payload(self, keys):
+        cells = [{"role": c.role, "usage": c.usage, "cell": c.cell, "eui": c.eui.hex(), "kid": c.kid.hex(),
+                  "pub": c.pub.hex()} for c in keys.cells()]
+        return {"v": 1, "role": self.name, "eui": GSME_EUI, "ka": GSME_BENCH_KA.hex(), "ds": self.ds_priv.hex(),
+                "cells": cells, "z": bench_z(keys, self.ka_pub(keys))}
+
+    def provision_store(self, store, keys, table_dir=None):
+        from firmware import provisioning
+
+        return provisioning.apply(store, self.payload(keys), self.eui, table_dir)
+
+    def seed(self, dev, commands):
+        """Seed the GSME `dev` for `commands` (runner Commands) and arm the fault hook for the
+        ERROR commands that are their SUCCESS command with a device failure."""
+        seed_commands(dev, commands, C.Keystore(C.KEYSTORE))
+
+
+def _plain(keys, dev_eui, rsp, comp):
+    """The plaintext of a (possibly encrypted) response component, decrypted with the published KA
+    key of the party the response is for."""
+    if not comp.encrypted:
+        return comp.payload
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from firmware.crypto.gmac import gbcs_key
+    from firmware.gbcs import gbz
+
+    party = rsp.supp_remote_id or rsp.recipient
+    p = keys.parties.get(party)
+    pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), keys.device_pub(dev_eui, "ka"))
+    z = p.priv["ka"].exchange(ec.ECDH(), pub)
+    ctr = rsp.supp_orig_counter or rsp.counter
+    k = gbcs_key(z, dev_eui, 4, ctr.to_bytes(8, "big"), party)
+    return gbz.unseal(k, dev_eui, comp.payload)
+
+
+def seed_commands(dev, commands, keys):
+    from firmware.gbcs import frame, gbz
+    from firmware.gas import model as M
+
+    gas = dev.gas
+    w = gas.begin()
+    done = set()
+    sucs = [c for c in commands if c.variant == "SUCCESS" and c.expected is not None]
+    for cmd in sucs:
+        if cmd.msg.content[:2] != b"\x01\x09":
+            _seed_der(dev, cmd)
+            continue
+        rsp = frame.parse(cmd.expected)
+        g = gbz.parse(bytes(cmd.msg.content))
+        r = gbz.parse(bytes(rsp.content))
+        local = set()
+        for rc in r.components:
+            if rc.seq >= len(g.components):
+                continue
+            cc = g.components[rc.seq]
+            pl = _plain(keys, dev.eui, rsp, rc)
+            _seed_one(gas, w, cc, rc, pl, done, local)
+        done |= local
+    gas.commit()
+    for c in commands:
+        if c.variant != "ERROR" or c.expected is None or c.msg.content[:2] != b"\x01\x09":
+            continue
+        s = next((x for x in sucs if bytes(x.msg.content) == bytes(c.msg.content)), None)
+        if s is None:
+            continue
+        hit = fault_point(keys, dev.eui, frame.parse(c.expected), frame.parse(s.expected))
+        if hit is not None:
+            M.arm_fault(dev.store, hit[0], hit[1], c.msg.counter)
+
+
+def _seed_der(dev, cmd):
+    """The device log RTDS assumes: the entry a CS04B unjoin removes, the entries CS07 reads."""
+    from firmware.meter import der
+    from firmware.gbcs import frame
+
+    c = bytes(cmd.msg.content)
+    if cmd.msg.message_code in (0x000F, 0x0010) and c[:2] == b"\x04\x08":
+        der.join(dev.store, c[2:10], 0)
+    elif cmd.msg.message_code == 0x0013:
+        r = bytes(frame.parse(cmd.expected).content)
+        q = r.find(b"\x30\x0d\x04\x08")
+        while q >= 0 and q + 15 <= len(r):
+            der.join(dev.store, r[q + 4:q + 12], r[q + 14])
+            q = r.find(b"\x30\x0d\x04\x08", q + 15)
+
+
+def fault_point(keys, dev_eui, err, suc):
+    """(component, attribute) where RTDS ERROR response `err` shows the device failure, or None."""
+    from firmware.gbcs import gbz
+
+    e = gbz.parse(bytes(err.content)).components
+    s = gbz.parse(bytes(suc.content)).components
+    for i, rc in enumerate(e):
+        pl = _plain(keys, dev_eui, err, rc)
+        if rc.cmd == gbz.DEFAULT_RESPONSE and not rc.fc & 1 and pl[1:2] == b"\xc0":
+            return rc.seq, 0
+        if rc.cmd == gbz.READ_ATTRIBUTES_RESPONSE and not rc.fc & 1:
+            recs = gbz.attribute_records(pl)
+            for j, rec in enumerate(recs):
+                if rec[1] == gbz.HARDWARE_FAILURE:
+                    return rc.seq, j
+        if rc.fc & 1 and i < len(s) and s[i].cmd == rc.cmd and s[i].cluster == rc.cluster \
+                and (rc.cluster, rc.cmd) in ((0x0702, 0x0D), (0x0709, 0x02)) \
+                and _plain(keys, dev_eui, suc, s[i]) != pl:
+            return rc.seq, 0
+    return None
+
+
+def _seed_one(gas, w, cc, rc, pl, done, local):
+    from firmware.gbcs import gbz
+    from firmware.gas import model as M
+
+    specific = rc.fc & 1
+    if not specific and rc.cmd == gbz.READ_ATTRIBUTES_RESPONSE:
+        for a, st, typ, val in gbz.attribute_records(pl):
+            k = M.key(rc.cluster, a)
+            if st or k in done:
+                continue
+            done.add(k)
+            if k == M.CREDIT:
+                v = gbz.le(val, 0, 4)
+                w["cb"] = (v - (1 << 32) if v & 0x80000000 else v) - (gas.credit(w) - w["cb"])
+            else:
+                gas.set_attr(w, rc.cluster, a, typ, val)
+        return
+    if not specific:
+        return
+    cl, cmd = rc.cluster, rc.cmd
+    p = cc.payload
+    if cl == 0x0705 and cmd == 0x03:  # ConsumerTopUpResponse: the credit before the top-up
+        if pl[0] == 0 and "cb" not in done:
+            done.add("cb")
+            rem, val = gbz.le(pl, 6, 4), gbz.le(pl, 1, 4)
+            w["cb"] = rem - val - (gas.credit(w) - w["cb"])
+        return
+    if cl == 0x0705 and cmd == 0x02:  # ChangePaymentModeResponse: friendly credit, EC limit/threshold
+        w["a"].setdefault("friendly", pl[:5].hex())
+        for a, off in ((0x0010, 5), (0x0011, 9)):
+            if M.key(cl, a) not in done:
+                done.add(M.key(cl, a))
+                gas.set_attr(w, cl, a, 0x23, pl[off:off + 4])
+        return
+    if cl == 0x0705 and cmd == 0x05:  # PublishTopUpLog: the top-up log
+        if "tul" in done:
+            return
+        done.add("tul")
+        q = 2
+        while q < len(pl):
+            n = pl[q]
+            u = pl[q + 1:q + 1 + n].decode()
+            amt = gbz.le(pl, q + 1 + n, 4)
+            t = gbz.le(pl, q + 5 + n, 4)
+            w["tul"].append([u, amt, t, 0, 1])
+            q += 9 + n
+        return
+    if (cl, cmd) in ((0x0702, 0x0C), (0x0702, 0x0D), (0x0709, 0x02)):
+        return  # replies computed from the command itself
+    if cl == 0x0702 and cmd == 0x07:
+        k = M.pkey(cl, cmd, gbz.le(p, 0, 2))
+    elif (cl, cmd) in ((0x0702, 0x06), (0x0705, 0x01)):
+        k = M.pkey(cl, cmd, gbz.le(p, 9, 4))
+        lst = w["p"].setdefault(k, [])
+        off = p[8]
+        if (k, off) in done:
+            return
+        done.add((k, off))
+        while len(lst) <= off:
+            lst.append(None)
+        lst[off] = pl.hex()
+        return
+    elif cl == 0x0709 and cmd == 0x01:
+        k = M.pkey(cl, cmd, p[0] & 0x0F)
+    else:
+        k = M.pkey(cl, cmd)
+    if k in done:
+        return  # an earlier command's reply seeded it
+    if k not in local:
+        local.add(k)
+        w["p"][k] = []
+    w["p"][k].append(pl.hex())
+
+
+def in_process(keys, workdir=None):
+    """A runner device (runner.InProcess interface) for the GSME in this process, per session freshly
+    provisioned, on the RTDS clock, seeded and its fault hook armed (the runner's own InProcess does
+    the same through ROLES["gsme"]; this one serves tests that drive runner.run directly)."""
+    from host_tools.gbcs import runner
+
+    class GsmeInProcess(runner.InProcess):
+        def begin(self, uc, session=None):
+            from firmware import roles
+            from firmware.store.durable import Store
+            import os
+
+            self.n += 1
+            st = Store(os.path.join(self.workdir, "uc%03d" % self.n))
+            self.role.provision_store(st, self.keys, self.table_dir)
+            self.dev = roles.build("gsme", RtdsBoard(), st, self.table_dir)
+            self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+
+    return GsmeInProcess(GsmeRole(), keys, workdir)
