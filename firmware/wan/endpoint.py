@@ -34,7 +34,7 @@ class Conn:
 
 
 class Endpoint:
-    def __init__(self, host, port, max_clients=MAX_CLIENTS):
+    def __init__(self, host, port, max_clients=MAX_CLIENTS, watch=None, unwatch=None):
         import select
         import socket
 
@@ -50,10 +50,18 @@ class Endpoint:
         self._poll = select.poll()
         self._poll.register(s, select.POLLIN)
         self._select = select
+        # the board's wake-up hooks (board.watch / board.unwatch): input on a socket ends the
+        # application loop's idle wait at once
+        self._watch = watch
+        self._unwatch = unwatch
+        if watch is not None:
+            watch(s)
 
     def close(self):
-        for c in self.conns:
+        for c in list(self.conns):
             self._drop(c)
+        if self._unwatch is not None:
+            self._unwatch(self.sock)
         self.sock.close()
 
     def _drop(self, c):
@@ -63,6 +71,8 @@ class Endpoint:
                 self._poll.unregister(c.sock)
             except (OSError, KeyError, ValueError):
                 pass  # never registered or already gone: nothing left to undo
+            if self._unwatch is not None:
+                self._unwatch(c.sock)
             c.sock.close()
         if c in self.conns:
             self.conns.remove(c)
@@ -114,6 +124,8 @@ class Endpoint:
         c = Conn(sock, addr)
         self.conns.append(c)
         self._poll.register(sock, self._select.POLLIN)
+        if self._watch is not None:
+            self._watch(sock)
 
     def _read(self, c, got):
         try:

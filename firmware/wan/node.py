@@ -14,6 +14,8 @@ from firmware.alerts import Reject
 
 TUNNELING = 0x0704
 MAX_QUEUE = 8
+IDLE_MS = 1000  # nothing pending: input on the WAN sockets or the radio wakes the loop
+HAN_IDLE_MS = 20  # a HAN port without wait_ms(): its timers need a pass this often
 
 
 class HubNode:
@@ -27,6 +29,10 @@ class HubNode:
         if self.han is not None:
             self.han.poll()
         self.router.poll()
+
+    def wait_ms(self):
+        """How long the application loop may sleep (its sockets and radio wake it earlier)."""
+        return _wait(self.han, 50 if self.router.pending else IDLE_MS)
 
 
 class MeterNode:
@@ -49,6 +55,15 @@ class MeterNode:
                     self.server.on_zcl(f[0], f[2])
                 except Reject as e:  # a malformed tunnel frame: logged, nothing done
                     self.role.seclog.append("han tunnel %s" % (e.detail[:60],))
+
+    def wait_ms(self):
+        return _wait(self.han, IDLE_MS)
+
+
+def _wait(han, mine):
+    f = getattr(han, "wait_ms", None)
+    w = f() if f is not None else HAN_IDLE_MS
+    return w if w < mine else mine
 
 
 def open_han(board, role):
@@ -76,5 +91,6 @@ def attach(board, role, han=None, wan=None):
             return han  # no WAN: the HAN node alone (joins), its application frames unused
         from firmware.wan.endpoint import Endpoint
 
-        return HubNode(role, han, Endpoint(wan[0], wan[1]), board.ticks_ms)
+        ep = Endpoint(wan[0], wan[1], watch=getattr(board, "watch", None), unwatch=getattr(board, "unwatch", None))
+        return HubNode(role, han, ep, board.ticks_ms)
     return MeterNode(role, han) if han is not None else None
