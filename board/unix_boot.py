@@ -46,21 +46,26 @@ def _blank(f, n):
 
 
 def _qstr_pool():
-    """Grow MicroPython's interned-string (qstr) pool once now, on a clean heap. On an ESP32 the
+    """Grow MicroPython's interned-string (qstr) pool now, on a clean heap. On an ESP32 the
     firmware's names are frozen in flash; here every .mpy interns its names at import, and the pool
-    grows by doubling: at 1260 names it needs one contiguous 12.8 KB block, which a heap
-    fragmented by the running application may no longer have (the import that crosses it fails
-    with MemoryError although hundreds of KB are free). Interning placeholder names until that
-    growth has happened (seen as one large allocation) costs about 20 KB of a virtual board's heap."""
+    grows by doubling: at 1260 names it needs one contiguous 12.8 KB block, at 2540 one of 25.6 KB,
+    which a heap fragmented by the running application no longer has (the import that crosses it
+    fails with MemoryError although hundreds of KB are free). The application interns about 1,400
+    names, so placeholder names are interned here until both growths have happened (each seen as
+    one large allocation): about 15 KB of names on a virtual board's heap, and the application's
+    names all fit in the 2,560-entry pool."""
     import gc
 
     o = object()
+    grown = 0
     last = gc.mem_alloc()
-    for i in range(2000):
+    for i in range(4000):
         getattr(o, "_q%d" % i, None)  # interns the name
         now = gc.mem_alloc()
         if now - last > 10000:
-            return i
+            grown += 1
+            if grown == 2:
+                return i
         last = now
     return None
 
