@@ -93,7 +93,7 @@ class Board(BaseBoard):
 
     def wan_address(self):
         """(host, port) the hub's WAN endpoint listens on: Wi-Fi station mode with the store's "wifi"
-        record {"ssid", "key", "port"} (docs/hub.md; compile-checked, not run on hardware). The
+        record {"ssid", "key", "port"} (docs/wan.md; compile-checked, not run on hardware). The
         connection is started and not waited for: the listener binds to every interface and serves
         once the link is up. None without a "wifi" record."""
         w = self.store().get_json("wifi", None)

@@ -177,7 +177,7 @@ class Board(BaseBoard):
 
     def wan_address(self):
         """(host, port) of the hub's WAN endpoint: the board's wan.json {"host", "port"}, read by the
-        ROM into cfg["wan"] (docs/hub.md); None when the board has no WAN."""
+        ROM into cfg["wan"] (docs/wan.md); None when the board has no WAN."""
         w = self.cfg.get("wan")
         return (w.get("host", "127.0.0.1"), int(w["port"])) if w else None
 

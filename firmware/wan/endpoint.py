@@ -1,5 +1,5 @@
 """The hub's WAN endpoint: a TCP listener carrying raw GBCS messages in the framing of
-firmware/wan/framing.py (docs/hub.md "WAN endpoint"). Non-blocking: poll() accepts, reads what is
+firmware/wan/framing.py (docs/wan.md §1). Non-blocking: poll() accepts, reads what is
 waiting and flushes what is queued, never waits. On a virtual board the listener is on loopback at
 the port of the board's wan.json; on the ESP32 on the Wi-Fi interface (board.esp32, compile-checked,
 not run on hardware).

@@ -1,4 +1,4 @@
-"""Framing of raw GBCS messages on the hub's WAN byte stream (docs/hub.md "WAN endpoint"): the
+"""Framing of raw GBCS messages on the hub's WAN byte stream (docs/wan.md §1): the
 project's length-prefixed frames, and the text lines of DCC's GFI test tool.
 
 Binary frame: 2-byte big-endian length N, then N bytes.

@@ -13,7 +13,7 @@ and are not used here; Wireshark's "GBCS Tunnel" dissector reads the same header
 
 `han` is the node's HAN interface: han.send(dst_eui8, cluster, zcl_frame). A command the meter's
 gate refuses is answered through the tunnel with PUT + the 2-byte GBCS alert code (the WAN framing's
-refusal form; a GBCS device would raise an alert instead: docs/hub.md, deviations).
+refusal form; a GBCS device would raise an alert instead: docs/wan.md §7).
 """
 from firmware.alerts import Reject
 from firmware.compat import const

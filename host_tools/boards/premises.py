@@ -1,4 +1,4 @@
-"""A premises of virtual boards on one HAN (docs/hub.md "A premises on the bench"): a Comms Hub (CHF)
+"""A premises of virtual boards on one HAN (docs/wan.md §4): a Comms Hub (CHF)
 with its WAN endpoint on loopback, meters (ESMEs), all with their radios on one air
 (host_tools/han/air.py: ZEP v2 over UDP, every frame to a pcap), flashed and provisioned from a
 bench PKI — the meters with their install codes and the hub's EUI-64 and KA key, the hub with its

@@ -157,7 +157,7 @@ def wan_text(path):
 
 def ensure_wan(path):
     """Give a hub board a WAN endpoint on loopback (a free TCP port, kept in its wan.json across
-    restarts; docs/hub.md). Returns the config."""
+    restarts; docs/wan.md). Returns the config."""
     import socket
 
     w = wan_config(path)

@@ -1,4 +1,4 @@
-"""Host side of the Comms Hub (docs/hub.md): CCS01 / CCS02 built by the bench Access Control Broker
+"""Host side of the Comms Hub (docs/wan.md): CCS01 / CCS02 built by the bench Access Control Broker
 (gbcs.md §7.7-7.8: ACB-originated, non-critical, MAC'd with the ACB KA x the hub KA, the supplier as
 supplementary remote party), verification of the hub's responses and alerts with `cryptography`,
 and a WAN client speaking the hub endpoint's framing (firmware/wan/framing.py).

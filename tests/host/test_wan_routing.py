@@ -1,4 +1,4 @@
-"""The hub's WAN endpoint and routing (firmware/wan/, docs/hub.md "WAN endpoint and routing") with a
+"""The hub's WAN endpoint and routing (firmware/wan/, docs/wan.md) with a
 CHF and an ESME built from a bench PKI, in process, joined by an in-memory HAN of the HAN interface's
 shape (send / recv / poll), and a real TCP client on loopback:
   * a command for a device not in the Device Log is refused with alert 0x8F84, never forwarded, and

@@ -1,7 +1,7 @@
 """firmware/wan/framing.py (the hub's WAN framing: 2-byte length frames, refusals, GFI text lines)
 and firmware/wan/tunnel.py (the GBCS tunnel over ZSE Tunneling 0x0704: RequestTunnel GB-HRGP,
 TransferData PUT both ways, refusal codes, wrong tunnel ids) with an in-memory HAN and a stub role.
-Byte fixtures are written from the field layouts (docs/hub.md), not produced by the code under test."""
+Byte fixtures are written from the field layouts (docs/wan.md §1), not produced by the code under test."""
 import binascii
 
 import _t
