@@ -10,15 +10,7 @@ caller logs it.
 | R1  | C.1.0       | meter EUI-64 (hex)                                        |
 | R1  | 0.2.0       | firmware version                                          |
 | R1  | 0.9.1/0.9.2 | meter time hhmmss / date YYMMDD (UTC)                     |
-| R1  | 1.8.0       | active import energy register, kWh (1.8.1-1.8.4: TOU rate 1-4 registers) |
-| R1  | 2.8.0       | active export energy register, kWh                        |
-| R1  | C.B.1-C.B.4 | block registers (import in this billing period per price block), kWh |
-| R1  | 1.7.0       | import power now, kW (the metered load)                   |
-| R1  | 19.10.0     | meter balance (GBP; negative while emergency credit is used) |
-| R1  | 19.10.1     | emergency credit balance (GBP)                            |
-| R1  | 19.10.2     | accumulated debt (GBP)                                    |
-| R1  | C.EC        | emergency credit state (none / available / active)        |
-| R1  | C.AL(n)     | alert queue: n empty -> entry count, else entry n (0 = newest): "seq time code extra" |
+| R1  | 1.8.x 2.8.x | metering registers, balances, alerts (C.AL(n)): docs/metering.md "Reads" |
 | R1  | 96.3.10     | load switch control state (0 disconnected, 1 connected, 2 armed) |
 | R1  | C.LS        | load switch state as text                                 |
 | R1  | C.PM        | payment mode (credit / prepayment)                        |

@@ -14,7 +14,7 @@ from firmware.optical import menu
 from firmware.utrn.accept import Acceptor
 from test_menu_utrn import CodeRole
 
-MP_HEAPSIZE = "256K"  # store + utrn + optical (+ the GBCS pipeline in the CS01a test) from source
+MP_HEAPSIZE = "288K"  # store + utrn + optical + metering hooks (+ the GBCS pipeline in the CS01a test) compiled from source
 
 
 class Panel:
