@@ -10,8 +10,8 @@ association request is decided by the CHF's Device Log (`role.may_join`): a devi
 inside its join window is given a short address and then the network key in an APS
 Transport-Key under the key-transport key of its install-code link key (or of the historic / TC
 link key the log returns); any other joiner gets status PAN_ACCESS_DENIED (0x02) and the log
-writes and alerts the refusal (once per device per REFUSE_MS: a repeating joiner is answered from
-RAM and not logged again). The device then runs CBKE (P-256 deviation, firmware/zigbee/cbke.py)
+writes and alerts the refusal (once per device per REFUSE_MS: a repeating joiner that is still not
+in the log is answered from RAM and not logged again). The device then runs CBKE (P-256 deviation, firmware/zigbee/cbke.py)
 with the hub as responder, NWK-secured; the TC link key is stored in the Device Log
 (`devlog.joined`) only after the device's MACU verifies.
 
@@ -128,20 +128,21 @@ class Coordinator:
             self.on_app(eui, a)
 
     def _associate(self, eui):
-        from firmware.hub import devicelog as D
         from firmware.zigbee import keytransport
 
         lk = self.link
         now = self.ms()
         t = self.refused.get(eui)
-        if t is not None and ticks_diff(now, t) < REFUSE_MS:
-            decision, key = D.REFUSED_UNKNOWN, None
+        if (t is not None and ticks_diff(now, t) < REFUSE_MS
+                and self.role.devlog.find(eui_bytes(eui)) is None):
+            key = None  # refused and logged a moment ago, still not in the log
         else:
-            decision, key = self.role.may_join(eui_bytes(eui))
+            key = self.role.may_join(eui_bytes(eui))[1]
+            if key is None:
+                if len(self.refused) >= 64:
+                    self.refused.clear()
+                self.refused[eui] = now
         if key is None:
-            self.refused[eui] = now
-            if len(self.refused) > 64:
-                self.refused.clear()
             self.refusals += 1
             lk.send(mac.association_response(lk.mac_seq(), lk.pan, eui, self.eui, 0xFFFF,
                                              mac.ASSOC_ACCESS_DENIED))

@@ -137,3 +137,17 @@ def test_port_send_recv_between_joined_nodes():
         assert dp.recv() == (H.HUB_EUI, zcl.TUNNELING, bytes(57))
     finally:
         net.cleanup()
+
+
+def test_refused_then_logged_joins():
+    """A meter that asked before CCS01 logged it is refused, then joins at its next attempt once
+    it is in the Device Log (the hub's refusal cache never hides a logged device)."""
+    net = H.Net(1)
+    try:
+        d = net.devs[0]
+        net.run(lambda: d.refusals >= 2, max_polls=20000)
+        assert not d.joined and net.hub.role.devlog.find(H.dev_eui(0)) is None
+        net.hub.role.devlog.add(H.dev_eui(0), H.code_of(0), 3600, True, H.T0)
+        assert net.run(lambda: d.joined, max_polls=2000) is not None
+    finally:
+        net.cleanup()
