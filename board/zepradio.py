@@ -1,4 +1,4 @@
-"""A board radio carrying IEEE 802.15.4 frames as ZEP v2 datagrams over UDP (docs/han.md §8):
+"""A board radio carrying IEEE 802.15.4 frames as ZEP v2 datagrams over UDP (docs/han.md §9):
 what a virtual board's board.radio() is, and the UDP half of the ESP32's ESP-NOW bridge.
 
 ZEP v2 data header (32 bytes, as Wireshark's ZEP dissector reads it): "EX", version 2, type 1,

@@ -75,7 +75,7 @@ def apply(store, p, board_eui=None, table_dir=None):
         cfg.update(utrn)
         store.put_json("utrn_cfg", cfg)
     store.put_json("role", {"role": p.get("role", "esme")})
-    if p.get("han") is not None:  # the HAN node's settings (firmware/han/node.py, docs/han.md §9)
+    if p.get("han") is not None:  # the HAN node's settings (firmware/han/node.py, docs/han.md §11)
         store.put_json("han", p["han"])
     # static ECDH secrets (and DS comb tables) computed now, once, so the meter never runs an ECDH
     # or builds a table at command time

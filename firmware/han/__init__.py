@@ -1,5 +1,5 @@
 """The HAN transport: IEEE 802.15.4 / ZigBee frames on a board radio (board.radio()), the Comms
-Hub's coordinator and Trust Centre (hub.py) and a joining device (device.py). docs/han.md §8-§11.
+Hub's coordinator and Trust Centre (hub.py) and a joining device (device.py). docs/han.md §9-§11.
 
     han = firmware.han.open(board, role)   # the node's HAN port, or None without a "han" record
     han.poll(); han.send(dst_eui8, cluster, zcl_frame); han.recv() -> (src_eui8, cluster, zcl)

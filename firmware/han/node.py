@@ -6,7 +6,7 @@ bound to durable frame counters (firmware/zigbee/secure.py), and the send helper
 Radio: any object with send(psdu) (an MPDU with its FCS, <= 127 bytes) and recv() -> psdu or
 None (never blocks): board.radio() on a board, an in-memory medium in tests.
 
-Configuration (store record "han", JSON, written at provisioning; docs/han.md §9):
+Configuration (store record "han", JSON, written at provisioning; docs/han.md §11):
     hub:    {"pan": PAN id, "channel": n, "peers": {"<EUI-64 hex>": "<KA public key hex>"}}
     device: {"install_code": "<hex, no CRC>", "tc": "<hub EUI-64 hex>", "tc_ka": "<hub KA pub hex>",
              "channel": n}

@@ -1,4 +1,4 @@
-"""The "air": a HAN medium for virtual boards (docs/han.md §8). Every node (a virtual board's
+"""The "air": a HAN medium for virtual boards (docs/han.md §9). Every node (a virtual board's
 board.radio(), a host tool, an ESP-NOW bridge) sends its IEEE 802.15.4 frames as ZEP v2 datagrams
 (host_tools/han/zep.py, CRC mode) over UDP to the air, which forwards each frame to the other
 registered nodes by unicast, following a topology (per-link delivery probability and latency)

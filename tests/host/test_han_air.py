@@ -1,4 +1,4 @@
-"""The air (host_tools/han/air.py, docs/han.md §8): ZEP v2 datagrams from each node forwarded by
+"""The air (host_tools/han/air.py, docs/han.md §9): ZEP v2 datagrams from each node forwarded by
 unicast to every other registered node, per-link delivery probability and latency from a topology
 file, losses repeatable from the seed, every frame written once to a pcap, hellos and non-ZEP
 datagrams never forwarded; board/zepradio.py (the virtual board's radio) against it under CPython."""
