@@ -37,6 +37,7 @@ ARMED = const(1)
 ON = const(2)
 ALERT_ARMED = const(0x8F32)  # supply armed (gbcs.md §8)
 ALERT_QUEUE_MAX = const(16)
+TOP_UP_LOG = const(5)  # top-up log entries kept (GCS15e reads 5)
 WAKE_INTERVAL = const(1800)  # seconds between HAN wakes (configurable: record "gas" "wi")
 
 
@@ -191,7 +192,9 @@ class GasModel:
             return
         cache = acc.cache
         w = self.begin()
-        w["tul"] = [e[:4] + [1] for e in t if e[4] or e[3] in cache or e[3] <= acc.floor]
+        done = [e[3] for e in t if e[4]]
+        w["tul"] = [e[:4] + [1] for e in t if e[4] or (e[3] in cache and e[3] not in done)]
+        del w["tul"][TOP_UP_LOG:]
         self.commit()
 
 

@@ -282,44 +282,62 @@ def _set_supply_status(ctx, c, fail):
 
 # -- Prepayment ---------------------------------------------------------------------------------------
 def _top_up(ctx, c, fail):
-    """ConsumerTopUp (CS01b remote, PCS01 from the PPMID): the UTRN goes through the role's one UTRN
-    Acceptor (single use, exactly once); the top-up log entry is committed first (settled at boot)."""
+    """ConsumerTopUp (CS01b remote, PCS01 from the PPMID) -> ConsumerTopUpResponse {result, value,
+    source, credit remaining}; result 1 and -1 values when the UTRN is refused."""
     p = c.payload
-    origin = p[0]
-    dev = ctx.dev
-    acc = dev.acceptor
+    origin = p[0] if p else 0
     bad = b"\x01\xff\xff\xff\xff" + bytes((origin,)) + b"\xff\xff\xff\xff"
-    if len(p) < 2 or p[1] + 2 != len(p) or acc is None:
+    if len(p) < 2 or p[1] + 2 != len(p):
         return ctx.reply(c, 0x03, bad)
-    utrn = p[2:]
     from firmware.utrn.accept import REMOTE, KEYPAD
 
+    gas = ctx.gas
+    gas.commit()  # the command's state so far; the top-up makes its own writes
     try:
-        acc.authenticate(utrn, REMOTE if origin == 0 else KEYPAD, ctx.m.counter if origin == 0 else None,
-                         ctx.m.recipient)
+        amount = top_up(ctx.dev, p[2:], REMOTE if origin == 0 else KEYPAD,
+                        ctx.m.counter if origin == 0 else None, ctx.m.recipient, ctx.now)
     except Reject as e:
         ctx.dev.seclog.append("utrn %04X ctr %d" % (e.code or 0, ctx.m.counter))
+        amount = None
+    ctx.w = gas.begin()
+    if amount is None:
         return ctx.reply(c, 0x03, bad)
-    # the log entry lands first (one store write with the command's state), then the acceptor's
-    # commit: a cut between leaves an unsettled entry boot() drops (the UTRN was not taken)
-    gas = ctx.gas
-    entry = [utrn.decode(), 0, ctx.now, 0, 0]
-    ctx.w["tul"].insert(0, entry)
+    ctx.reply(c, 0x03, b"\x00" + M._i32(amount) + bytes((origin,)) + M._i32(gas.credit(ctx.w)))
+
+
+def top_up(dev, utrn, source, counter64=None, target=None, now=None):
+    """Take one UTRN top-up (CS01b, PCS01 or the GSME's keypad) through the role's one UTRN Acceptor:
+    single use, exactly once. The top-up log entry (with the UTRN counter) lands first, unsettled;
+    then the acceptor's commit (the commit point of the credit); then the entry is settled. A cut
+    between: boot() keeps the entry iff the acceptor took the UTRN. Returns the amount (1e-5 GBP);
+    Reject (logged by the acceptor) when refused."""
+    acc = dev.acceptor
+    if acc is None:
+        raise Reject("no-utrn", None, "no UTRN acceptor (credit mode)")
+    gas = dev.gas
+    now = dev.now() if now is None else now
+    p, counter = acc.authenticate(utrn, source, counter64, target)
+    amount = p.amount_pennies() * 1000
+    if counter in acc.cache or counter <= acc.floor:
+        acc.accept(utrn, source, counter64, target)  # a used UTRN: refused (and logged) there
+        raise Reject("duplicate", None, "UTRN counter %d already used" % counter)
+    w = gas.begin()
+    w["tul"].insert(0, [utrn if isinstance(utrn, str) else bytes(utrn).decode(), amount, now, counter, 0])
     gas.commit()
     try:
-        r = acc.accept(utrn, REMOTE if origin == 0 else KEYPAD, ctx.m.counter if origin == 0 else None,
-                       ctx.m.recipient)
+        acc.accept(utrn, source, counter64, target)
     except Reject:
-        gas.begin()
-        gas.w["tul"] = [e for e in gas.w["tul"] if e is not entry and e[:3] != entry[:3]]
-        ctx.w = gas.w
-        return ctx.reply(c, 0x03, bad)
+        w = gas.begin()
+        w["tul"] = [e for e in w["tul"] if e[4] or e[3] != counter]
+        gas.commit()
+        raise
     w = gas.begin()
-    ctx.w = w
-    w["tul"][0][1] = r["amount"] * 1000
-    w["tul"][0][3] = r["counter"]
-    w["tul"][0][4] = 1
-    ctx.reply(c, 0x03, b"\x00" + M._i32(r["amount"] * 1000) + bytes((origin,)) + M._i32(gas.credit(w)))
+    for e in w["tul"]:
+        if e[3] == counter:
+            e[4] = 1
+    del w["tul"][M.TOP_UP_LOG:]  # the oldest entry goes only with the settled new one
+    gas.commit()
+    return amount
 
 
 def _credit_adjustment(ctx, c, fail):

@@ -79,6 +79,13 @@ class Gsme:
     def button(self):
         return self.gas.button()
 
+    def keypad(self, code):
+        """A UTRN entered at the GSME's keypad: the amount taken (1e-5 GBP), or Reject (logged)."""
+        from firmware.gas.usecases import top_up
+        from firmware.utrn.accept import KEYPAD
+
+        return top_up(self, code, KEYPAD)
+
     def alerts(self):
         return self.gas.alerts()
 

@@ -151,3 +151,13 @@ def test_smlab_rtds_role_gsme_json(report):
     d = json.loads(p.stdout)
     for k in ("commands", "authenticated", "verified", "success_content_equal", "error_content_equal"):
         assert d[k] == report[k], k
+
+
+def test_powercut_vector_is_the_rtds_gsme(keys):
+    """tests/vectors/gas/gsme_rtds.json (the power-cut campaign's GSME) is today's provisioning
+    payload of the RTDS GSME and its RTDS commands."""
+    with open(os.path.join(ROOT, "tests", "vectors", "gas", "gsme_rtds.json")) as f:
+        v = json.load(f)
+    assert v["payload"] == gsme_rtds.GsmeRole().payload(keys)
+    assert bytes.fromhex(v["commands"]["GCS39"]) == _cmd("7.3_GCS39", "GCS39_7.3_SUCCESS_COMMAND_GBCS.HEX")
+    assert bytes.fromhex(v["commands"]["CS01b"]) == _cmd("2.2_CS01b", "CS01b_2.2_SUCCESS_COMMAND_GBCS.HEX")
