@@ -38,7 +38,8 @@ def install_code(eui):
 
 
 class Premises:
-    def __init__(self, workdir, keys, meters=1, seed=1, topology=None, pcap=True, heap="512K"):
+    def __init__(self, workdir, keys, meters=1, seed=1, topology=None, pcap=True, heap="512K", boards_dir=None,
+                 hub_name="hub", meter_prefix="m", air=None):
         from host_tools.han.air import Air, Topology
 
         self.dir = workdir
@@ -53,11 +54,14 @@ class Premises:
         self.hub_eui = hubs[0]
         self.meter_euis = esmes[:meters]
         self.pcap_path = os.path.join(workdir, "han.pcap") if pcap else None
-        self.air = Air(0, topology=Topology.parse(topology) if topology else None, seed=seed,
-                       pcap_path=self.pcap_path, channel=CHANNEL)
-        self.hub = VBoard(os.path.join(workdir, "hub"), flash_kb=2048, heap=heap, eui64=self.hub_eui.hex())
-        self.meters = [VBoard(os.path.join(workdir, "m%d" % (i + 1)), flash_kb=2048, heap=heap, eui64=e.hex())
-                       for i, e in enumerate(self.meter_euis)]
+        if air is None:
+            air = Air(0, topology=Topology.parse(topology) if topology else None, seed=seed,
+                      pcap_path=self.pcap_path, channel=CHANNEL)
+        self.air = air
+        bd = boards_dir or workdir
+        self.hub = VBoard(os.path.join(bd, hub_name), flash_kb=2048, heap=heap, eui64=self.hub_eui.hex())
+        self.meters = [VBoard(os.path.join(bd, "%s%d" % (meter_prefix, i + 1)), flash_kb=2048, heap=heap,
+                              eui64=e.hex()) for i, e in enumerate(self.meter_euis)]
         self.wan = None
 
     def boards(self):
@@ -77,7 +81,7 @@ class Premises:
             vb.start(timeout=timeout)
         return self
 
-    def _parallel(self, fn):
+    def _parallel(self, fn, boards=None):
         errs = []
 
         def run(vb):
@@ -85,7 +89,7 @@ class Premises:
                 fn(vb)
             except Exception as e:  # reported after every board finished
                 errs.append("%s: %s: %s" % (os.path.basename(vb.path), type(e).__name__, e))
-        ts = [threading.Thread(target=run, args=(vb,)) for vb in self.boards()]
+        ts = [threading.Thread(target=run, args=(vb,)) for vb in (boards or self.boards())]
         for t in ts:
             t.start()
         for t in ts:
@@ -120,13 +124,13 @@ class Premises:
                         "tc_ka": _compressed(hub).hex(), "channel": CHANNEL}
         return p
 
-    def provision(self):
-        """Provision every board (identity, keys, trust anchors, its "han" record) and reset it into
-        its firmware."""
+    def provision(self, boards=None):
+        """Provision the boards (default: all; identity, keys, trust anchors, its "han" record) and
+        reset each into its firmware, in parallel."""
         def one(vb):
             provision.provision_board(vb.console, self.payload(vb))
             vb.reset_to_app()
-        self._parallel(one)
+        self._parallel(one, boards)
 
     def stop(self):
         for vb in self.boards():
@@ -135,3 +139,75 @@ class Premises:
             except OSError:
                 pass  # already gone
         self.air.stop()
+
+
+class DetachedAir:
+    """An air running as its own process (`python -m host_tools.han.air`), so a premises started by
+    `smlab han start` outlives the command; its state in <dir>/air.json {"pid", "port", "pcap"}."""
+
+    def __init__(self, state_dir, seed=1, topology=None):
+        self.dir = state_dir
+        self.seed = seed
+        self.topology = topology
+        self.port = None
+        self.pid = None
+        self.pcap = os.path.join(state_dir, "han.pcap")
+
+    def start(self):
+        import json
+        import socket
+        import subprocess
+        import sys
+        import time
+
+        from host_tools.util import ROOT, write_atomic
+
+        os.makedirs(self.dir, exist_ok=True)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        cmd = [sys.executable, "-m", "host_tools.han.air", "--port", str(self.port), "--seed", str(self.seed),
+               "--pcap", self.pcap]
+        if self.topology:
+            cmd += ["--topology", self.topology]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        with open(os.path.join(self.dir, "air.log"), "ab") as log:
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                 start_new_session=True)
+        self.pid = p.pid
+        time.sleep(0.3)
+        if p.poll() is not None:
+            raise registry.BoardError("the air did not start (see %s)" % os.path.join(self.dir, "air.log"))
+        write_atomic(os.path.join(self.dir, "air.json"),
+                     json.dumps({"pid": self.pid, "port": self.port, "pcap": self.pcap}), sync=False)
+        return self
+
+    @staticmethod
+    def state(state_dir):
+        import json
+
+        try:
+            with open(os.path.join(state_dir, "air.json")) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def stop_dir(state_dir):
+        import signal
+
+        st = DetachedAir.state(state_dir)
+        if st and st.get("pid"):
+            try:
+                os.kill(st["pid"], signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # already gone
+        return st
+
+    def stop(self):
+        DetachedAir.stop_dir(self.dir)
+
+    def stats(self):
+        return {}
