@@ -21,9 +21,15 @@ Board object:
   eui64() -> bytes            8-byte device identity
   radio() -> Radio            the HAN radio: send(psdu) (an 802.15.4 MPDU with FCS, <= 127 bytes),
                               recv() -> psdu or None (never blocks); ZEP over UDP to the air on
-                              the virtual board, ESP-NOW on an ESP32 (docs/han.md §8-§10);
+                              the virtual board, ESP-NOW on an ESP32 (docs/han.md §9-§10);
                               Reject("board-radio") when the board has none
   reset()                     restart the board (never returns on hardware)
+  wait(timeout_ms)            sleep until an input may be waiting or timeout_ms passed (the
+                              application loop's idle wait; firmware/app.py serve): the virtual
+                              board blocks in select.poll on its UART/keypad/sim ptys and on
+                              what watch() registered; the ESP32 sleeps a short slice (2 ms)
+  watch(obj) / unwatch(obj)   add/remove a pollable object (socket, stream with a file) whose
+                              input ends wait() early (a service's sockets: HAN radio, WAN)
 
 Virtual board only: .flash (board.flash.NorFlash under "/": writes, cut_after, torn).
 
@@ -55,6 +61,7 @@ class PolledStream(Stream):
 
         self._poll = select.poll()
         self._poll.register(obj, select.POLLIN)
+        self.src = obj  # what a board's wait() polls for this stream's input
 
     def any(self):
         return 1 if self._poll.poll(0) else 0
@@ -116,6 +123,30 @@ class BaseBoard:
     def __init__(self):
         self._uarts = {}
         self._store = None
+        self._watched = []
+
+    def watch(self, obj):
+        """Let input on `obj` (a socket or file registered with select.poll) end wait() early."""
+        if obj not in self._watched:
+            self._watched.append(obj)
+            self._poller = None
+
+    def unwatch(self, obj):
+        if obj in self._watched:
+            self._watched.remove(obj)
+            self._poller = None
+
+    def wait(self, timeout_ms):
+        """Idle until input may be waiting, at most timeout_ms. Here (ESP32, detached boards): a
+        short sleep slice, as the application loop always slept; board.unix blocks in poll."""
+        import time
+
+        ms = 2 if timeout_ms is None or timeout_ms > 2 else max(0, timeout_ms)
+        sl = getattr(time, "sleep_ms", None)
+        if sl:
+            sl(ms)
+        else:
+            time.sleep(ms / 1000)
 
     def uart(self, name):
         u = self._uarts.get(name)

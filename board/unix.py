@@ -23,6 +23,7 @@ _VMIN = 6  # index of c_cc in termios.tcgetattr()'s list, and VMIN/VTIME inside 
 _CC_VMIN = 6
 _CC_VTIME = 5
 _CHUNK = 512  # bytes a pty read takes at most
+_SPIN = 100  # wait() returns in a row with input ready before it sleeps a slice first
 
 
 class PtyStream(PolledStream):
@@ -91,6 +92,8 @@ class Board(BaseBoard):
         self._vclock = None  # (t0, at_ms, rate) of the virtual clock, None: the host clock
         self._load = None
         self._simbuf = b""
+        self._poller = None  # wait()'s select.poll over the input ptys and watched objects
+        self._spins = 0
         self.simulate(self.cfg.get("sim") or {})
 
     def _open_uart(self, name):
@@ -193,7 +196,7 @@ class Board(BaseBoard):
         return binascii.unhexlify(self.cfg.get("eui64", "0000000000000001"))
 
     def radio(self):
-        """The HAN radio (docs/han.md §8): ZEP v2 over UDP to the air named by the board's
+        """The HAN radio (docs/han.md §9): ZEP v2 over UDP to the air named by the board's
         radio.json ({"air": [host, port], "id": device id, "channel": n}, in the board's
         directory, read by the ROM into cfg["radio"]); a detached board has one only when a test
         sets `_radio`."""
@@ -207,7 +210,36 @@ class Board(BaseBoard):
             from board.zepradio import UdpZepRadio
 
             r = self._radio = UdpZepRadio(rc["air"], rc["id"], rc.get("channel", 11))
+            sock = getattr(r, "sock", None)
+            if sock is not None:  # a frame on the air ends the loop's idle wait
+                self.watch(sock)
         return r
+
+    def wait(self, timeout_ms):
+        """Virtual board: block in select.poll on the board's input ptys (optical, keypad, sim) and
+        the watched sockets until one has input or timeout_ms passed (None: no timeout), so an
+        idle board costs no CPU. A detached board (no ptys) sleeps a slice like the ESP32. An input
+        left unread would make poll return at once forever: after _SPIN such returns in a row the
+        wait sleeps a 2 ms slice (the old polling rate) until a wait times out again."""
+        if not self.cfg:
+            return BaseBoard.wait(self, timeout_ms)
+        p = self._poller
+        if p is None:
+            import select
+
+            p = self._poller = select.poll()
+            for name, st in self._streams.items():
+                src = getattr(st, "src", None)
+                if name != "console" and src is not None:
+                    p.register(src, select.POLLIN)
+            for obj in self._watched:
+                p.register(obj, select.POLLIN)
+        if self._spins >= _SPIN:
+            BaseBoard.wait(self, timeout_ms)
+        if p.poll(-1 if timeout_ms is None else max(0, int(timeout_ms))):
+            self._spins += 1
+        else:
+            self._spins = 0
 
     def reset(self):
         """Virtual board: end this process; the supervisor restarts it from the flash image."""

@@ -15,6 +15,8 @@ from firmware.alerts import Reject
 
 VK_DIR = "/vk"  # comb tables of trust-anchor DS keys (built at provisioning, rebuilt on use if damaged)
 ROLE_REC = "role"  # {"role": name}, written by firmware.provisioning
+IDLE_MS = 1000  # longest idle wait of the application loop with nothing due (front-panel timers)
+NET_MS = 20  # idle wait cap while network services run that do not say when their next timer is
 
 
 def ensure_dir(p):
@@ -72,6 +74,48 @@ class App:
         if self.net is not None:
             self.net.poll()
 
+    def wait_ms(self):
+        """How long the loop may idle with no input before this app has work of its own: the
+        metering engine's next accounting step in real time (0 while it catches up), the network
+        services' next timer (their wait_ms(), else NET_MS), at most IDLE_MS."""
+        if self.panel is None:
+            return IDLE_MS
+        ms = IDLE_MS
+        if self.panel.port.pending():  # a reply held for the IEC reaction time (20 ms)
+            return 2
+        net = self.net
+        if net is not None:
+            f = getattr(net, "wait_ms", None)
+            ms = min(ms, f() if f is not None else NET_MS)
+        m = getattr(self.role, "meter", None)
+        if m is not None:
+            ms = min(ms, _meter_ms(self.board, m))
+        return ms
+
+
+def _meter_ms(board, m):
+    """Real ms until the metering engine's next accounting step (firmware/meter/engine.py poll:
+    every cfg step meter seconds and at half-hour boundaries, a due future-dated change), scaled
+    by the virtual clock's rate on a virtual board; 0 when it is due now."""
+    try:
+        t = m.r["t"]
+        due = min(t + m.cfg["step"], (t // 1800 + 1) * 1800)
+        pm = m.model.account.get("pending_mode")
+        if pm:
+            at = m._at(pm["at"])
+            if at is not None:
+                due = min(due, at)
+        if m.credit_in() != m.r["s"]:
+            return 0
+    except (AttributeError, KeyError, TypeError):  # an engine without these: poll at NET_MS
+        return NET_MS
+    left = due - board.time()
+    if left <= 0:
+        return 0
+    vc = getattr(board, "_vclock", None)
+    rate = vc[2] if vc is not None and vc[2] > 0 else 1
+    return min(IDLE_MS, left * 1000 // rate)
+
 
 def attach_net(board, role):
     """The board's HAN node and, on a Comms Hub with a WAN address, its WAN endpoint and GBCS routing
@@ -91,26 +135,28 @@ def main():
 
 
 def serve(board, app, polls=-1):
-    """Poll `app` forever (or `polls` times). An exception escaping a poll - MemoryError when the
-    heap is exhausted or fragmented, or a firmware bug - is recorded and the board reset, as a
-    watchdog would: a reset is a power cut, after which the store holds every command either fully
+    """Poll `app` forever (or `polls` times), idling between polls in board.wait() until an input
+    may be waiting or the app's next timer (App.wait_ms). An exception escaping a poll - MemoryError
+    when the heap is exhausted or fragmented, or a firmware bug - is recorded and the board reset, as
+    a watchdog would: a reset is a power cut, after which the store holds every command either fully
     applied or never seen (docs/storage.md), and the meter goes back to serving. Left at the REPL
     it would answer nothing until someone power-cycled it. KeyboardInterrupt (mpremote taking the
     REPL) is not an Exception and still stops the loop."""
-    import time
-
-    sleep_ms = getattr(time, "sleep_ms", None)
+    wait = getattr(board, "wait", None)
     while polls:
         try:
             app.poll()
+            ms = app.wait_ms() if wait is not None else 2
         except Exception as e:  # noqa: BLE001 - every fault ends in a reset, none is ignored
             store = app.store
             app = None  # drop our reference so the log line below has heap to work with
             fault(board, store, e)
             return  # reached only where reset() returns (a detached board in tests)
-        if sleep_ms:
-            sleep_ms(2)
+        if wait is not None:
+            wait(ms)
         else:
+            import time
+
             time.sleep(0.002)
         polls -= 1
 
