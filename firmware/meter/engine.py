@@ -106,7 +106,8 @@ def attach(role, board):
     role.registers = e.readout
     from firmware.meter import objects, live
 
-    live.install(objects.of(role), e, board.time)
+    e.objs = objects.of(role)
+    live.install(e.objs, e, board.time)
     return e
 
 
@@ -129,6 +130,8 @@ class Engine:
             r = fresh(now if now is not None else 0)
         self.r = r
         self._logs = {}
+        self.objs = None  # the role's COSEM attribute store (attach() sets it): ECS01 tariffs
+        self._cache = {}
         if r["s"] is None:
             r["s"] = self.credit_in()
         model.engine = self
@@ -191,12 +194,7 @@ class Engine:
     def _at(self, hexdt):
         import binascii
 
-        b = binascii.unhexlify(hexdt)
-        if b[:9] == b"\x00" * 9:
-            return 0
-        if b[:9] == b"\xff" * 9:
-            return None
-        return C.from_dlms(b)
+        return _at_raw(binascii.unhexlify(hexdt))
 
     def nondisablement(self, now):
         sod = now % DAY
@@ -254,9 +252,52 @@ class Engine:
             del a[0]
         r["n"] += 1
 
+    # -- tariff from the COSEM attribute store (ECS01 SETs IC 113 unit charges there) -------------
+    def _charge(self, obis, now):
+        """[(charge per unit, exponent to milli-pence)] of an IC 113 charge in the attribute store:
+        the active unit charge (attribute 5), or the passive one (6) once its activation time (7)
+        has come; None when neither is stored. Unit charge = charge_per_unit x 10^price_scale GBP
+        per 10^commodity_scale Wh [U: GBCS currency and commodity scales]."""
+        o = self.objs
+        if o is None:
+            return None
+        raw = o.stored(113, obis, 5)
+        at = o.stored(113, obis, 7)
+        if at is not None and len(at) == 14:  # octet-string(12) date-time
+            t = _at_raw(at[2:])
+            if t is not None and t <= now and o.stored(113, obis, 6) is not None:
+                raw = o.stored(113, obis, 6)
+        if raw is None:
+            return None
+        c = self._cache.get(raw)
+        if c is None:
+            from firmware.gbcs import dlms
+
+            try:
+                v = dlms.decode(raw)[1]
+                cs, ps = v[0][1][0][1], v[0][1][1][1]
+                c = [(e[1][1][1], ps - cs) for e in v[2][1]]
+            except (IndexError, TypeError, ValueError):
+                c = []
+            self._cache = {raw: c}
+        return c or None
+
+    def _tariff(self, now):
+        """Price matrix [[milli-pence per kWh by tier]] and standing charge (milli-pence per day):
+        from the attribute store where ECS01 put them, else the local tariff record."""
+        t = self.tariff
+        pm, sc = t["pm"], t["sc"]
+        u = self._charge(b"\x00\x00\x13\x14\x00\xff", now)  # 0-0:19.20.0.255 TOU/block prices
+        if u:
+            pm = [[_scale(v, e + 8) for v, e in u]]
+        u = self._charge(b"\x00\x00\x13\x14\x04\xff", now)  # 0-0:19.20.4.255 standing charge
+        if u:
+            sc = _scale(u[0][0], u[0][1] + 5)
+        return pm, sc
+
     def _price(self, r, sod):
         t = self.tariff
-        pm = t["pm"]
+        pm = self._pm
         blk = 0
         for th in t["bt"]:
             if r["bpw"] >= th:
@@ -272,6 +313,7 @@ class Engine:
         t0 = r["t"]
         dt = end - t0
         w = 0
+        self._pm, self._sc = self._tariff(t0)
         if dt > 0 and self.load is not None and self.model.supply == "connected":
             w = int(self.load(t0))
         micro = 0  # micro-pence charged this step
@@ -293,7 +335,7 @@ class Engine:
             r["ae"] += wh
         prepay = self.prepay()
         if prepay and dt > 0:
-            micro += self.tariff["sc"] * 1000 * dt // DAY
+            micro += self._sc * 1000 * dt // DAY
             if r["d"] > 0 and self.cfg["dr"]:
                 rec = min(r["d"] * 1000000, self.cfg["dr"] * 1000 * dt // DAY)
                 micro += rec
@@ -458,6 +500,27 @@ class Engine:
     def alerts(self):
         """Queued alerts, oldest first: [seq, meter time, code, extra]."""
         return list(self.r["a"])
+
+
+def _at_raw(b):
+    """Meter time of a 12-byte DLMS date-time: 0 for GBCS "now" (all zero), None for "never" (all
+    0xFF) or an unspecified date."""
+    if b[:9] == b"\x00" * 9:
+        return 0
+    if b[:9] == b"\xff" * 9:
+        return None
+    return C.from_dlms(b)
+
+
+def _scale(v, e):
+    """v x 10^e as an integer (truncated)."""
+    while e > 0:
+        v *= 10
+        e -= 1
+    while e < 0:
+        v //= 10
+        e += 1
+    return v
 
 
 def _kwh(wh):

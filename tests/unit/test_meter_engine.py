@@ -179,3 +179,37 @@ def test_live_cosem_attributes_and_seeded_values_win():
         assert objs.get(111, b"\x00\x00\x13\x00\x00\xff", 2) == bytes((2, 2, 0x16, 1, 0x16, 1))
         objs.set(3, imp, 2, b"\x06\x00\x00\x00\x07")  # seeded (RTDS runner): the seed is answered
         assert objs.get(3, imp, 2) == b"\x06\x00\x00\x00\x07"
+
+
+def test_tariff_from_the_attribute_store_ecs01():
+    """Unit charges ECS01 SET into the COSEM store (IC 113 0-0:19.20.0 prices, 0-0:19.20.4 standing
+    charge; passive -> active at the activation time) price the consumption; without them the
+    local tariff record does."""
+    from firmware.gbcs import dlms
+    from firmware.meter import objects
+
+    def charge(prices, ps, cs=0):
+        return dlms.encode((dlms.STRUCTURE, [
+            (dlms.STRUCTURE, [(dlms.INTEGER, cs), (dlms.INTEGER, ps)]),
+            (dlms.STRUCTURE, [(dlms.LONG_UNSIGNED, 3), (dlms.OCTET_STRING, b"\x01\x00\x01\x08\x00\xff"),
+                              (dlms.INTEGER, 2)]),
+            (dlms.ARRAY, [(dlms.STRUCTURE, [(dlms.OCTET_STRING, bytes((i,))), (0x10, p)])
+                          for i, p in enumerate(prices)])]))
+
+    with Tmp() as root:
+        st = Store(root)
+        m = MeterModel(st)
+        m.set_payment_mode("prepayment")
+        e = E.Engine(st, m, Credit(10000), lambda t: 1000, T0)  # 1 kW
+        e.objs = objects.Objects(st)
+        _run(e, T0, T0 + 3600)
+        assert e.charged() == 25  # local tariff: 25 p/kWh
+        p = b"\x00\x00\x13\x14\x00\xff"
+        e.objs.set(113, p, 6, charge([40], -5))  # 40 x 10^-5 GBP per Wh = 40 p/kWh, passive
+        e.objs.set(113, p, 7, b"\x09\x0c" + C.to_dlms(T0 + 7200))
+        e.objs.set(113, b"\x00\x00\x13\x14\x04\xff", 5, charge([48], -2))  # 48 p a day
+        _run(e, T0 + 3600, T0 + 7200)
+        c1 = e.charged()
+        assert c1 - 50 in (1, 2)  # still 25 p/kWh until 02:00; 48 p a day is 2 p an hour (rounded down)
+        _run(e, T0 + 7200, T0 + 10800)
+        assert e.charged() - c1 - 40 in (1, 2, 3)  # 40 p/kWh from 02:00
