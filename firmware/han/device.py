@@ -56,6 +56,7 @@ class Joiner:
         lk.aps = ApsSecurity(store, self.eui, self._link_key)
         self.cbke = None
         self.on_app = None
+        self.on_ack = None  # APS acks (of fragmented application data) go to the HAN port
         self.refusals = 0
         self.state = IDLE
         self.t = ms()
@@ -147,6 +148,8 @@ class Joiner:
             raise Reject("format", None, "NWK frame not from the Trust Centre")
         a = lk.aps.open(n.payload, self.tc)
         if a.ftype != aps.DATA:
+            if a.ftype == aps.ACK and self.on_ack is not None:
+                self.on_ack(self.tc, a)
             return
         if a.cluster == 0x0800 and not a.security:
             self._cbke_in(a.payload)

@@ -67,6 +67,7 @@ class Coordinator:
         self.joins = 0
         self.refusals = 0
         self.on_app = None
+        self.on_ack = None  # APS acks (of fragmented application data) go to the HAN port
         self.on_joined = None  # callback(eui) after a TC link key is stored
         for e in role.devlog.euis():  # the same short addresses after a restart
             self.short_of(eui_int(e))
@@ -119,6 +120,8 @@ class Coordinator:
             raise Reject("format", None, "NWK source not a device this hub addressed")
         a = lk.aps.open(n.payload, eui)
         if a.ftype != aps.DATA:
+            if a.ftype == aps.ACK and self.on_ack is not None:
+                self.on_ack(eui, a)
             return
         if a.profile == aps.PROFILE_ZDP:
             return  # Device_annce and other ZDO: nothing to do for a star network

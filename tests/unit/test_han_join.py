@@ -113,8 +113,8 @@ def test_cbke_identity_of_another_device_refused():
 
 def test_port_send_recv_between_joined_nodes():
     """firmware/han/port.py: the application's ZCL frames both ways under the TC link key; a
-    device that has not joined cannot be sent to; a frame too long for one 802.15.4 frame is
-    refused."""
+    device that has not joined cannot be sent to; a frame longer than the reassembly limit (4096) is
+    refused (longer than one 802.15.4 frame: fragments, tests/unit/test_han_port_frag.py)."""
     from firmware.alerts import Reject
     from firmware.han.port import Port
 
@@ -131,7 +131,7 @@ def test_port_send_recv_between_joined_nodes():
         assert hp.recv() == (H.dev_eui(0), zcl.TUNNELING, z[:3])
         assert hp.joined(H.dev_eui(0)) and not hp.joined(H.dev_eui(1))
         assert _t.raises(Reject, hp.send, H.dev_eui(1), zcl.TUNNELING, z).reason == "not-joined"
-        assert _t.raises(Reject, hp.send, H.dev_eui(0), zcl.TUNNELING, bytes(80)).reason == "too-large"
+        assert _t.raises(Reject, hp.send, H.dev_eui(0), zcl.TUNNELING, bytes(4097)).reason == "too-large"
         hp.send(H.dev_eui(0), zcl.TUNNELING, bytes(57))  # the largest that fits
         net.poll()
         assert dp.recv() == (H.HUB_EUI, zcl.TUNNELING, bytes(57))
