@@ -63,6 +63,8 @@ CONFIG = {
     "ect": 100,  # emergency credit offered when the meter balance is below this (p)
     "dis": 0,  # disablement threshold (p) until a commanded one (ECS03) is active
     "nd": [],  # non-disablement periods [[start, end] seconds of the day], supply never interrupted
+    "ndw": [],  # friendly weekdays (1 Monday .. 7 Sunday), all day
+    "ndd": [],  # non-disablement calendar: dates "YYYY-MM-DD" (bank holidays)
     "dr": 0,  # time-based debt recovery (milli-pence per day)
     "dpp": 0,  # per-payment debt recovery (% of each top-up)
     "step": 300,  # meter seconds between accounting writes (also every half-hour boundary)
@@ -197,8 +199,15 @@ class Engine:
         return _at_raw(binascii.unhexlify(hexdt))
 
     def nondisablement(self, now):
+        """A friendly period: a daily non-disablement period, a friendly weekday or a listed date
+        (the non-disablement calendar)."""
+        c = self.cfg
+        if c["ndw"] or c["ndd"]:
+            y, mo, d, _, _, _, dow = C.civil(now)
+            if dow in c["ndw"] or "%04d-%02d-%02d" % (y, mo, d) in c["ndd"]:
+                return True
         sod = now % DAY
-        for s, e in self.cfg["nd"]:
+        for s, e in c["nd"]:
             if (s <= sod < e) if s <= e else (sod >= s or sod < e):
                 return True
         return False

@@ -213,3 +213,14 @@ def test_tariff_from_the_attribute_store_ecs01():
         assert c1 - 50 in (1, 2)  # still 25 p/kWh until 02:00; 48 p a day is 2 p an hour (rounded down)
         _run(e, T0 + 7200, T0 + 10800)
         assert e.charged() - c1 - 40 in (1, 2, 3)  # 40 p/kWh from 02:00
+
+
+def test_non_disablement_calendar():
+    with Tmp() as root:
+        st = Store(root)
+        e = E.Engine(st, MeterModel(st), None, None, T0)
+        e.configure(ndw=[6, 7], ndd=["2026-03-03"])
+        assert not e.nondisablement(T0)  # Monday
+        assert e.nondisablement(T0 + 86400 + 5)  # Tuesday 3 March: a listed date
+        assert not e.nondisablement(T0 + 2 * 86400)
+        assert e.nondisablement(T0 + 5 * 86400 + 3600) and e.nondisablement(T0 + 6 * 86400)  # weekend
