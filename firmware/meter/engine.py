@@ -445,7 +445,8 @@ class Engine:
             r["fd"].append(key)
             if len(r["fd"]) > 4:
                 del r["fd"][0]
-            self._alert(r, now, FD_OK if ok else FD_FAILED, "%04X %d %s" % (
+            at = self._at(pm["at"])  # the alert carries the execution date-time (gbcs.md §7.9)
+            self._alert(r, at if at else now, FD_OK if ok else FD_FAILED, "%04X %d %s" % (
                 pm.get("mc") or 0, pm.get("ctr") or 0, pm.get("mode")))
             self._commit(r)
         self.model.update({"pending_mode": None}, pm["mode"] if ok else None)
