@@ -141,7 +141,9 @@ class VBoard:
         st = self.status()
         if not st.get("supervisor") or not _pid_alive(st["supervisor"]):
             raise RuntimeError("virtual board %s is not running" % self.path)
-        os.kill(st["supervisor"], sig)
+        verb = {signal.SIGHUP: "reset", signal.SIGTERM: "stop"}.get(sig)
+        if not (verb and st.get("control") and _request(st["control"], verb, self.path)):
+            os.kill(st["supervisor"], sig)  # a supervisor serving this board alone
         return st
 
     def reset(self, wait=True, timeout=30, repl=False):
@@ -182,20 +184,26 @@ class VBoard:
             return []
 
     def stop(self, timeout=10):
-        """Stop micropython and the supervisor (the image and logs stay)."""
+        """Stop micropython and the board's supervisor, or this board only when its supervisor
+        serves several (the image and logs stay)."""
         st = self.status()
         pid = st.get("supervisor")
         if not pid or not _pid_alive(pid):
             return
-        os.kill(pid, signal.SIGTERM)
+        self._close_keypad()
+        if not (st.get("control") and _request(st["control"], "stop", self.path)):
+            os.kill(pid, signal.SIGTERM)
         t0 = time.monotonic()
-        while _pid_alive(pid) and time.monotonic() - t0 < timeout:
+        while self.running() and time.monotonic() - t0 < timeout:
             time.sleep(0.02)
-        if _pid_alive(pid):
+        if self.running():
             os.kill(pid, signal.SIGKILL)
         mp = st.get("micropython")
         if mp and _pid_alive(mp):
             os.kill(mp, signal.SIGKILL)
+        t0 = time.monotonic()  # a supervisor left with no board ends: let it go before returning
+        while _pid_alive(pid) and time.monotonic() - t0 < 2 and not st.get("shared"):
+            time.sleep(0.01)
 
     def __enter__(self):
         return self.start()
@@ -236,18 +244,35 @@ class VBoard:
 
     def reset_to_app(self, timeout=60.0):
         """Reset and wait until the firmware shows READY (or NOT PROVISIONED): it polls its keys."""
+        ready = lambda lines: any(ln.startswith(("READY", "NOT PROVISIONED")) for ln in lines)  # noqa: E731
+        sub = self._displays()
+        if sub is not None:
+            start = sub.count(self.path)
+            self.reset()
+            lines = sub.wait(self.path, start, ready, timeout)
+            if ready(lines):
+                return lines
+            raise TimeoutError("%s: firmware not READY %.0f s after reset" % (self.path, timeout))
         offset = self.log_size()
         self.reset()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             lines = self.display_lines(offset)
-            if any(ln.startswith(("READY", "NOT PROVISIONED")) for ln in lines):
+            if ready(lines):
                 return lines
             time.sleep(0.01)
         raise TimeoutError("%s: firmware not READY %.0f s after reset" % (self.path, timeout))
 
     def type_keys(self, keys, timeout=10.0, expect=1):
-        """Type keys on the keypad; return the display lines printed (waits for `expect` lines)."""
+        """Type keys on the keypad; return the display lines printed (waits for `expect` lines).
+
+        Event-driven when the supervisor publishes display lines (a datagram per line, received
+        by one thread of this process); otherwise by reading console.log."""
+        sub = self._displays()
+        if sub is not None:
+            start = sub.count(self.path)
+            self._write_keypad(keys.encode())
+            return sub.wait(self.path, start, lambda lines: len(lines) >= expect, timeout)
         from host_tools.util import open_serial
 
         offset = self.log_size()
@@ -263,9 +288,184 @@ class VBoard:
             time.sleep(0.005)
         return lines
 
+    def _displays(self):
+        """The display-line subscription of this board (Displays), or None when its supervisor
+        has no control socket (or does not answer)."""
+        ctl = self.status().get("control")
+        if not ctl:
+            return None
+        d = Displays.get()
+        return d if d.subscribe(self.path, ctl) else None
+
+    def _write_keypad(self, data):
+        fd = getattr(self, "_kfd", None)
+        if fd is None:
+            fd = self._kfd = os.open(self.keypad, os.O_WRONLY | os.O_NOCTTY)
+        try:
+            os.write(fd, data)
+        except OSError:  # the pty went away (supervisor restarted): open it again once
+            self._close_keypad()
+            fd = self._kfd = os.open(self.keypad, os.O_WRONLY | os.O_NOCTTY)
+            os.write(fd, data)
+
+    def _close_keypad(self):
+        fd = getattr(self, "_kfd", None)
+        self._kfd = None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _request(control, verb, path):
+    """Send one request datagram to a supervisor's control socket; False when it is gone."""
+    import socket
+
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.sendto(("%s %s" % (verb, path)).encode(), "\0" + control.lstrip("@"))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class Displays:
+    """Display lines of virtual boards, pushed by their supervisors: one datagram socket and one
+    reader thread per host process; a waiter sleeps on its board's condition until lines come."""
+
+    _one = None
+    _mu = None
+
+    @classmethod
+    def get(cls):
+        import threading
+
+        if cls._mu is None:
+            cls._mu = threading.Lock()
+        with cls._mu:
+            if cls._one is None:
+                cls._one = cls()
+            return cls._one
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("\0smlab-display-%d-%d" % (os.getpid(), id(self)))
+        self.mu = threading.Lock()
+        self.cvs = {}  # board dir -> Condition (on self.mu): only that board's waiters wake
+        self.lines = {}  # board dir -> display lines received since the subscription
+        self.subs = {}  # board dir -> control socket it is subscribed through
+        threading.Thread(target=self._read, name="vboard-displays", daemon=True).start()
+
+    def _cv(self, path):
+        import threading
+
+        c = self.cvs.get(path)
+        if c is None:
+            c = self.cvs[path] = threading.Condition(self.mu)
+        return c
+
+    def _read(self):
+        while True:
+            msg = self.sock.recv(65536)
+            if msg.startswith(b"ok "):
+                path = msg[3:].decode()
+                with self.mu:
+                    self.subs[path] = self.subs.get(path) or "?"
+                    self._cv(path).notify_all()
+            elif msg.startswith(b"D"):
+                path, _, ln = msg[1:].partition(b"\n")
+                path = path.decode()
+                text = ln.decode(errors="replace")[len(DISPLAY):].strip()
+                with self.mu:
+                    self.lines.setdefault(path, []).append(text)
+                    self._cv(path).notify_all()
+
+    def subscribe(self, path, control, timeout=5.0):
+        with self.mu:
+            if self.subs.get(path) == control:
+                return True
+            self.subs.pop(path, None)
+            cv = self._cv(path)
+        if not _request(control, "sub", path):
+            return False
+        with self.mu:
+            cv.wait_for(lambda: path in self.subs, timeout)
+            if path not in self.subs:
+                return False
+            self.subs[path] = control
+            return True
+
+    def count(self, path):
+        with self.mu:
+            return len(self.lines.get(path, ()))
+
+    def wait(self, path, start, done, timeout):
+        """Lines after index `start` once done(lines) holds, or what came within timeout."""
+        deadline = time.monotonic() + timeout
+        with self.mu:
+            cv = self._cv(path)
+            while True:
+                got = self.lines.get(path, [])[start:]
+                left = deadline - time.monotonic()
+                if done(got) or left <= 0:
+                    return list(got)
+                cv.wait(left)
+
+
+def start_many(vbs, timeout=120, watch_pid=None, per_process=0):
+    """Start many boards under shared supervisor processes (`per_process` boards each; 0: one
+    process for all) and wait until every board is up. Boards already running are left alone."""
+    import tempfile
+
+    todo = [vb for vb in vbs if not vb.running()]
+    groups = [todo] if not per_process else [todo[i:i + per_process] for i in range(0, len(todo), per_process)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    for grp in groups:
+        if not grp:
+            continue
+        for vb in grp:
+            os.makedirs(vb.path, exist_ok=True)
+            for stale in ("status.json", "cut"):
+                if os.path.exists(os.path.join(vb.path, stale)):
+                    os.remove(os.path.join(vb.path, stale))
+        fd, spec = tempfile.mkstemp(prefix="vboards-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump([[vb.path, vb.flash_kb, vb.heap, vb.eui64] for vb in grp], f)
+        cmd = [sys.executable, "-m", "host_tools.boards.vboard", "_supervise_many", spec]
+        if watch_pid:
+            cmd += ["--watch-pid", str(watch_pid)]
+        with open(os.path.join(grp[0].path, "supervisor.log"), "ab") as log:
+            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=grp[0].path,
+                             env=env, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    for vb in todo:
+        vb.wait_ready(1, max(1.0, deadline - time.monotonic()))
+    return vbs
+
+
+def stop_many(vbs, timeout=30):
+    """Stop many boards: every stop request is sent first, then each board is waited for."""
+    for vb in vbs:
+        st = vb.status()
+        if st.get("control") and vb.running():
+            vb._close_keypad()
+            _request(st["control"], "stop", vb.path)
+    for vb in vbs:
+        vb.stop(timeout)
+
 
 # ---------------------------------------------------------------------------------------------
-# supervisor (runs in its own process: python -m host_tools.boards.vboard _supervise DIR)
+# supervisor: one process serves one board (`_supervise DIR`, what start() launches) or many
+# (`_supervise_many SPEC`, what start_many() launches). It relays the pty pairs of every board it
+# serves, restarts a board's micropython on reset / after it ended, and sleeps in one selector
+# (epoll) over all of them: SIGCHLD and the control socket wake it, nothing is polled on a timer.
 
 
 def _openpty_raw(isig=False):
@@ -287,18 +487,28 @@ def _openpty_raw(isig=False):
     return m, s, os.ttyname(s)
 
 
-class Supervisor:
-    def __init__(self, path, flash_kb, heap, eui64, watch_pid=None):
+OFF_S = 0.05  # seconds a board stays off between its process ending and the next boot
+CRASH_LOOP = 5  # quick exits (< 1 s after start, not asked for) in a row before restarts slow to 1/s
+
+
+class Slot:
+    """One board served by a supervisor process: its pty pairs, micropython process and status."""
+
+    def __init__(self, sup, path, flash_kb, heap, eui64):
+        self.sup = sup
         self.path = path
         self.heap = heap
-        self.watch_pid = watch_pid
         self.boots = 0
         self.state = "starting"
         self.proc = None
-        self.stopping = False
         self.want_reset = False
+        self.want_stop = False
+        self.respawn_at = None
+        self.started = 0.0
         self.seen = b""
         self.quick_exits = 0
+        self.subs = set()  # addresses of display subscribers (VBoard.type_keys event path)
+        self.line = b""
         img = os.path.join(path, "flash.img")
         if not os.path.exists(img):
             with open(img, "wb") as f:
@@ -313,11 +523,13 @@ class Supervisor:
         self.keep_raw = [self.ch_s]  # host sides: a client may leave ECHO on, which would loop
         self.pairs = {self.cb_m: self.ch_m, self.ch_m: self.cb_m}
         self.links = {"console": ch_name}
+        self.slaves = [self.cb_s, self.ch_s]
         uarts = {}
         for name in UARTS:
             bm, bs, bname = _openpty_raw()
             hm, hs, hname = _openpty_raw()
             self.keep_raw.append(hs)
+            self.slaves += [bs, hs]
             self.pairs[bm] = hm
             self.pairs[hm] = bm
             uarts[name] = bname
@@ -336,12 +548,16 @@ class Supervisor:
     def write_status(self):
         st = {"supervisor": os.getpid(), "micropython": self.proc.pid if self.proc else None,
               "boots": self.boots, "state": self.state, "links": self.links}
+        if self.sup.control:
+            st["control"] = self.sup.control
+            st["shared"] = self.sup.shared
         write_atomic(os.path.join(self.path, "status.json"), json.dumps(st), sync=False)
 
     def spawn(self):
         import fcntl
         import termios
 
+        self.respawn_at = None
         termios.tcflush(self.ch_s, termios.TCIFLUSH)  # stale output of the previous boot
         termios.tcflush(self.cb_s, termios.TCIFLUSH)
         # a killed REPL leaves its raw mode (no ISIG) on the pty: restore the power-on settings
@@ -367,6 +583,7 @@ class Supervisor:
                                      env=env, preexec_fn=pre, close_fds=True)
         self.started = time.monotonic()
         self.console_log.write(b"\n--- boot %d ---\n" % self.boots)
+        self.console_log.flush()
         self.write_status()
 
     def kill(self):
@@ -374,45 +591,57 @@ class Supervisor:
             self.proc.kill()
             self.proc.wait(10)
 
-    def run(self):
-        signal.signal(signal.SIGTERM, lambda *a: setattr(self, "stopping", True))
-        signal.signal(signal.SIGHUP, lambda *a: setattr(self, "want_reset", True))
-        signal.signal(signal.SIGINT, lambda *a: setattr(self, "stopping", True))
-        self.spawn()
-        fds = list(self.pairs)
-        try:
-            while not self.stopping:
-                try:
-                    r, _, _ = select.select(fds, [], [], 0.05)
-                except InterruptedError:
-                    r = []
-                for fd in r:
-                    self.relay(fd)
-                if self.watch_pid and not _pid_alive(self.watch_pid):
-                    break
-                requested = False
-                if self.want_reset:
-                    self.want_reset = False
-                    requested = True  # a reset asked for is not a crash
-                    self.kill()
-                if self.proc.poll() is not None and not self.stopping:
-                    self.drain()
-                    fast = not requested and time.monotonic() - self.started < 1.0
-                    self.quick_exits = self.quick_exits + 1 if fast else 0
-                    if self.quick_exits > 5:
-                        time.sleep(1.0)  # crash loop: do not spin
-                    self.spawn()
-        finally:
+    def check(self, now):
+        """Act on a reset asked for, a stop asked for, or the process having ended. Returns False
+        when the board is stopped (the slot is done)."""
+        requested = False
+        if self.want_stop:
             self.kill()
+            self.drain()
             self.state = "stopped"
             self.write_status()
+            self.close()
+            return False
+        if self.want_reset:
+            self.want_reset = False
+            requested = True  # a reset asked for is not a crash
+            self.kill()
+        if self.respawn_at is not None:
+            if now >= self.respawn_at:
+                self.spawn()
+            return True
+        if self.proc is not None and self.proc.poll() is not None:
+            self.drain()
+            fast = not requested and now - self.started < 1.0
+            self.quick_exits = self.quick_exits + 1 if fast else 0
+            # power off for a moment, as the polling supervisor always had it: a host still
+            # reading the last output (an mpremote exec that ended in a cut) gets it before the
+            # next boot flushes the console; a crash loop waits a second (it must not spin)
+            self.respawn_at = now + (1.0 if self.quick_exits > CRASH_LOOP else OFF_S)
+        return True
+
+    def close(self):
+        for fd in list(self.pairs) + self.slaves:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.console_log.close()
 
     def drain(self):
+        """Relay what the ended process left in its console (the master is non-blocking)."""
         for _ in range(20):
-            r, _, _ = select.select([self.cb_m], [], [], 0)
-            if not r:
+            try:
+                data = os.read(self.cb_m, 4096)
+            except OSError:  # BlockingIOError: nothing left; EIO: no slave open
                 return
-            self.relay(self.cb_m)
+            if not data:
+                return
+            self._console(data)
+            try:
+                os.write(self.ch_m, data)
+            except OSError:
+                pass
 
     def relay(self, fd):
         try:
@@ -422,17 +651,167 @@ class Supervisor:
         if not data:
             return
         if fd == self.cb_m:
-            self.console_log.write(data)
-            self.console_log.flush()
-            if self.state != "repl":
-                self.seen = (self.seen + data)[-64:]
-                if b">>> " in self.seen or b"raw REPL" in self.seen:
-                    self.state = "repl"
-                    self.write_status()
+            self._console(data)
         try:
             os.write(self.pairs[fd], data)
         except BlockingIOError:
             pass  # nobody reads that side and its queue is full: the bytes are lost, as on a wire
+
+    def _console(self, data):
+        self.console_log.write(data)
+        self.console_log.flush()
+        if self.state != "repl":
+            self.seen = (self.seen + data)[-64:]
+            if b">>> " in self.seen or b"raw REPL" in self.seen:
+                self.state = "repl"
+                self.write_status()
+        if self.subs:
+            self.publish(data)
+
+    def publish(self, data):
+        """Send each display line of the console output to the subscribers (one datagram each)."""
+        self.line += data
+        if b"\n" not in self.line:
+            self.line = self.line[-512:]
+            return
+        lines = self.line.split(b"\n")
+        self.line = lines.pop()
+        for ln in lines:
+            ln = ln.rstrip(b"\r")
+            if ln.startswith(DISPLAY.encode()):
+                for addr in list(self.subs):
+                    try:
+                        self.sup.sock.sendto(b"D" + self.path.encode() + b"\n" + ln, addr)
+                    except BlockingIOError:
+                        pass  # the subscriber is behind: the line is lost to it (it has the log)
+                    except OSError:
+                        self.subs.discard(addr)
+
+
+class Supervisor:
+    """The supervisor process: serves the boards of `specs` [(dir, flash_kb, heap, eui64)].
+    Requests come as datagrams on an abstract unix socket named in every board's status
+    ("control": reset, stop, display subscription); SIGHUP resets every board it serves (one, when
+    start() launched it), SIGTERM stops them all. It ends when its last board stopped."""
+
+    def __init__(self, specs, watch_pid=None):
+        import selectors
+        import socket
+
+        self.watch_pid = watch_pid
+        self.sel = selectors.DefaultSelector()
+        self.slots = {}
+        self.fdmap = {}
+        self.stopping = False
+        self.sigchld = False
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        name = "smlab-vboard-%d" % os.getpid()
+        self.sock.bind("\0" + name)  # abstract namespace: nothing to clean up
+        self.sock.setblocking(False)
+        self.sel.register(self.sock, selectors.EVENT_READ, "ctl")
+        self.control = "@" + name
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
+        self.shared = len(specs) > 1
+        for path, flash_kb, heap, eui64 in specs:
+            s = Slot(self, path, flash_kb, heap, eui64)
+            self.slots[path] = s
+            for fd in s.pairs:
+                self.fdmap[fd] = s
+                self.sel.register(fd, selectors.EVENT_READ, None)
+
+    def _stop_all(self, *a):
+        self.stopping = True
+
+    def _reset_all(self, *a):
+        for s in self.slots.values():
+            s.want_reset = True
+
+    def _chld(self, *a):
+        self.sigchld = True
+
+    def run(self):
+        signal.signal(signal.SIGTERM, self._stop_all)
+        signal.signal(signal.SIGINT, self._stop_all)
+        signal.signal(signal.SIGHUP, self._reset_all)
+        signal.signal(signal.SIGCHLD, self._chld)
+        signal.set_wakeup_fd(self.wake_w)
+        try:
+            for s in self.slots.values():
+                s.spawn()
+            while self.slots and not self.stopping:
+                now = time.monotonic()
+                timeout = 1.0  # the watched pid and crash-loop restarts
+                for s in self.slots.values():
+                    if s.respawn_at is not None:
+                        timeout = max(0.0, min(timeout, s.respawn_at - now))
+                for key, _ in self.sel.select(timeout):
+                    if key.data == "wake":
+                        try:
+                            while os.read(self.wake_r, 512):
+                                pass
+                        except OSError:
+                            pass
+                    elif key.data == "ctl":
+                        self.requests()
+                    else:
+                        s = self.fdmap.get(key.fd)
+                        if s is not None:
+                            s.relay(key.fd)
+                if self.watch_pid and not _pid_alive(self.watch_pid):
+                    break
+                self.service(all_=self.sigchld or any(
+                    s.want_reset or s.want_stop or s.respawn_at is not None for s in self.slots.values()))
+        finally:
+            for s in self.slots.values():
+                s.want_stop = True
+                s.check(time.monotonic())
+            self.slots = {}
+
+    def service(self, all_):
+        if not all_:
+            return
+        self.sigchld = False
+        now = time.monotonic()
+        for path, s in list(self.slots.items()):
+            if not s.check(now):
+                for fd in s.pairs:
+                    self.fdmap.pop(fd, None)
+                del self.slots[path]
+
+    def requests(self):
+        """Datagrams: b"reset DIR", b"stop DIR", b"sub DIR" (answered b"ok DIR" to the sender)."""
+        while True:
+            try:
+                msg, addr = self.sock.recvfrom(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            verb, _, path = msg.decode(errors="replace").partition(" ")
+            s = self.slots.get(path)
+            if s is None:
+                continue
+            if verb == "reset":
+                s.want_reset = True
+            elif verb == "stop":
+                s.want_stop = True
+                self._unregister(s)
+            elif verb == "sub" and addr:
+                s.subs.add(addr)
+                try:
+                    self.sock.sendto(b"ok " + path.encode(), addr)
+                except OSError:
+                    s.subs.discard(addr)
+
+    def _unregister(self, s):
+        for fd in s.pairs:
+            if fd in self.fdmap:
+                self.fdmap.pop(fd, None)
+                try:
+                    self.sel.unregister(fd)
+                except (KeyError, ValueError):
+                    pass
 
 
 def main(argv=None):
@@ -445,10 +824,14 @@ def main(argv=None):
              "wait": "wait until the board is up again (at its prompt or running its firmware)",
              "cut": "arm a power cut after N flash writes from the next boot, then reset",
              "exec": "run MicroPython code on the board through mpremote and print its output",
-             "_supervise": "the supervisor process `start` launches (not for direct use)"}
-    for name in ("start", "stop", "reset", "status", "wait", "cut", "exec", "_supervise"):
+             "_supervise": "the supervisor process `start` launches (not for direct use)",
+             "_supervise_many": "the supervisor process of many boards (start_many; not for direct use)"}
+    for name in ("start", "stop", "reset", "status", "wait", "cut", "exec", "_supervise", "_supervise_many"):
         p = sub.add_parser(name, help=helps[name])
-        p.add_argument("dir", help="the board's folder (image, ptys, logs)")
+        p.add_argument("dir", help="the board's folder (image, ptys, logs)"
+                       if name != "_supervise_many" else "JSON file: [[dir, flash_kb, heap, eui64], ...]")
+        if name == "_supervise_many":
+            p.add_argument("--watch-pid", type=int, default=None)
         if name in ("start", "_supervise"):
             p.add_argument("--flash-kb", type=int, default=512, help="flash image size in KB (default 512)")
             p.add_argument("--heap", default="512K", help="MicroPython heap (default 512K)")
@@ -464,7 +847,13 @@ def main(argv=None):
                            help="do not wait for output (for code that resets or power-cuts the board)")
     a = ap.parse_args(argv)
     if a.cmd == "_supervise":
-        Supervisor(os.path.abspath(a.dir), a.flash_kb, a.heap, a.eui64, a.watch_pid).run()
+        Supervisor([(os.path.abspath(a.dir), a.flash_kb, a.heap, a.eui64)], a.watch_pid).run()
+        return 0
+    if a.cmd == "_supervise_many":
+        with open(a.dir) as f:
+            specs = json.load(f)
+        os.remove(a.dir)
+        Supervisor([tuple(x) for x in specs], a.watch_pid).run()
         return 0
     b = VBoard(a.dir, **({"flash_kb": a.flash_kb, "heap": a.heap, "eui64": a.eui64} if a.cmd == "start" else {}))
     if a.cmd == "start":
