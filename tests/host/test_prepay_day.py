@@ -3,8 +3,9 @@ UTRN; alerts gbcs.md §8), every step checked through the optical port (public r
 HHT reads of the alert queue) and GBCS commands through the optical pass-through:
 
 ECS03 -> prepayment; a UTRN top-up at the keypad; a 4 kW simulated load in meter time (an hour per
-second) runs the credit down: low credit 0x810D, emergency credit offered 0x8119, supply interrupted
-at the disablement threshold 0x8F0F (ECS45: disconnected); emergency credit taken at the keypad
+second) runs the credit down: low credit 0x810D, emergency credit offered 0x8119; the credit falls
+below the disablement threshold inside a non-disablement period (03:00-05:00), so the supply stays on
+until the period ends, then is interrupted 0x8F0F (ECS45: disconnected); emergency credit taken at the keypad
 ('B', 0x81AB) arms the supply (0x8F32, ECS45: armed); the button ('A') restores it; the emergency
 credit runs out and the supply is interrupted again; a UTRN top-up repays it and re-arms; the button
 restores. Energy registers never go backwards through all of it. The clock is frozen (rate 0)
@@ -25,7 +26,8 @@ SETUP = (
     "import board\n"
     "from firmware.meter import engine as E\n"
     "st = board.get().store()\n"
-    "st.put_json(E.CFG, {'low': 400, 'ec': 200, 'ect': 300, 'dis': 100, 'step': 900})\n"
+    "st.put_json(E.CFG, {'low': 400, 'ec': 500, 'ect': 300, 'dis': 100, 'step': 900,\n"
+    "                    'nd': [[10800, 18000]]})\n"  # a non-disablement period 03:00-05:00
     "st.put_json(E.TARIFF, {'pm': [[50000]]})\n"  # 50 p/kWh: 4 kW costs 200 p an hour
     "print('CONFIGURED')\n"
 )
@@ -96,19 +98,21 @@ def test_prepayment_day(tmp_path):
         assert ro["0.9.2"] == "260302" and ro["0.9.1"] == "000000"  # meter time, frozen at T0
         assert _ecs45(run, ks) == "connected"
 
-        # the load runs the credit down: interrupted below the disablement threshold (£1)
+        # the load runs the credit down below the disablement threshold (£1) at ~03:45, inside the
+        # non-disablement period: the supply stays on until it ends at 05:00, then is interrupted
         run("sim", "clock", "m", "--rate", "3600")
         _wait_state(run, "0")
         run("sim", "clock", "m", "--rate", "0")
         ro = _readout(run)
         kwh1 = _kwh(ro)
-        assert 14.0 <= kwh1 <= 16.0, ro  # £7-£8 at 50 p/kWh
-        assert _money(ro, "19.10.0") < 1.00 and ro["C.EC"] == "available" and ro["1.7.0"] == "0.000"
+        assert ro["0.9.1"] >= "050000" and ro["0.9.2"] == "260302", ro
+        assert 19.0 <= kwh1 <= 21.0, ro  # ~£10 at 50 p/kWh: £2 beyond the credit, in the period
+        assert _money(ro, "19.10.0") < 0 and ro["C.EC"] == "available" and ro["1.7.0"] == "0.000"
         assert _ecs45(run, ks) == "disconnected"
         assert _alerts(run, cred, 3) == ["810D", "8119", "8F0F"]
 
         # emergency credit at the keypad arms the supply; the button restores it
-        assert _keypad(run, "B") == "EMERGENCY CREDIT 2.00"
+        assert _keypad(run, "B") == "EMERGENCY CREDIT 5.00"
         ro = _wait_state(run, "2")
         assert ro["C.EC"] == "active" and _money(ro, "19.10.1") > 1.00
         assert _ecs45(run, ks) == "ready_for_reconnection (armed)"
@@ -131,7 +135,7 @@ def test_prepayment_day(tmp_path):
         msg = _keypad(run, c["utrn"])
         assert re.match(r"ACCEPTED \+10\.00 BALANCE \d+\.\d\d$", msg), msg
         ro = _wait_state(run, "2")
-        assert ro["C.EC"] == "none" and 8.00 < _money(ro, "19.10.0") < 10.00 and _kwh(ro) >= kwh2
+        assert ro["C.EC"] == "none" and 4.00 < _money(ro, "19.10.0") < 7.00 and _kwh(ro) >= kwh2
         assert _ecs45(run, ks) == "ready_for_reconnection (armed)"
         assert _alerts(run, cred, 1) == ["8F32"]
         assert _keypad(run, "A") == "SUPPLY ON"
