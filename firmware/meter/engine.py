@@ -345,10 +345,12 @@ class Engine:
         prepay = self.prepay()
         if prepay and dt > 0:
             micro += self._sc * 1000 * dt // DAY
-            if r["d"] > 0 and self.cfg["dr"]:
-                rec = min(r["d"] * 1000000, self.cfg["dr"] * 1000 * dt // DAY)
-                micro += rec
-                r["d"] -= rec // 1000000  # whole pennies of debt go with whole pennies charged
+            if r["d"] > 0 and self.cfg["dr"]:  # time-based debt recovery, whole pennies moved
+                acc = r.get("dru", 0) + self.cfg["dr"] * 1000 * dt // DAY
+                whole = min(acc // 1000000, r["d"])
+                r["dru"] = acc - whole * 1000000 if whole < r["d"] else 0
+                r["d"] -= whole
+                r["c"] += whole
         cin = self.credit_in()
         if cin > r["s"]:
             if r["d"] > 0 and self.cfg["dpp"]:

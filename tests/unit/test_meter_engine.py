@@ -224,3 +224,21 @@ def test_non_disablement_calendar():
         assert e.nondisablement(T0 + 86400 + 5)  # Tuesday 3 March: a listed date
         assert not e.nondisablement(T0 + 2 * 86400)
         assert e.nondisablement(T0 + 5 * 86400 + 3600) and e.nondisablement(T0 + 6 * 86400)  # weekend
+
+
+def test_debt_recovery_time_based_and_per_payment():
+    with Tmp() as root:
+        st = Store(root)
+        m = MeterModel(st)
+        m.set_payment_mode("prepayment")
+        cr = Credit(5000)
+        e = E.Engine(st, m, cr, None, T0)  # no load: only debt recovery is charged
+        e.configure(dr=240000, dpp=25, ect=0, low=0)  # 240 p a day, 25 % of each top-up
+        e.set_debt(1000, T0)
+        _run(e, T0, T0 + 6 * 3600, 600)  # a quarter of a day: ~60 p recovered
+        assert 55 <= e.charged() <= 60 and e.r["d"] == 1000 - e.charged()
+        before, debt = e.charged(), e.r["d"]
+        cr.balance += 2000
+        e.poll(T0 + 6 * 3600 + 1)
+        assert e.charged() - before - 500 in (0, 1)  # 25 % of £20 (+ a second of time-based)
+        assert e.r["d"] + e.charged() == 1000 and e.accounts()[2] == e.r["d"]  # every penny once
