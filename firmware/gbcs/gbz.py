@@ -19,51 +19,40 @@ Alert bodies (gas.md §1.7): components, except message code 0x00CD (future-date
 per record a length byte then message code, originator counter, cluster, frame control, command
 id), 0x00CF (a DLMS-style octet string of the image hash) and 0x00F2 (uint16 other-information).
 
-ZCL helpers: read_attributes(payload) -> [attr id]; attribute records of a Read Attributes
-Response (status, ZCL type, value) with the type sizes of ZCL §2.6.2; default_response(cmd,
-status); the failure pattern of a device-failed command (`failed`). Parse errors raise
-Reject("format", INTEGRITY_FAILED).
+ZCL helpers: le / le_bytes (little-endian integers), reply_fc (the frame control of a reply), seal
+(an encrypted component's block). Read Attributes payloads and response records, decryption and the
+failure pattern of a device-failed command are in firmware/gbcs/gbzinfo.py (the valve's command path
+does not load them: every name a module adds costs the heap, docs/board-memory.md). Parse errors
+raise Reject("format", INTEGRITY_FAILED).
 """
 from firmware.alerts import Reject, INTEGRITY_FAILED
 from firmware.compat import const
 
-PROFILE = const(0x0109)
-LAST = const(0x01)
-ENCRYPTED = const(0x02)
-FROM_DATE_TIME = const(0x10)
+_PROFILE = const(0x0109)
+_LAST = const(0x01)
+_ENCRYPTED = const(0x02)
+_FROM_DATE_TIME = const(0x10)
 
 # ZCL frame control values seen in GBZ (ZCL §2.4.1.1)
-FC_GLOBAL_C2S = const(0x00)
-FC_CLUSTER_C2S = const(0x01)
-FC_GLOBAL_S2C = const(0x08)
-FC_CLUSTER_S2C = const(0x09)
-FC_NO_DEFAULT = const(0x10)
+_FC_GLOBAL_C2S = const(0x00)
+_FC_CLUSTER_C2S = const(0x01)
+_FC_GLOBAL_S2C = const(0x08)
+_FC_CLUSTER_S2C = const(0x09)
+_FC_NO_DEFAULT = const(0x10)
 
-# global commands (ZCL §2.5)
-READ_ATTRIBUTES = const(0x00)
-READ_ATTRIBUTES_RESPONSE = const(0x01)
-DEFAULT_RESPONSE = const(0x0B)
+# global commands (ZCL §2.5); Read Attributes (0x00) and its response (0x01): firmware/gbcs/gbzinfo.py
+_DEFAULT_RESPONSE = const(0x0B)
 
 # ZCL status (ZCL §2.6.3)
-SUCCESS = const(0x00)
-FAILURE = const(0x01)
-NOT_FOUND = const(0x8B)
-UNSUPPORTED_ATTRIBUTE = const(0x86)
-HARDWARE_FAILURE = const(0xC0)
+_SUCCESS = const(0x00)
+_FAILURE = const(0x01)
+_NOT_FOUND = const(0x8B)
+_HARDWARE_FAILURE = const(0xC0)
 
 # message codes whose alert body is not a component list
-ALERT_FUTURE_DATED = const(0x00CD)
-ALERT_FIRMWARE = const(0x00CF)
-ALERT_INTEGRITY = const(0x00F2)
-
-# ZCL data type -> value size in bytes (0: length-prefixed string, 1-byte length)
-TYPE_SIZE = {
-    0x08: 1, 0x09: 2, 0x0A: 3, 0x0B: 4, 0x10: 1, 0x18: 1, 0x19: 2, 0x1A: 3, 0x1B: 4,
-    0x20: 1, 0x21: 2, 0x22: 3, 0x23: 4, 0x24: 5, 0x25: 6, 0x26: 7, 0x27: 8,
-    0x28: 1, 0x29: 2, 0x2A: 3, 0x2B: 4, 0x2C: 5, 0x2D: 6, 0x2E: 7, 0x2F: 8,
-    0x30: 1, 0x31: 2, 0x38: 2, 0x39: 4, 0x3A: 8, 0x41: 0, 0x42: 0, 0xE0: 4, 0xE1: 4, 0xE2: 4,
-    0xE8: 2, 0xE9: 2, 0xEA: 4, 0xF0: 8, 0xF1: 16,
-}
+_ALERT_FUTURE_DATED = const(0x00CD)
+_ALERT_FIRMWARE = const(0x00CF)
+_ALERT_INTEGRITY = const(0x00F2)
 
 
 def _bad(why):
@@ -87,10 +76,6 @@ class Component:
         self.encrypted = encrypted
         self.ah_ctl = ah_ctl
         self.ah_ctr = ah_ctr
-
-    def key(self):
-        """(cluster, frame control without the disable-default-response bit, command id)."""
-        return self.cluster, self.fc & 0x0F, self.cmd
 
     def __repr__(self):
         return "Component(%04X fc=%02X seq=%d cmd=%02X%s%s %s)" % (
@@ -123,11 +108,11 @@ def _components(b, p, end, n):
         if end - p < 5:
             raise _bad("component header truncated")
         ctl = b[p]
-        if ctl & ~(LAST | ENCRYPTED | FROM_DATE_TIME):
+        if ctl & ~(_LAST | _ENCRYPTED | _FROM_DATE_TIME):
             raise _bad("control bits %02X" % ctl)
-        if ctl & ENCRYPTED and ctl & FROM_DATE_TIME:
+        if ctl & _ENCRYPTED and ctl & _FROM_DATE_TIME:
             raise _bad("encrypted with a From Date Time")
-        if bool(ctl & LAST) != (i == n - 1):
+        if bool(ctl & _LAST) != (i == n - 1):
             raise _bad("last-component bit on component %d of %d" % (i, n))
         cl = _u(b, p + 1, 2)
         ln = _u(b, p + 3, 2)
@@ -136,12 +121,12 @@ def _components(b, p, end, n):
         if q > end:
             raise _bad("component length beyond the content")
         c = Component(cl, 0, 0, 0)
-        if ctl & FROM_DATE_TIME:
+        if ctl & _FROM_DATE_TIME:
             if ln < 4:
                 raise _bad("From Date Time truncated")
             c.fdt = _u(b, p, 4)
             p += 4
-        if ctl & ENCRYPTED:
+        if ctl & _ENCRYPTED:
             if ln < 2:
                 raise _bad("additional header truncated")
             c.encrypted = True
@@ -168,7 +153,7 @@ def parse(content, message_code=None, alert=False):
     count; `message_code` selects the alert body)."""
     b = content
     end = len(b)
-    if end < 3 or _u(b, 0, 2) != PROFILE:
+    if end < 3 or _u(b, 0, 2) != _PROFILE:
         raise _bad("profile is not 0x0109")
     n = b[2]
     p = 3
@@ -180,14 +165,14 @@ def parse(content, message_code=None, alert=False):
         g.time = _u(b, 5, 4)
         g.count = n
         p = 9
-        if message_code == ALERT_FUTURE_DATED:
+        if message_code == _ALERT_FUTURE_DATED:
             g.records = []
             for _ in range(n):
                 if p >= end or p + 1 + b[p] > end:
                     raise _bad("future-dated record truncated")
                 g.records.append(bytes(b[p + 1:p + 1 + b[p]]))
                 p += 1 + b[p]
-        elif message_code in (ALERT_FIRMWARE, ALERT_INTEGRITY):
+        elif message_code in (_ALERT_FIRMWARE, _ALERT_INTEGRITY):
             g.body = bytes(b[p:])
             p = end
         else:
@@ -227,13 +212,13 @@ def build(g):
 
 def component(c, last):
     """The bytes of Component `c` (extended header and ZCL frame)."""
-    ctl = LAST if last else 0
+    ctl = _LAST if last else 0
     opt = b""
     if c.fdt is not None:
-        ctl |= FROM_DATE_TIME
+        ctl |= _FROM_DATE_TIME
         opt = c.fdt.to_bytes(4, "big")
     if c.encrypted:
-        ctl |= ENCRYPTED
+        ctl |= _ENCRYPTED
         opt = bytes((c.ah_ctl, c.ah_ctr))
     ln = len(opt) + 3 + len(c.payload)
     return bytes((ctl, c.cluster >> 8, c.cluster & 0xFF, ln >> 8, ln & 0xFF)) + opt + bytes(
@@ -253,77 +238,10 @@ def le_bytes(v, n):
     return bytes((v >> (8 * i)) & 0xFF for i in range(n))
 
 
-def read_attributes(payload):
-    """[attribute id] of a Read Attributes payload."""
-    if len(payload) & 1:
-        raise _bad("Read Attributes length")
-    return [le(payload, i, 2) for i in range(0, len(payload), 2)]
-
-
-def value_size(typ, b, p):
-    """Bytes of a ZCL value of type `typ` at b[p] (strings: the length byte included)."""
-    n = TYPE_SIZE.get(typ)
-    if n is None:
-        raise _bad("ZCL type %02X" % typ)
-    if n == 0:
-        if p >= len(b):
-            raise _bad("string truncated")
-        return 1 + (0 if b[p] == 0xFF else b[p])
-    return n
-
-
-def attribute_records(payload):
-    """[(attr id, status, type or None, value bytes or None)] of a Read Attributes Response."""
-    out = []
-    p = 0
-    end = len(payload)
-    while p < end:
-        if end - p < 3:
-            raise _bad("attribute record truncated")
-        a = le(payload, p, 2)
-        st = payload[p + 2]
-        p += 3
-        if st != SUCCESS:
-            out.append((a, st, None, None))
-            continue
-        if p >= end:
-            raise _bad("attribute type missing")
-        t = payload[p]
-        n = value_size(t, payload, p + 1)
-        if p + 1 + n > end:
-            raise _bad("attribute value truncated")
-        out.append((a, st, t, bytes(payload[p + 1:p + 1 + n])))
-        p += 1 + n
-    return out
-
-
-def attribute_record(a, status, typ=None, value=None):
-    """The bytes of one Read Attributes Response record."""
-    if status != SUCCESS:
-        return bytes((a & 0xFF, a >> 8, status))
-    return bytes((a & 0xFF, a >> 8, SUCCESS, typ)) + bytes(value)
-
-
-def default_response(cmd, status):
-    return bytes((cmd, status))
-
-
 def reply_fc(fc, cluster_specific):
     """Frame control of the reply to a command with frame control `fc`: the opposite direction."""
     d = 0 if fc & 0x08 else 0x08
     return d | (1 if cluster_specific else 0)
-
-
-def failed(cmd_comps, k, done):
-    """Response components of a command whose component `k` failed in the device: `done` (the
-    answers of components 0..k-1), then Default Response HARDWARE_FAILURE for component k and
-    FAILURE with command id 0xFF for every later one (gas.md §1.5)."""
-    out = list(done)
-    for i in range(k, len(cmd_comps)):
-        c = cmd_comps[i]
-        out.append(Component(c.cluster, reply_fc(c.fc, False), c.seq, DEFAULT_RESPONSE,
-                             bytes((c.cmd, HARDWARE_FAILURE)) if i == k else b"\xff\x01"))
-    return out
 
 
 # -- encrypted components ----------------------------------------------------------------------------
@@ -335,10 +253,3 @@ def seal(key16, originator8, plaintext):
     c, tag = gcm.encrypt(key16, bytes(originator8) + b"\x00\x00\x00\x00", bytes(plaintext), b"\x31", 12)
     n = 5 + len(c) + 12
     return bytes((n >> 8, n & 0xFF, 0x31, 0, 0, 0, 0)) + c + tag
-
-
-def unseal(key16, originator8, block):
-    """The plaintext of an encrypted block (Reject on a tag mismatch)."""
-    from firmware.crypto import gcm
-
-    return gcm.decrypt(key16, bytes(originator8) + b"\x00\x00\x00\x00", block[7:-12], b"\x31", block[-12:])

@@ -1,8 +1,8 @@
 """The gas meter role, GSME (GBCS §4.3.1 device types; gas use cases in shared/reference/gas.md §3,
 the GSME's duties §4, §5): the GBCS secure core (firmware/core: trust state, command gate,
 response protection — critical responses signed, the others MAC'd) composed with the gas model
-(firmware/gas/model.py), its GBZ use cases (firmware/gas/usecases.py, loaded with the first GBZ
-command through the dispatch table's content hook) and the UTRN prepayment service (CS01b and the
+(firmware/gas/model.py), its GBZ use cases (firmware/gas/usecases.py: the valve path at boot,
+the other clusters' handlers on demand, through the dispatch table's content hook) and the UTRN prepayment service (CS01b and the
 keypad share one Acceptor, firmware/utrn/accept.py: single use, exactly once).
 
     role = build(board, store, table_dir)        # as firmware.roles.build("gsme", ...) does
@@ -21,18 +21,13 @@ now() is seconds since 2000-01-01 UTC (the ZCL UTCTime base).
 from firmware.core.trust import Trust
 from firmware.core.gate import Gate, Table
 from firmware.compat import const
+# the command path loads at boot, before any data (a module loaded in the middle of a command would
+# sit between its temporaries and fragment the heap: docs/board-memory.md)
+from firmware.gas.model import GasModel
+from firmware.gas.usecases import answer as _content
 
-EPOCH_2000 = const(946684800)
-CLOCK_REC = const("gas_clk")
-CS01B = const(0x0097)
-PCS01 = const(0x009B)
-
-
-def _gbz(device, m, party, log):
-    """The dispatch table's hook for content that is not a DLMS request (GBZ and DER)."""
-    from firmware.gas.usecases import answer
-
-    return answer(device, m, party, log)
+_EPOCH_2000 = const(946684800)
+_CLOCK_REC = const("gas_clk")
 
 
 class Gsme:
@@ -44,69 +39,89 @@ class Gsme:
     model = None  # no restricted optical meter view yet
 
     def __init__(self, store, time_fn, table_dir=None):
-        from firmware.gas.model import GasModel
-
         self.store = store
         self.time = time_fn
         self.trust = t = Trust(store, table_dir)
         self.eui = t.eui
-        self.table = tb = Table((CS01B, PCS01))  # UTRN counters, checked by the acceptor
-        tb.der = _gbz
+        self.table = tb = Table((0x0097, 0x009B))  # CS01b, PCS01: UTRN counters, the acceptor checks them
+        tb.der = _content  # content that is not a DLMS request: GBZ (and DER)
         self.gate = g = Gate(self, t, tb, self._dlms_now)
         self.seclog = g.log
         self.process = g.process
         self.acceptor = None
         self.gas = GasModel(store)
-        self._off = store.get_json(CLOCK_REC, 0) or 0
+        self._off = store.get_json(_CLOCK_REC, 0) or 0
 
     def now(self):
         """Seconds since 2000-01-01 UTC on the GSME's clock."""
-        return self.time() - EPOCH_2000 + self._off
+        return self.time() - _EPOCH_2000 + self._off
 
     def set_clock(self, t2000):
-        self._off = t2000 - (self.time() - EPOCH_2000)
-        self.store.put_json(CLOCK_REC, self._off)
+        self._off = t2000 - (self.time() - _EPOCH_2000)
+        self.store.put_json(_CLOCK_REC, self._off)
 
     def _dlms_now(self):
         from firmware.hub.alerts import dlms_datetime
 
-        return dlms_datetime(self.now() + EPOCH_2000)
+        return dlms_datetime(self.now() + _EPOCH_2000)
 
     def hht_anchor(self, issuer):
         """No HHT log-in on the GSME yet."""
         return None
 
     def button(self):
-        return self.gas.button()
+        """The consumer's button (firmware/gas/life.py): an armed valve opens."""
+        from firmware.gas.life import button
+
+        return button(self.gas)
 
     def keypad(self, code):
         """A UTRN entered at the GSME's keypad: the amount taken (1e-5 GBP), or Reject (logged)."""
-        from firmware.gas.usecases import top_up
+        from firmware.gas.prepay import top_up
         from firmware.utrn.accept import KEYPAD
 
         return top_up(self, code, KEYPAD)
 
     def alerts(self):
-        return self.gas.alerts()
+        """[(alert code, time)] queued for the next HAN wake."""
+        return [tuple(x) for x in self.gas.st["q"]]
+
+    def delivered(self, n):
+        """The first n queued alerts were sent at a wake."""
+        from firmware.gas.life import delivered
+
+        delivered(self.gas, n)
 
     def poll(self, now=None):
         """True when the HAN interface is due to wake (the next wake is then scheduled)."""
+        from firmware.gas import life
+
         t = self.now() if now is None else now
-        if not self.gas.due(t):
+        if not life.due(self.gas, t):
             return False
-        self.gas.woke(t)
+        life.woke(self.gas, t)
         return True
 
 
 def build(board, store, table_dir=None):
     """The GSME of `store` with CS01b and the keypad on one UTRN Acceptor (board.time its clock)."""
     g = Gsme(store, board.time, table_dir)
-    from firmware.utrn import cs01a
+    from firmware.core.trust import KA, PREPAYMENT
+    from firmware.gbcs.parties import SUPPLIER
 
-    try:
-        g.acceptor = cs01a.acceptor_for(g, board.time)
-    except Exception as e:  # noqa: BLE001 - no prepayment cell: a credit-mode GSME without top-ups
-        g.seclog.append("utrn off: %s" % e)
+    t = g.trust
+    cell = t.cell(SUPPLIER, KA, PREPAYMENT)
+    if cell is not None:  # else a credit-mode GSME: no UTRN entry
+        from firmware.utrn.accept import Acceptor
+
+        a = Acceptor(store, t.eui, cell.eui, t.z(cell), None, board.time)
+        a.boot()
+        fl = t.pp_floor(SUPPLIER)
+        if fl:
+            a.set_floor64(fl)
+        g.acceptor = a
     g.gas.acceptor = g.acceptor
-    g.gas.boot()
+    from firmware.gas.life import boot
+
+    boot(g.gas)
     return g

@@ -72,7 +72,7 @@ def _plain(keys, dev_eui, rsp, comp):
         return comp.payload
     from cryptography.hazmat.primitives.asymmetric import ec
     from firmware.crypto.gmac import gbcs_key
-    from firmware.gbcs import gbz
+    from firmware.gbcs import gbz, gbzinfo
 
     party = rsp.supp_remote_id or rsp.recipient
     p = keys.parties.get(party)
@@ -80,12 +80,12 @@ def _plain(keys, dev_eui, rsp, comp):
     z = p.priv["ka"].exchange(ec.ECDH(), pub)
     ctr = rsp.supp_orig_counter or rsp.counter
     k = gbcs_key(z, dev_eui, 4, ctr.to_bytes(8, "big"), party)
-    return gbz.unseal(k, dev_eui, comp.payload)
+    return gbzinfo.unseal(k, dev_eui, comp.payload)
 
 
 def seed_commands(dev, commands, keys):
     from firmware.gbcs import frame, gbz
-    from firmware.gas import model as M
+    from firmware.gas import life
 
     gas = dev.gas
     w = gas.begin()
@@ -115,7 +115,7 @@ def seed_commands(dev, commands, keys):
             continue
         hit = fault_point(keys, dev.eui, frame.parse(c.expected), frame.parse(s.expected))
         if hit is not None:
-            M.arm_fault(dev.store, hit[0], hit[1], c.msg.counter)
+            life.arm_fault(dev.store, hit[0], hit[1], c.msg.counter)
 
 
 def _seed_der(dev, cmd):
@@ -136,18 +136,18 @@ def _seed_der(dev, cmd):
 
 def fault_point(keys, dev_eui, err, suc):
     """(component, attribute) where RTDS ERROR response `err` shows the device failure, or None."""
-    from firmware.gbcs import gbz
+    from firmware.gbcs import gbz, gbzinfo
 
     e = gbz.parse(bytes(err.content)).components
     s = gbz.parse(bytes(suc.content)).components
     for i, rc in enumerate(e):
         pl = _plain(keys, dev_eui, err, rc)
-        if rc.cmd == gbz.DEFAULT_RESPONSE and not rc.fc & 1 and pl[1:2] == b"\xc0":
+        if rc.cmd == gbzinfo.DEFAULT_RESPONSE and not rc.fc & 1 and pl[1:2] == b"\xc0":
             return rc.seq, 0
-        if rc.cmd == gbz.READ_ATTRIBUTES_RESPONSE and not rc.fc & 1:
-            recs = gbz.attribute_records(pl)
+        if rc.cmd == gbzinfo.READ_ATTRIBUTES_RESPONSE and not rc.fc & 1:
+            recs = gbzinfo.attribute_records(pl)
             for j, rec in enumerate(recs):
-                if rec[1] == gbz.HARDWARE_FAILURE:
+                if rec[1] == gbzinfo.HARDWARE_FAILURE:
                     return rc.seq, j
         if rc.fc & 1 and i < len(s) and s[i].cmd == rc.cmd and s[i].cluster == rc.cluster \
                 and (rc.cluster, rc.cmd) in ((0x0702, 0x0D), (0x0709, 0x02)) \
@@ -157,12 +157,12 @@ def fault_point(keys, dev_eui, err, suc):
 
 
 def _seed_one(gas, w, cc, rc, pl, done, local):
-    from firmware.gbcs import gbz
+    from firmware.gbcs import gbz, gbzinfo
     from firmware.gas import model as M
 
     specific = rc.fc & 1
-    if not specific and rc.cmd == gbz.READ_ATTRIBUTES_RESPONSE:
-        for a, st, typ, val in gbz.attribute_records(pl):
+    if not specific and rc.cmd == gbzinfo.READ_ATTRIBUTES_RESPONSE:
+        for a, st, typ, val in gbzinfo.attribute_records(pl):
             k = M.key(rc.cluster, a)
             if st or k in done:
                 continue

@@ -18,7 +18,7 @@ from host_tools.gbcs import corpus as C
 
 pytestmark = pytest.mark.skipif(not C.available(), reason="../shared/interop RTDS corpus not present")
 
-from firmware.gbcs import frame, gbz  # noqa: E402
+from firmware.gbcs import frame, gbz, gbzinfo  # noqa: E402
 from host_tools.gbcs import gsme_rtds, runner  # noqa: E402
 from host_tools.util import ROOT  # noqa: E402
 
@@ -107,7 +107,7 @@ def test_valve_close_arm_button_never_remote_open(keys, tmp_path):
     c[-2] = M.ON
     m.content = bytes(c)
     out = gbz.parse(usecases.answer(dev, m, 2, dev.seclog)).components
-    assert (out[0].cmd, out[0].payload) == (gbz.DEFAULT_RESPONSE, b"\x0b\x01")
+    assert (out[0].cmd, out[0].payload) == (gbzinfo.DEFAULT_RESPONSE, b"\x0b\x01")
     assert dev.gas.supply() == M.OFF
     # and after a restart from the store
     from firmware import roles

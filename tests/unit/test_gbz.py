@@ -6,6 +6,7 @@ refused with 0x8F1E. Runs under CPython and MicroPython."""
 import _t
 from firmware.alerts import Reject, INTEGRITY_FAILED
 from firmware.gbcs import gbz as Z
+from firmware.gbcs import gbzinfo as I
 
 GCS32 = _t.unhex("010901010702001501000b00000000804a371c00000000000000000001")
 GCS05 = _t.unhex(
@@ -65,8 +66,8 @@ def test_encrypted_component_decrypts_and_seals_identically():
     g = Z.parse(GCS13A_GPF_RSP)
     c = g.components[0]
     assert c.encrypted and (c.ah_ctl, c.ah_ctr) == (0, 0) and (c.fc, c.cmd) == (0x18, 0x01)
-    assert Z.unseal(K_GCS13A, GPF, c.payload) == PT_GCS13A
-    recs = Z.attribute_records(PT_GCS13A)
+    assert I.unseal(K_GCS13A, GPF, c.payload) == PT_GCS13A
+    recs = I.attribute_records(PT_GCS13A)
     assert [(a, t) for a, _, t, _ in recs] == [(0x0302, 0x22), (0x0301, 0x22), (0x0300, 0x30), (0x0000, 0x25)]
     assert Z.le(recs[3][3], 0, 6) == 12345
     assert Z.seal(K_GCS13A, GPF, PT_GCS13A) == c.payload
@@ -76,7 +77,7 @@ def test_encrypted_component_decrypts_and_seals_identically():
 def test_failure_pattern():
     cmd = Z.parse(GCS05).components
     done = [Z.Component(0x0705, 0x08, 0, 0x0B, b"\x03\x00")]
-    out = Z.failed(cmd, 1, done)
+    out = I.failed(cmd, 1, done)
     assert len(out) == 12
     assert out[1].payload == b"\x0c\xc0" and out[1].fc == 0x08
     assert all(o.payload == b"\xff\x01" for o in out[2:])

@@ -116,7 +116,7 @@ def _run_step(dev, step):
     if kind == "button":
         return dev.button()
     if kind == "deliver":
-        return dev.gas.delivered(len(dev.alerts()))
+        return dev.delivered(len(dev.alerts()))
     return dev.poll(dev.now() + 1800 * (arg + 1))
 
 
@@ -288,7 +288,7 @@ def test_powercut_top_ups_and_valve_bounded():
 
 def test_campaign_catches_credit_written_apart_from_its_log():
     _need_vfs()
-    from firmware.gas import usecases as U
+    from firmware.gas import prepay as U
 
     orig = U.top_up
 
