@@ -99,7 +99,7 @@ def commands(out):
     return out
 
 
-def eui(n):
+def device_eui(n):
     return bytes((0x00, 0xDB, 0x12, 0x34, 0x56, 0x78, 0x91, n))
 
 
@@ -113,14 +113,14 @@ def provision(root, keys):
     st = Store(root)
     chf_rtds.ChfRole().provision_store(st, keys)
     dl = D.DeviceLog(st)
-    devs = [bytes.fromhex("00db1234567890a0")] + [eui(i) for i in range(FULL - 1)]
+    devs = [bytes.fromhex("00db1234567890a0")] + [device_eui(i) for i in range(FULL - 1)]
     stats = bytes.fromhex("020d0408c80fdd0fce0f9c1102112711f7090c07de0c1f03173200008000ff11011100116411011101")
     for i, e in enumerate(devs):
         dl.add(e, bytes(range(16)), 90, True, 1420070400)
         dl.joined(e, bytes(((i * 17 + j) & 0xFF for j in range(16))), 1420070400)
         dl.set_stats(e, stats)
     for i in range(HIST):
-        dl.put_historic(eui(0x80 + i), bytes(((i * 5 + j) & 0xFF for j in range(16))))
+        dl.put_historic(device_eui(0x80 + i), bytes(((i * 5 + j) & 0xFF for j in range(16))))
     dl.delivered(len(dl.pending()))
     for i in range(L.SIZE):
         L.append(st, L.SECURITY, 473299200 + i, 0x8154, b"\x00\x9b")
