@@ -68,7 +68,9 @@ def _clock_sync(dev, m, log):
         return b"\x02\x01\x03"
     now = dev.now()
     if lo <= now <= hi:
-        dev.set_clock(lo)
+        from firmware.gas.life import set_clock
+
+        set_clock(dev, lo)
         now, st = lo, 0
     else:
         st = 2

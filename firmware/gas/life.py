@@ -5,28 +5,88 @@ clock, record "gas" "wi", default 30 min), the GBZ fault hook (firmware/gas/mode
 the power-on settling of a top-up interrupted by a power cut. Functions of the GasModel `gas`;
 loaded when used (the valve's command path does not need them). Each change is one store write."""
 from firmware.compat import const
-from firmware.gas.model import FAULT_REC, ARMED, ON, TOP_UP_LOG
 
+OFF = const(0)  # Metering SupplyStatus (attribute 0x0014): valve closed
+ARMED = const(1)  # closed, the consumer may open it
+ON = const(2)  # open
+ALERT_ARMED = const(0x8F32)  # supply armed (gbcs.md §8)
+TOP_UP_LOG = const(5)  # top-up log entries kept (GCS15e reads 5)
+FAULT_REC = const("gas_fault")
+CREDIT = const("0705.0001")  # the model's key of Prepayment CreditRemaining
 WAKE_INTERVAL = const(1800)  # seconds between HAN wakes
+_EPOCH_2000 = const(946684800)
+_CLOCK_REC = const("gas_clk")
 
 
-def button(gas):
+def start(role, board):
+    """Power-on of a built GSME (firmware/roles/gsme.py build()): its UTRN Acceptor over the
+    supplier's prepayment KA cell (none: a credit-mode GSME without UTRN entry), then a top-up cut
+    short by a power cut settled. Returns the role."""
+    from firmware.core.trust import KA, PREPAYMENT
+    from firmware.gbcs.parties import SUPPLIER
+
+    t = role.trust
+    cell = t.cell(SUPPLIER, KA, PREPAYMENT)
+    if cell is not None:
+        from firmware.utrn.accept import Acceptor
+
+        a = Acceptor(role.store, t.eui, cell.eui, t.z(cell), None, board.time)
+        a.boot()
+        fl = t.pp_floor(SUPPLIER)
+        if fl:
+            a.set_floor64(fl)
+        role.acceptor = a
+    role.gas.acceptor = role.acceptor
+    boot(role.gas)
+    return role
+
+
+def keypad(role, code):
+    """A UTRN entered at the GSME's keypad: the amount taken (1e-5 GBP), or Reject (logged)."""
+    from firmware.gas.prepay import top_up
+    from firmware.utrn.accept import KEYPAD
+
+    return top_up(role, code, KEYPAD)
+
+
+def set_clock(role, t2000):
+    """Set the GSME's clock to t2000 (seconds since 2000): a durable offset from the board's."""
+    role._off = t2000 - (role.time() - _EPOCH_2000)
+    role.store.put_json(_CLOCK_REC, role._off)
+
+
+def dlms_now(role):
+    """The GSME's clock as a 12-byte DLMS date-time (Grouping Header date-times)."""
+    from firmware.hub.alerts import dlms_datetime
+
+    return dlms_datetime(role.now() + _EPOCH_2000)
+
+
+def poll(role, now=None):
+    """True when the HAN interface is due to wake at `now` (default the GSME's clock); the next
+    wake is then scheduled."""
+    t = role.now() if now is None else now
+    gas = role.gas
+    if not due(gas, t):
+        return False
+    woke(gas, t)
+    return True
+
+
+def button(role):
     """The consumer's button: an ARMED valve opens (ON); a closed (OFF) one stays closed.
-    Returns the supply state after."""
-    if gas.supply() != ARMED:
-        return gas.supply()
-    w = gas.begin()
-    gas.set_attr(w, 0x0702, 0x0014, 0x30, b"\x02")
-    gas.commit()
-    return ON
+    Returns the supply state after (GasModel.button, on the valve's path)."""
+    return role.gas.button()
 
 
-def alerts(gas):
-    return [tuple(x) for x in gas.st["q"]]
+def alerts(role):
+    """[(alert code, time)] queued for the next HAN wake."""
+    return [tuple(x) for x in role.gas.st["q"]]
 
 
-def delivered(gas, n):
+def delivered(role, n):
     """The first n queued alerts were sent at a wake: drop them (one store write)."""
+    gas = role.gas
     w = gas.begin()
     del w["q"][:n]
     gas.commit()

@@ -31,15 +31,11 @@ entry is consumed in the command's one store write.
 from firmware.compat import const
 
 _REC = const("gas")
-FAULT_REC = const("gas_fault")
-SUPPLY = const("0702.0014")
-CREDIT = const("0705.0001")
-OFF = const(0)
-ARMED = const(1)
-ON = const(2)
-ALERT_ARMED = const(0x8F32)  # supply armed (gbcs.md §8)
+_FAULT_REC = const("gas_fault")  # firmware/gas/life.py FAULT_REC
+_SUPPLY = const("0702.0014")
+_CREDIT = const("0705.0001")
+_ON = const(2)
 _ALERT_QUEUE_MAX = const(16)
-TOP_UP_LOG = const(5)  # top-up log entries kept (GCS15e reads 5)
 
 
 def key(cluster, n):
@@ -84,9 +80,9 @@ class GasModel:
         if "_f" in w:
             rest = bytes.fromhex(w.pop("_f"))
             if rest:
-                self.store.put(FAULT_REC, rest)
+                self.store.put(_FAULT_REC, rest)
             else:
-                self.store.delete(FAULT_REC)
+                self.store.delete(_FAULT_REC)
             self.store.put_json(_REC, w)
         self.st = w
 
@@ -95,7 +91,7 @@ class GasModel:
         """(ZCL type, value bytes) of attribute `a`, or None (live values computed)."""
         s = w if w is not None else self.st
         k = key(cluster, a)
-        if k == CREDIT:
+        if k == _CREDIT:
             return 0x2B, _i32(self.credit(s))
         v = s["a"].get(k)
         if v is None:
@@ -118,9 +114,19 @@ class GasModel:
         if len(q) > _ALERT_QUEUE_MAX:
             del q[0]
 
+    def button(self):
+        """The consumer's button: an ARMED valve opens (ON); a closed (OFF) one stays closed.
+        Returns the supply state after (one store write when it opens)."""
+        if self.supply() != 1:
+            return self.supply()
+        w = self.begin()
+        self.set_attr(w, 0x0702, 0x0014, 0x30, b"\x02")
+        self.commit()
+        return _ON
+
     def supply(self):
-        v = self.st["a"].get(SUPPLY)
-        return ON if v is None else bytes.fromhex(v)[1]
+        v = self.st["a"].get(_SUPPLY)
+        return _ON if v is None else bytes.fromhex(v)[1]
 
 
 def _i32(v):

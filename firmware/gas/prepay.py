@@ -7,6 +7,7 @@ from firmware.alerts import Reject
 from firmware.gbcs import gbz as Z
 from firmware.gbcs import gbzinfo as I
 from firmware.gas import model as M
+from firmware.gas import life as L
 from firmware.gas import route as U
 
 
@@ -64,7 +65,7 @@ def top_up(dev, utrn, source, counter64=None, target=None, now=None):
     for e in w["tul"]:
         if e[3] == counter:
             e[4] = 1
-    del w["tul"][M.TOP_UP_LOG:]  # the oldest entry goes only with the settled new one
+    del w["tul"][L.TOP_UP_LOG:]  # the oldest entry goes only with the settled new one
     gas.commit()
     return amount
 

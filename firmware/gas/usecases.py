@@ -26,6 +26,7 @@ _DEFAULT_RESPONSE = const(0x0B)
 _FAILURE = const(0x01)
 _HARDWARE_FAILURE = const(0xC0)
 _METERING = const(0x0702)
+_FAULT_REC = const("gas_fault")  # firmware/gas/life.py FAULT_REC
 _PREPAYMENT = const(0x0705)
 _PRICE = const(0x0700)
 _EVENTS = const(0x0709)
@@ -76,7 +77,7 @@ def answer(dev, m, party, log):
     gas = dev.gas
     w = gas.begin()
     fault = None
-    if dev.store.get(M.FAULT_REC) is not None:  # a bench's fault hook armed (firmware/gas/life.py)
+    if dev.store.get(_FAULT_REC) is not None:  # a bench's fault hook armed (firmware/gas/life.py)
         from firmware.gas.life import take_fault
 
         fault = take_fault(gas, m.counter)
@@ -118,9 +119,9 @@ def _change_supply(ctx, c, fail):
     if len(p) < 18:
         raise Reject("format", None, "ChangeSupply length")
     want = p[16]
-    if want not in (M.OFF, M.ARMED):
+    if want > 1:  # 0 OFF, 1 OFF/ARMED; 2 ON
         return ctx.dr(c, _FAILURE)  # no remote opening of the valve (GBCS: no such use case)
     ctx.gas.set_attr(ctx.w, _METERING, 0x0014, 0x30, bytes((want,)))
-    if want == M.ARMED:
-        ctx.gas.queue_alert(ctx.w, M.ALERT_ARMED, ctx.now)
+    if want == 1:
+        ctx.gas.queue_alert(ctx.w, 0x8F32, ctx.now)  # supply armed
     ctx.reply(c, 0x0C, p[0:8] + p[12:16] + bytes((want,)))

@@ -23,7 +23,12 @@ ZCL helpers: le / le_bytes (little-endian integers), reply_fc (the frame control
 (an encrypted component's block). Read Attributes payloads and response records, decryption and the
 failure pattern of a device-failed command are in firmware/gbcs/gbzinfo.py (the valve's command path
 does not load them: every name a module adds costs the heap, docs/board-memory.md). Parse errors
-raise Reject("format", INTEGRITY_FAILED).
+raise Reject("format", INTEGRITY_FAILED, "GBZ n") with n the check that failed: 1 component header
+truncated, 2 unknown control bits, 3 encrypted with a From Date Time, 4 last-component bit not on
+the last component only, 5 component length beyond the content, 6 From Date Time truncated, 7
+additional header truncated, 8 ZCL header truncated, 9 encrypted block malformed, 10 profile is not
+0x0109, 11 alert header truncated, 12 future-dated record truncated, 13 bytes after the last
+component (numbers, not texts: every distinct text a device module holds costs heap).
 """
 from firmware.alerts import Reject, INTEGRITY_FAILED
 from firmware.compat import const
@@ -55,8 +60,9 @@ _ALERT_FIRMWARE = const(0x00CF)
 _ALERT_INTEGRITY = const(0x00F2)
 
 
-def _bad(why):
-    return Reject("format", INTEGRITY_FAILED, "GBZ " + why)
+def _bad(n):
+    """Reject("format", 0x8F1E, "GBZ n"): n the check that failed (module docstring)."""
+    return Reject("format", INTEGRITY_FAILED, "GBZ %d" % n)
 
 
 class Component:
@@ -76,11 +82,6 @@ class Component:
         self.encrypted = encrypted
         self.ah_ctl = ah_ctl
         self.ah_ctr = ah_ctr
-
-    def __repr__(self):
-        return "Component(%04X fc=%02X seq=%d cmd=%02X%s%s %s)" % (
-            self.cluster, self.fc, self.seq, self.cmd, " enc" if self.encrypted else "",
-            "" if self.fdt is None else " fdt=%08X" % self.fdt, bytes(self.payload).hex())
 
 
 class Gbz:
@@ -106,35 +107,35 @@ def _components(b, p, end, n):
     out = []
     for i in range(n):
         if end - p < 5:
-            raise _bad("component header truncated")
+            raise _bad(1)
         ctl = b[p]
         if ctl & ~(_LAST | _ENCRYPTED | _FROM_DATE_TIME):
-            raise _bad("control bits %02X" % ctl)
+            raise _bad(2)
         if ctl & _ENCRYPTED and ctl & _FROM_DATE_TIME:
-            raise _bad("encrypted with a From Date Time")
+            raise _bad(3)
         if bool(ctl & _LAST) != (i == n - 1):
-            raise _bad("last-component bit on component %d of %d" % (i, n))
+            raise _bad(4)
         cl = _u(b, p + 1, 2)
         ln = _u(b, p + 3, 2)
         p += 5
         q = p + ln
         if q > end:
-            raise _bad("component length beyond the content")
+            raise _bad(5)
         c = Component(cl, 0, 0, 0)
         if ctl & _FROM_DATE_TIME:
             if ln < 4:
-                raise _bad("From Date Time truncated")
+                raise _bad(6)
             c.fdt = _u(b, p, 4)
             p += 4
         if ctl & _ENCRYPTED:
             if ln < 2:
-                raise _bad("additional header truncated")
+                raise _bad(7)
             c.encrypted = True
             c.ah_ctl = b[p]
             c.ah_ctr = b[p + 1]
             p += 2
         if q - p < 3:
-            raise _bad("ZCL header truncated")
+            raise _bad(8)
         c.fc = b[p]
         c.seq = b[p + 1]
         c.cmd = b[p + 2]
@@ -142,7 +143,7 @@ def _components(b, p, end, n):
         if c.encrypted:
             pl = c.payload
             if len(pl) < 2 + 5 + 12 or _u(pl, 0, 2) != len(pl) - 2 or pl[2] != 0x31:
-                raise _bad("encrypted block")
+                raise _bad(9)
         out.append(c)
         p = q
     return out, p
@@ -154,13 +155,13 @@ def parse(content, message_code=None, alert=False):
     b = content
     end = len(b)
     if end < 3 or _u(b, 0, 2) != _PROFILE:
-        raise _bad("profile is not 0x0109")
+        raise _bad(10)
     n = b[2]
     p = 3
     g = Gbz()
     if alert:
         if end < 9:
-            raise _bad("alert header truncated")
+            raise _bad(11)
         g.alert = _u(b, 3, 2)
         g.time = _u(b, 5, 4)
         g.count = n
@@ -169,7 +170,7 @@ def parse(content, message_code=None, alert=False):
             g.records = []
             for _ in range(n):
                 if p >= end or p + 1 + b[p] > end:
-                    raise _bad("future-dated record truncated")
+                    raise _bad(12)
                 g.records.append(bytes(b[p + 1:p + 1 + b[p]]))
                 p += 1 + b[p]
         elif message_code in (_ALERT_FIRMWARE, _ALERT_INTEGRITY):
@@ -180,7 +181,7 @@ def parse(content, message_code=None, alert=False):
     else:
         g.components, p = _components(b, p, end, n)
     if p != end:
-        raise _bad("%d bytes after the last component" % (end - p))
+        raise _bad(13)
     return g
 
 

@@ -1,7 +1,9 @@
 """GBZ helpers the GSME's command path does not need (firmware/gbcs/gbz.py loads them when used):
 Read Attributes payloads, Read Attributes Response records (built; parsed with the data-type sizes
 of ZCL §2.6.2), decryption of an encrypted component, and the response components of a
-device-failed command (shared/reference/gas.md §1.4-§1.6)."""
+device-failed command (shared/reference/gas.md §1.4-§1.6). Parse errors: Reject "GBZ n" (firmware/gbcs/gbz.py)
+with n 20 unknown ZCL type, 21 string truncated, 22 Read Attributes length odd, 23 attribute record
+truncated, 24 attribute type missing, 25 attribute value truncated."""
 from firmware.compat import const
 from firmware.gbcs.gbz import _bad, le, Component, reply_fc
 
@@ -44,10 +46,10 @@ def value_size(typ, b, p):
     """Bytes of a ZCL value of type `typ` at b[p] (strings: the length byte included)."""
     n = TYPE_SIZE.get(typ)
     if n is None:
-        raise _bad("ZCL type %02X" % typ)
+        raise _bad(20)
     if n == 0:
         if p >= len(b):
-            raise _bad("string truncated")
+            raise _bad(21)
         return 1 + (0 if b[p] == 0xFF else b[p])
     return n
 
@@ -55,7 +57,7 @@ def value_size(typ, b, p):
 def read_attributes(payload):
     """[attribute id] of a Read Attributes payload."""
     if len(payload) & 1:
-        raise _bad("Read Attributes length")
+        raise _bad(22)
     return [le(payload, i, 2) for i in range(0, len(payload), 2)]
 
 
@@ -84,7 +86,7 @@ def attribute_records(payload):
     end = len(payload)
     while p < end:
         if end - p < 3:
-            raise _bad("attribute record truncated")
+            raise _bad(23)
         a = le(payload, p, 2)
         st = payload[p + 2]
         p += 3
@@ -92,11 +94,11 @@ def attribute_records(payload):
             out.append((a, st, None, None))
             continue
         if p >= end:
-            raise _bad("attribute type missing")
+            raise _bad(24)
         t = payload[p]
         n = value_size(t, payload, p + 1)
         if p + 1 + n > end:
-            raise _bad("attribute value truncated")
+            raise _bad(25)
         out.append((a, st, t, bytes(payload[p + 1:p + 1 + n])))
         p += 1 + n
     return out

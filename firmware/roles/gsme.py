@@ -7,12 +7,14 @@ keypad share one Acceptor, firmware/utrn/accept.py: single use, exactly once).
 
     role = build(board, store, table_dir)        # as firmware.roles.build("gsme", ...) does
     response = role.process(command)             # Reject (typed, with alert code) when refused
-    role.button()                                # the consumer's button: an armed valve opens
     role.poll(now)                               # sleepy HAN: True when the interface is awake
+    life.button(role) / life.keypad(role, utrn)  # firmware/gas/life.py: the consumer's button (an
+    life.alerts(role) / life.delivered(role, n)  # armed valve opens), a UTRN at the keypad, the alerts
+                                                 # queued for the next wake
 
 Sleepy behaviour: the HAN interface is off except at wake-ups every `interval` seconds of the
 role's clock (model record "gas" "wi", default 30 min); poll() reports a due wake, and the alerts
-queued durably since the last one (role.alerts()) are what it sends then. The HAN fetch itself
+queued durably since the last one (life.alerts(role)) are what it sends then. The HAN fetch itself
 (GET / `02 n msg` / PUT over ZSE tunnelling) is the transport's.
 
 The GSME's clock: board.time() (epoch seconds) plus a durable offset a GCS28 clock set adjusts;
@@ -32,11 +34,13 @@ _CLOCK_REC = const("gas_clk")
 
 class Gsme:
     """GSME role object (interface: firmware/roles/__init__.py). `gas` is its GasModel, `table` its
-    dispatch table, `gate` its command gate, `seclog` its GBCS security log."""
+    dispatch table, `gate` its command gate, `seclog` its GBCS security log. Only the valve's
+    command path is here; the rest of its life is firmware/gas/life.py, loaded when used."""
 
     name = "gsme"
     ident = "SMLAB-GSME"
     model = None  # no restricted optical meter view yet
+    acceptor = None  # the UTRN Acceptor (build(): when the store holds a prepayment cell)
 
     def __init__(self, store, time_fn, table_dir=None):
         self.store = store
@@ -48,7 +52,6 @@ class Gsme:
         self.gate = g = Gate(self, t, tb, self._dlms_now)
         self.seclog = g.log
         self.process = g.process
-        self.acceptor = None
         self.gas = GasModel(store)
         self._off = store.get_json(_CLOCK_REC, 0) or 0
 
@@ -56,72 +59,24 @@ class Gsme:
         """Seconds since 2000-01-01 UTC on the GSME's clock."""
         return self.time() - _EPOCH_2000 + self._off
 
-    def set_clock(self, t2000):
-        self._off = t2000 - (self.time() - _EPOCH_2000)
-        self.store.put_json(_CLOCK_REC, self._off)
-
     def _dlms_now(self):
-        from firmware.hub.alerts import dlms_datetime
+        from firmware.gas import life
 
-        return dlms_datetime(self.now() + _EPOCH_2000)
+        return life.dlms_now(self)
 
     def hht_anchor(self, issuer):
         """No HHT log-in on the GSME yet."""
         return None
 
-    def button(self):
-        """The consumer's button (firmware/gas/life.py): an armed valve opens."""
-        from firmware.gas.life import button
-
-        return button(self.gas)
-
-    def keypad(self, code):
-        """A UTRN entered at the GSME's keypad: the amount taken (1e-5 GBP), or Reject (logged)."""
-        from firmware.gas.prepay import top_up
-        from firmware.utrn.accept import KEYPAD
-
-        return top_up(self, code, KEYPAD)
-
-    def alerts(self):
-        """[(alert code, time)] queued for the next HAN wake."""
-        return [tuple(x) for x in self.gas.st["q"]]
-
-    def delivered(self, n):
-        """The first n queued alerts were sent at a wake."""
-        from firmware.gas.life import delivered
-
-        delivered(self.gas, n)
-
     def poll(self, now=None):
         """True when the HAN interface is due to wake (the next wake is then scheduled)."""
         from firmware.gas import life
 
-        t = self.now() if now is None else now
-        if not life.due(self.gas, t):
-            return False
-        life.woke(self.gas, t)
-        return True
+        return life.poll(self, now)
 
 
 def build(board, store, table_dir=None):
     """The GSME of `store` with CS01b and the keypad on one UTRN Acceptor (board.time its clock)."""
-    g = Gsme(store, board.time, table_dir)
-    from firmware.core.trust import KA, PREPAYMENT
-    from firmware.gbcs.parties import SUPPLIER
+    from firmware.gas import life
 
-    t = g.trust
-    cell = t.cell(SUPPLIER, KA, PREPAYMENT)
-    if cell is not None:  # else a credit-mode GSME: no UTRN entry
-        from firmware.utrn.accept import Acceptor
-
-        a = Acceptor(store, t.eui, cell.eui, t.z(cell), None, board.time)
-        a.boot()
-        fl = t.pp_floor(SUPPLIER)
-        if fl:
-            a.set_floor64(fl)
-        g.acceptor = a
-    g.gas.acceptor = g.acceptor
-    from firmware.gas.life import boot
-
-    boot(g.gas)
-    return g
+    return life.start(Gsme(store, board.time, table_dir), board)

@@ -158,7 +158,7 @@ def fault_point(keys, dev_eui, err, suc):
 
 def _seed_one(gas, w, cc, rc, pl, done, local):
     from firmware.gbcs import gbz, gbzinfo
-    from firmware.gas import model as M
+    from firmware.gas import life, model as M
 
     specific = rc.fc & 1
     if not specific and rc.cmd == gbzinfo.READ_ATTRIBUTES_RESPONSE:
@@ -167,7 +167,7 @@ def _seed_one(gas, w, cc, rc, pl, done, local):
             if st or k in done:
                 continue
             done.add(k)
-            if k == M.CREDIT:
+            if k == life.CREDIT:
                 v = gbz.le(val, 0, 4)
                 w["cb"] = (v - (1 << 32) if v & 0x80000000 else v) - (gas.credit(w) - w["cb"])
             else:

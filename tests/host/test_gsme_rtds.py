@@ -91,16 +91,16 @@ def _cmd(folder, name):
 
 
 def test_valve_close_arm_button_never_remote_open(keys, tmp_path):
-    from firmware.gas import model as M, usecases
+    from firmware.gas import life as M, usecases
 
     dev, st = _gsme(keys, str(tmp_path / "g"))
     assert dev.gas.supply() == M.ON
     dev.process(_cmd("7.3_GCS39", "GCS39_7.3_SUCCESS_COMMAND_GBCS.HEX"))
-    assert dev.gas.supply() == M.ARMED and (M.ALERT_ARMED, dev.now()) in dev.alerts()
-    assert dev.button() == M.ON
+    assert dev.gas.supply() == M.ARMED and (M.ALERT_ARMED, dev.now()) in M.alerts(dev)
+    assert M.button(dev) == M.ON
     dev.process(_cmd("7.2_GCS32", "GCS32_7.2_ERROR_COMMAND_GBCS.HEX"))  # counter 1005, no fault armed
     assert dev.gas.supply() == M.OFF
-    assert dev.button() == M.OFF  # a closed (not armed) valve stays closed
+    assert M.button(dev) == M.OFF  # a closed (not armed) valve stays closed
     # a ChangeSupply asking for ON (no such use case): refused, the valve stays closed
     m = frame.parse(_cmd("7.2_GCS32", "GCS32_7.2_SUCCESS_COMMAND_GBCS.HEX"))
     c = bytearray(m.content)

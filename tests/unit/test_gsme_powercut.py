@@ -101,6 +101,7 @@ def _raw(dev, step):
 
 def _run_step(dev, step):
     from firmware.alerts import Reject
+    from firmware.gas import life
 
     kind, arg = step
     raw = _raw(dev, step)
@@ -108,15 +109,15 @@ def _run_step(dev, step):
         return dev.process(raw)
     if kind in ("keypad", "again"):
         try:
-            return dev.keypad(_code(dev, arg))
+            return life.keypad(dev, _code(dev, arg))
         except Reject as e:
             if kind != "again":
                 raise
             return e.code
     if kind == "button":
-        return dev.button()
+        return life.button(dev)
     if kind == "deliver":
-        return dev.delivered(len(dev.alerts()))
+        return life.delivered(dev, len(life.alerts(dev)))
     return dev.poll(dev.now() + 1800 * (arg + 1))
 
 
