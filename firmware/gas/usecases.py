@@ -32,6 +32,15 @@ _PRICE = const(0x0700)
 _EVENTS = const(0x0709)
 _DEVICE_MGMT = const(0x0708)
 # cluster-specific replies sent WITHOUT disable-default-response, as RTDS has them
+# components that only critical (KRP-signed) commands may carry: cluster << 12 | frame-control kind << 8
+# | command id; Metering ChangeSupply, SetUncontrolledFlowThreshold, SetSupplyStatus; Prepayment
+# SelectAvailableEmergencyCredit, ChangeDebt, EmergencyCreditSetup, CreditAdjustment,
+# ChangePaymentMode, SetLowCreditWarningLevel, SetMaximumCreditLimit, SetOverallDebtCap; the
+# supplier's Calendar and Price publications (gas.md §3.1: their use cases are all critical)
+_CRITICAL = (0x070210B, 0x070210E, 0x070210D,
+             0x0705100, 0x0705102, 0x0705103, 0x0705105, 0x0705106, 0x0705109, 0x070510B, 0x070510C,
+             0x0707900, 0x0707901, 0x0707902, 0x0707903, 0x0707904,
+             0x0700901, 0x0700902, 0x0700903, 0x0700904, 0x0700905, 0x0700906, 0x0700909)
 _PLAIN_REPLY = ((_PRICE, 0x09), (_METERING, 0x07), (_METERING, 0x0C), (_METERING, 0x0D), (_PREPAYMENT, 0x03),
                 (_EVENTS, 0x02))
 # message codes whose replies all carry disable-default-response (GCS13a/b/c, GCS21f, GCS17)
@@ -106,7 +115,14 @@ def answer(dev, m, party, log):
 
 
 def _one(ctx, c, fail):
-    if c.cluster == _METERING and c.fc & 0x0F == 0x01 and c.cmd == 0x0B and fail is None:
+    kind = c.fc & 0x0F
+    if kind & 1 and not ctx.m.signature and (c.cluster << 12 | kind << 8 | c.cmd) in _CRITICAL:
+        # a critical command's component in a command without a KRP signature (a MAC-only command
+        # borrowing it): not run, answered NOT_AUTHORIZED, logged (GBCS §6.2.4 authorisation)
+        ctx.dev.seclog.append("scope %04X ctr %d code %04X cluster %04X cmd %02X" % (
+            0x8F30, ctx.m.counter, ctx.m.message_code, c.cluster, c.cmd))
+        return ctx.dr(c, 0x7E)
+    if c.cluster == _METERING and kind == 0x01 and c.cmd == 0x0B and fail is None:
         return _change_supply(ctx, c, fail)  # the valve: the critical path loads nothing more
     from firmware.gas.route import handler
 

@@ -161,3 +161,19 @@ def test_powercut_vector_is_the_rtds_gsme(keys):
     assert v["payload"] == gsme_rtds.GsmeRole().payload(keys)
     assert bytes.fromhex(v["commands"]["GCS39"]) == _cmd("7.3_GCS39", "GCS39_7.3_SUCCESS_COMMAND_GBCS.HEX")
     assert bytes.fromhex(v["commands"]["CS01b"]) == _cmd("2.2_CS01b", "CS01b_2.2_SUCCESS_COMMAND_GBCS.HEX")
+
+
+def test_critical_component_needs_a_signed_command(keys, tmp_path):
+    """A MAC-only command carrying a critical component (the valve's ChangeSupply borrowed into the
+    non-critical GCS33 message code) is answered NOT_AUTHORIZED, logged, and changes nothing."""
+    from firmware.gas import life, usecases
+
+    dev, _ = _gsme(keys, str(tmp_path / "g"))
+    m = frame.parse(_cmd("7.4_GCS33", "GCS33_7.4_SUCCESS_COMMAND_GBCS.HEX"))
+    assert not m.signature
+    m.content = frame.parse(_cmd("7.2_GCS32", "GCS32_7.2_SUCCESS_COMMAND_GBCS.HEX")).content
+    before = len(dev.seclog.entries())
+    out = gbz.parse(usecases.answer(dev, m, 2, dev.seclog)).components
+    assert (out[0].cmd, out[0].payload) == (gbzinfo.DEFAULT_RESPONSE, b"\x0b\x7e")
+    assert dev.gas.supply() == life.ON
+    assert len(dev.seclog.entries()) == before + 1 and "scope 8F30" in dev.seclog.entries()[-1]
