@@ -84,6 +84,43 @@ def alerts(role):
     return [tuple(x) for x in role.gas.st["q"]]
 
 
+def alert_message(role, code, t, counter=None):
+    """The GBCS alert message (bytes) of a queued GSME alert `code` raised at `t` (seconds since
+    2000), for the supplier: GBZ content `01 09 00 | code (BE) | t (BE)` (gas.md §1.7); message code
+    0x1000 signed with the GSME's DS key for a 0x8Fxx code, else 0x1001 MAC'd (KDF U=03) [U: which
+    codes GBCS treats as critical]. The GSME's alert counter is advanced first (durable) unless
+    `counter` is given."""
+    import hashlib
+    from firmware.core.trust import KA
+    from firmware.crypto.gmac import gbcs_mac
+    from firmware.gbcs import frame, parties as P
+
+    t_ = role.trust
+    cell = t_.cell(P.SUPPLIER, KA)
+    if counter is None:
+        counter = role.store.counter("gas_alert").increment()
+    crit = code >> 8 == 0x8F
+    m = frame.Message(cra=frame.CRA_ALERT, counter=counter, originator=t_.eui, recipient=cell.eui,
+                      message_code=0x1000 if crit else 0x1001,
+                      content=b"\x01\x09\x00" + bytes((code >> 8, code & 0xFF)) + t.to_bytes(4, "big"))
+    if crit:
+        m.mac_header = False
+        m.signature = None
+        body, _ = frame.build_grouping(m)
+        m.signature = t_.sign(hashlib.sha256(body[1:]).digest())
+        return frame.build(m)
+    m.mac_header = True
+    m.signature = b""
+    frame.build(m)
+    return frame.set_mac(m, gbcs_mac(t_.z(cell), t_.eui, P.U_ALERT, frame.u64(counter), cell.eui,
+                                     m.mac_aad(), 12))
+
+
+def alert_messages(role):
+    """The queued alerts as GBCS messages, oldest first (what a wake sends; then delivered())."""
+    return [alert_message(role, c, t) for c, t in role.gas.st["q"]]
+
+
 def delivered(role, n):
     """The first n queued alerts were sent at a wake: drop them (one store write)."""
     gas = role.gas

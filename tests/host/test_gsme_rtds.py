@@ -177,3 +177,26 @@ def test_critical_component_needs_a_signed_command(keys, tmp_path):
     assert (out[0].cmd, out[0].payload) == (gbzinfo.DEFAULT_RESPONSE, b"\x0b\x7e")
     assert dev.gas.supply() == life.ON
     assert len(dev.seclog.entries()) == before + 1 and "scope 8F30" in dev.seclog.entries()[-1]
+
+
+def test_alerts_as_rtds_sends_them(keys, tmp_path):
+    """A queued non-critical alert becomes the RTDS GNCA-ZigBee message byte for byte (its MAC from the
+    bench Z); a critical one the GCA-ZigBee content, signed with the GSME's DS key."""
+    from firmware.gas import life
+    from host_tools.gbcs import verify as V
+
+    dev, _ = _gsme(keys, str(tmp_path / "g"))
+    t = 473385600  # 2015-01-01 00:00 in seconds since 2000
+    gnca = C.load_hex(os.path.join(C.RTDS, "NA_GNCA-ZigBee", "GNCA-ZigBee_NA_810E_ALERT_GBCS.HEX"))
+    assert life.alert_message(dev, 0x810E, t, counter=3000) == gnca
+    gca = frame.parse(C.load_hex(os.path.join(C.RTDS, "NA_GCA-ZigBee", "GCA-ZigBee_NA_8F30_ALERT_GBCS.HEX")))
+    a = frame.parse(life.alert_message(dev, 0x8F30, t, counter=3000))
+    assert bytes(a.content) == bytes(gca.content) and a.message_code == gca.message_code == 0x1000
+    assert (a.counter, a.originator, a.recipient) == (gca.counter, gca.originator, gca.recipient)
+    assert V.verify_signature(gsme_rtds.GsmeRole().ds_pub(), a)
+    # queued by the valve, sent at the next wake, then dropped
+    dev.process(_cmd("7.3_GCS39", "GCS39_7.3_SUCCESS_COMMAND_GBCS.HEX"))
+    msgs = life.alert_messages(dev)
+    assert len(msgs) == 1 and bytes(frame.parse(msgs[0]).content)[3:5] == b"\x8f\x32"
+    life.delivered(dev, 1)
+    assert life.alerts(dev) == []
