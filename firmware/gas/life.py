@@ -84,12 +84,13 @@ def alerts(role):
     return [tuple(x) for x in role.gas.st["q"]]
 
 
-def alert_message(role, code, t, counter=None):
+def alert_message(role, code, t, counter=None, rec=None):
     """The GBCS alert message (bytes) of a queued GSME alert `code` raised at `t` (seconds since
     2000), for the supplier: GBZ content `01 09 00 | code (BE) | t (BE)` (gas.md §1.7); message code
     0x1000 signed with the GSME's DS key for a 0x8Fxx code, else 0x1001 MAC'd (KDF U=03) [U: which
     codes GBCS treats as critical]. The GSME's alert counter is advanced first (durable) unless
-    `counter` is given."""
+    `counter` is given. With `rec` (hex of a future-dated-executed record) the alert is message code
+    0x00CD, signed, its body that record."""
     import hashlib
     from firmware.core.trust import KA
     from firmware.crypto.gmac import gbcs_mac
@@ -100,9 +101,12 @@ def alert_message(role, code, t, counter=None):
     if counter is None:
         counter = role.store.counter("gas_alert").increment()
     crit = code >> 8 == 0x8F
+    body = b"\x01\x09\x00" + bytes((code >> 8, code & 0xFF)) + t.to_bytes(4, "big")
+    if rec is not None:
+        r = bytes.fromhex(rec)
+        body = b"\x01\x09\x01" + body[3:] + bytes((len(r),)) + r
     m = frame.Message(cra=frame.CRA_ALERT, counter=counter, originator=t_.eui, recipient=cell.eui,
-                      message_code=0x1000 if crit else 0x1001,
-                      content=b"\x01\x09\x00" + bytes((code >> 8, code & 0xFF)) + t.to_bytes(4, "big"))
+                      message_code=0x00CD if rec is not None else 0x1000 if crit else 0x1001, content=body)
     if crit:
         m.mac_header = False
         m.signature = None
@@ -118,7 +122,41 @@ def alert_message(role, code, t, counter=None):
 
 def alert_messages(role):
     """The queued alerts as GBCS messages, oldest first (what a wake sends; then delivered())."""
-    return [alert_message(role, c, t) for c, t in role.gas.st["q"]]
+    return [alert_message(role, e[0], e[1], rec=e[2] if len(e) > 2 else None) for e in role.gas.st["q"]]
+
+
+def run_due(role, now=None):
+    """Execute the future-dated configuration and publications whose time has come (at `now`,
+    default the GSME's clock), each once, all in one store write with one 0x8F66 alert each
+    (future-dated command executed: the original message code, originator counter, cluster,
+    frame control and command id; gas.md §1.7). Returns how many ran."""
+    import binascii
+
+    gas = role.gas
+    t = role.now() if now is None else now
+    due = [e for e in gas.st["fd"] if e[0] <= t and len(e) > 5]
+    if not due:
+        return 0
+    w = gas.begin()
+    w["fd"] = [e for e in w["fd"] if not (e[0] <= t and len(e) > 5)]
+    done = []
+    for start, k, ph, code, ctr, fc in due:
+        cluster, cmd = int(k[:4], 16), int(k[5:7], 16)
+        p = binascii.unhexlify(ph)
+        if k == "0705.06":  # ChangePaymentMode: the payment control configuration
+            gas.set_attr(w, 0x0705, 0x0000, 0x19, p[12:14])
+        if cluster in (0x0700, 0x0707) and fc & 0x08:  # a supplier's publication, read by Get...
+            if k not in done:
+                w["p"][k] = []
+                done.append(k)
+            w["p"][k].append(ph)
+        else:
+            w["cfg"][k] = ph
+        rec = bytes((code >> 8, code & 0xFF)) + ctr.to_bytes(8, "big") + bytes((cluster >> 8, cluster & 0xFF,
+                                                                                fc, cmd))
+        gas.queue_alert(w, 0x8F66, start, binascii.hexlify(rec).decode())
+    gas.commit()
+    return len(due)
 
 
 def delivered(role, n):

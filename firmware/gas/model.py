@@ -107,10 +107,11 @@ class GasModel:
         acc = self.acceptor
         return s["cb"] + (acc.balance * 1000 if acc is not None else 0)
 
-    def queue_alert(self, w, code, t):
-        """Queue an alert for the next HAN wake (in the command's working copy `w`)."""
+    def queue_alert(self, w, code, t, rec=None):
+        """Queue an alert for the next HAN wake (in the working copy `w`); `rec` the hex of a
+        future-dated-executed record (firmware/gas/life.py run_due)."""
         q = w["q"]
-        q.append([code, t])
+        q.append([code, t] if rec is None else [code, t, rec])
         if len(q) > _ALERT_QUEUE_MAX:
             del q[0]
 

@@ -88,7 +88,7 @@ def cfg(ctx, c, start_at=None):
     if start >= 0xFFFFFFFE:
         w["fd"] = [e for e in w["fd"] if e[1] != k]
     elif start and start > ctx.now:
-        w["fd"].append([start, k, p.hex()])
+        w["fd"].append([start, k, p.hex(), ctx.m.message_code, ctx.m.counter, c.fc])
     else:
         w["cfg"][k] = p.hex()
         return True

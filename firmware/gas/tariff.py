@@ -46,7 +46,7 @@ def store_publish(ctx, c, start_at):
     if start >= 0xFFFFFFFE:
         w["fd"] = [e for e in w["fd"] if e[1] != k]
     elif start and start > ctx.now:
-        w["fd"].append([start, k, p.hex()])
+        w["fd"].append([start, k, p.hex(), ctx.m.message_code, ctx.m.counter, c.fc])
     else:
         seen = w.setdefault("_seen", [])
         if k not in seen:

@@ -200,3 +200,34 @@ def test_alerts_as_rtds_sends_them(keys, tmp_path):
     assert len(msgs) == 1 and bytes(frame.parse(msgs[0]).content)[3:5] == b"\x8f\x32"
     life.delivered(dev, 1)
     assert life.alerts(dev) == []
+
+
+def test_future_dated_commands_run_once_with_their_alerts(keys, tmp_path):
+    """GCS02 and GCS01a FUTURE_DATED: held until their time, then executed once (payment mode,
+    calendar and price publications in force) with one 0x8F66 alert each whose content equals the
+    RTDS alert of that component."""
+    from firmware.gas import life
+
+    dev, _ = _gsme(keys, str(tmp_path / "g"))
+    d = os.path.join(C.RTDS, "1.6_GCS02")
+    dev.process(_cmd("1.6_GCS02", "GCS02_1.6_FUTURE_DATED_SUCCESS_COMMAND_GBCS.HEX"))
+    assert dev.gas.attr(0x0705, 0x0000) is None and life.run_due(dev) == 0  # 2030: not yet
+    when = 0x38818890
+    assert life.run_due(dev, when) == 1 and life.run_due(dev, when + 1) == 0
+    assert dev.gas.attr(0x0705, 0x0000) == (0x19, b"\x94\x0c")
+    want = frame.parse(C.load_hex(os.path.join(
+        d, "GCS02_1.6_8F66_FUTURE_DATED_SUCCESS_ALERT_CHANGE_PAYMENT_MODE_GBCS.HEX"))).content
+    msgs = [frame.parse(a) for a in life.alert_messages(dev)]
+    assert [bytes(a.content) for a in msgs] == [bytes(want)] and msgs[0].message_code == 0x00CD
+    from host_tools.gbcs import verify as V
+
+    assert V.verify_signature(gsme_rtds.GsmeRole().ds_pub(), msgs[0])
+    life.delivered(dev, 1)
+    d = os.path.join(C.RTDS, "1.1.1_GCS01a")
+    dev.process(_cmd("1.1.1_GCS01a", "GCS01a_1.1.1_FUTURE_DATED_BLOCK_SUCCESS_COMMAND_GBCS.HEX"))
+    assert life.run_due(dev, when) == 5
+    got = sorted(bytes(frame.parse(a).content) for a in life.alert_messages(dev))
+    want = sorted(bytes(frame.parse(C.load_hex(os.path.join(d, f))).content) for f in os.listdir(d)
+                  if "_8F66_FUTURE_DATED_BLOCK_SUCCESS_ALERT_" in f)
+    assert len(want) == 5 and got == want
+    assert len(dev.gas.st["p"]["0707.00"]) == 1 and not dev.gas.st["fd"]
