@@ -3,7 +3,8 @@
 
 Runs tests/unit/test_gsme_powercut.py's campaign in one MicroPython unix-port process: littlefs2 on the
 simulated NOR flash, a power cut (clean and torn) at every program/erase operation of every step of a
-scripted GSME life (keypad and CS01b UTRN top-ups, a UTRN entered twice, GCS39 arm and GCS32 close
+scripted GSME life (keypad and CS01b UTRN top-ups, a UTRN entered twice, a future-dated GCS02 and
+the wake that executes it, GCS39 arm and GCS32 close
 through the command gate, the consumer's button, alerts delivered, wakes), reboot and check (the
 GSME boots; its state is the state before or after the step, or the command burned; the valve
 never opens without the button; an interrupted command is never run twice). Prints cut points and

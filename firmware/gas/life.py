@@ -64,12 +64,16 @@ def dlms_now(role):
 
 def poll(role, now=None):
     """True when the HAN interface is due to wake at `now` (default the GSME's clock); the next
-    wake is then scheduled."""
+    wake is then scheduled and the future-dated commands due are executed (run_due), in one store
+    write."""
     t = role.now() if now is None else now
     gas = role.gas
     if not due(gas, t):
         return False
-    woke(gas, t)
+    w = gas.begin()
+    w["wk"] = t + interval(gas)
+    _run_due(gas, w, t)
+    gas.commit()
     return True
 
 
@@ -130,14 +134,21 @@ def run_due(role, now=None):
     default the GSME's clock), each once, all in one store write with one 0x8F66 alert each
     (future-dated command executed: the original message code, originator counter, cluster,
     frame control and command id; gas.md §1.7). Returns how many ran."""
-    import binascii
-
     gas = role.gas
     t = role.now() if now is None else now
-    due = [e for e in gas.st["fd"] if e[0] <= t and len(e) > 5]
+    if not any(e[0] <= t and len(e) > 5 for e in gas.st["fd"]):
+        return 0
+    n = _run_due(gas, gas.begin(), t)
+    gas.commit()
+    return n
+
+
+def _run_due(gas, w, t):
+    import binascii
+
+    due = [e for e in w["fd"] if e[0] <= t and len(e) > 5]
     if not due:
         return 0
-    w = gas.begin()
     w["fd"] = [e for e in w["fd"] if not (e[0] <= t and len(e) > 5)]
     done = []
     for start, k, ph, code, ctr, fc in due:
@@ -155,7 +166,6 @@ def run_due(role, now=None):
         rec = bytes((code >> 8, code & 0xFF)) + ctr.to_bytes(8, "big") + bytes((cluster >> 8, cluster & 0xFF,
                                                                                 fc, cmd))
         gas.queue_alert(w, 0x8F66, start, binascii.hexlify(rec).decode())
-    gas.commit()
     return len(due)
 
 

@@ -231,3 +231,13 @@ def test_future_dated_commands_run_once_with_their_alerts(keys, tmp_path):
                   if "_8F66_FUTURE_DATED_BLOCK_SUCCESS_ALERT_" in f)
     assert len(want) == 5 and got == want
     assert len(dev.gas.st["p"]["0707.00"]) == 1 and not dev.gas.st["fd"]
+
+
+def test_a_wake_runs_what_is_due(keys, tmp_path):
+    from firmware.gas import life
+
+    dev, _ = _gsme(keys, str(tmp_path / "g"))
+    dev.process(_cmd("1.6_GCS02", "GCS02_1.6_FUTURE_DATED_SUCCESS_COMMAND_GBCS.HEX"))
+    assert dev.poll(dev.now()) is True and dev.gas.attr(0x0705, 0x0000) is None
+    assert dev.poll(0x38818890 + 60) is True and dev.gas.attr(0x0705, 0x0000) == (0x19, b"\x94\x0c")
+    assert [a[0] for a in life.alerts(dev)] == [0x8F66]

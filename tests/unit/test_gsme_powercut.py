@@ -6,7 +6,8 @@ simulated NOR flash board.flash.NorFlash in RAM. The GSME is provisioned as the 
 (tests/vectors/gas/gsme_rtds.json: host_tools.gbcs.gsme_rtds.GsmeRole().payload(), bench static
 ECDH secrets; tests/host/test_gsme_rtds.py checks the file is current) and lives a scripted life:
 UTRN top-ups at its keypad (codes made with the provisioned prepayment secret) and by CS01b (RTDS),
-a UTRN entered twice, GCS39 arm and GCS32 close through the real command gate (MAC checked, counter
+a UTRN entered twice, a future-dated GCS02 and the wake that executes it, GCS39 arm and GCS32 close
+through the real command gate (MAC checked, counter
 written ahead; the supplier signature check is stateless and stubbed out for speed), the consumer's
 button on an armed and on a closed valve, alerts delivered at a wake, wakes. For every step, power
 is cut after n = 0, 1, 2 ... program/erase operations (clean, and torn: the next operation half
@@ -52,7 +53,7 @@ def workload(rounds):
         c = 100 + 10 * r
         ctr = 2000 + 10 * r
         if r == 0:
-            steps.append(("cs01b", 0))
+            steps += [("cs01b", 0), ("future", 1500), ("due", 0)]
         steps += [("keypad", c), ("arm", ctr), ("button", 0), ("keypad", c + 1), ("close", ctr + 1),
                   ("button", 0), ("again", c), ("deliver", 0), ("wake", r)]
     return steps
@@ -96,6 +97,8 @@ def _raw(dev, step):
         return _command(dev, "GCS32", arg)
     if kind == "cs01b":
         return _command(dev, "CS01b", None)
+    if kind == "future":
+        return _command(dev, "GCS02F", arg)
     return None
 
 
@@ -116,6 +119,8 @@ def _run_step(dev, step):
             return e.code
     if kind == "button":
         return life.button(dev)
+    if kind == "due":  # the wake at the future-dated command's time: it runs, once
+        return dev.poll(0x38818890 + 60)
     if kind == "deliver":
         return life.delivered(dev, len(life.alerts(dev)))
     return dev.poll(dev.now() + 1800 * (arg + 1))
