@@ -5,8 +5,9 @@ the P-256 deviation of docs/han.md §5): the ESME side of a join.
     dev = Joiner(radio, store, eui, ms=board.ticks_ms)
     dev.poll()                   # from the application's loop; dev.state == JOINED when done
 
-Steps (each repeated after STEP_MS without an answer; after a refusal the device waits
-REFUSED_MS before asking again): beacon request -> a beacon from the configured Trust Centre
+Steps (each repeated after STEP_MS without an answer, a CBKE step after CBKE_MS as ZSE's
+>= 2 s; after a refusal the device waits REFUSED_MS before asking again): beacon request -> a
+beacon from the configured Trust Centre
 (extended PAN id = the hub's EUI-64) -> association request -> association response (status
 0x02: refused) -> the APS Transport-Key (NWK-unsecured, APS-secured with the key-transport key
 of the device's install-code link key, or of its TC link key on a rejoin; MIC, counter, source
@@ -25,6 +26,7 @@ from firmware.zigbee import aps, mac, zcl
 
 JOIN_REC = const("han_join")
 STEP_MS = const(400)
+CBKE_MS = const(2500)  # per CBKE step (ZSE: >= 2 s for the Initiate Response; the hub's ECDH)
 REFUSED_MS = const(3000)
 
 IDLE = const(0)
@@ -58,8 +60,10 @@ class Joiner:
         self.on_app = None
         self.on_ack = None  # APS acks (of fragmented application data) go to the HAN port
         self.refusals = 0
+        self.last_reject = None  # the last frame refused (diagnostics)
         self.state = IDLE
         self.t = ms()
+        self._jitter = (self.eui & 7) * 64  # devices that started together do not retry together
         j = store.get_json(JOIN_REC, None)
         if j is not None:
             self._network(j["pan"], j["short"], hexb(j["nwk"]), j["seq"])
@@ -89,13 +93,17 @@ class Joiner:
         for f in self.link.receive():
             try:
                 self._frame(f)
-            except Reject:
+            except Reject as e:
                 self.link.dropped += 1
+                self.last_reject = e
         now = self.ms()
         st = self.state
         if st == JOINED:
             return
-        wait = REFUSED_MS if st == REFUSED else STEP_MS
+        if st == CBKE:  # ZSE: wait >= 2 s for each answer (the peer announced its generate times)
+            wait = CBKE_MS + self._jitter
+        else:
+            wait = REFUSED_MS if st == REFUSED else STEP_MS
         if st != IDLE and ticks_diff(now, self.t) < wait:
             return
         if st in (IDLE, SCAN, ASSOC, KEY, REFUSED):
@@ -209,7 +217,7 @@ class Joiner:
             if h.cmd == cbke.CMD_TERMINATE:
                 cbke.parse_terminate(body)
                 self.cbke = None
-                self.t -= STEP_MS  # start again at the next poll
+                self.t = self.ms() - CBKE_MS - self._jitter  # start again at the next poll
                 return
             if h.cmd == cbke.CMD_INITIATE:
                 out = u.on_initiate_response(body, self.tc)
