@@ -268,7 +268,7 @@ class Runner:
 
         with tempfile.TemporaryDirectory() as tmp:
             files = flash.firmware_files("host", tmp)
-            res, err = flash.flash_many([vb.console for vb in self.vbs], files)
+            res, err = flash.flash_many([vb.console for vb in self.vbs], files, self._flash_done)
         if err:
             raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
         self.setup_s["flash"] = time.monotonic() - t0
@@ -296,7 +296,7 @@ class Runner:
 
             with tempfile.TemporaryDirectory() as tmp:
                 files = flash.firmware_files(self.sc.get("target", "esp32"), tmp)
-                res, err = flash.flash_many([t.repl for t in self.targets], files)
+                res, err = flash.flash_many([t.repl for t in self.targets], files, self._flash_done)
             if err:
                 raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
         self.setup_s["flash"] = time.monotonic() - t0
@@ -343,7 +343,7 @@ class Runner:
 
             with tempfile.TemporaryDirectory() as tmp:
                 files = flash.firmware_files(self.sc.get("target", "host"), tmp)
-                res, err = flash.flash_many([t.repl for t in self.targets], files)
+                res, err = flash.flash_many([t.repl for t in self.targets], files, self._flash_done)
             if err:
                 raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
             self.setup_s["flash"] = time.monotonic() - t0
@@ -387,6 +387,11 @@ class Runner:
             return
         with self.lock:
             self.released.append(t.place)
+
+    def _flash_done(self, port, done, total, phase):
+        """flash.flash_many's progress: one "flash" tick per board once all its files verified."""
+        if phase == "verify" and done == total:
+            self.progress("flash", port)
 
     def _secrets(self):
         """The supplier side's static UTRN secrets, one key-store load for the whole fleet."""

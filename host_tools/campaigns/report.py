@@ -44,8 +44,10 @@ def histogram_svg(values, title, width=360, height=180, bins=12):
                    % (left + i * bw + 1, top + h - bh, bw - 2, bh, COLORS[0], lo + i * step, lo + (i + 1) * step, c))
     out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>' % (left, top + h, left + w, top + h))
     out.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>' % (left, top, left, top + h))
-    out.append('<text x="%d" y="%d" font-size="11">%.0f</text>' % (left, top + h + 14, lo))
-    out.append('<text x="%d" y="%d" font-size="11" text-anchor="end">%.0f ms</text>' % (left + w, top + h + 14, hi))
+    fmt = "%.0f" if hi - lo >= 10 else "%.1f"
+    out.append(('<text x="%d" y="%d" font-size="11">' + fmt + '</text>') % (left, top + h + 14, lo))
+    out.append(('<text x="%d" y="%d" font-size="11" text-anchor="end">' + fmt + ' ms</text>')
+               % (left + w, top + h + 14, hi))
     out.append('<text x="%d" y="%d" font-size="11" text-anchor="end">%d</text>' % (left - 4, top + 10, cmax))
     out.append('<text x="%d" y="%d" font-size="11" text-anchor="end">0</text>' % (left - 4, top + h))
     out.append('<text x="%d" y="%d" font-size="11" text-anchor="middle">latency, n=%d</text>'

@@ -39,18 +39,27 @@ def campaign(sc, scenario_path, args, boards_n=None):
     os.makedirs(out, exist_ok=True)
     counts = {}
     lock = threading.Lock()
-    quiet = args.json or not sys.stderr.isatty()
+    tty = sys.stderr.isatty()
+    quiet = args.json
 
     r = fleet.Runner(sc, out, None, boards_n)
     total = {"step": r.n * len(sc["steps"]) * int(sc.get("repeat", 1))}
 
     def progress(what, item):
+        """Setup phases and steps as they advance: one live line on a terminal, else (a log) a
+        line every tenth of a phase."""
         with lock:
-            counts[what] = counts.get(what, 0) + 1
-            if not quiet:
+            n = counts[what] = counts.get(what, 0) + 1
+            if quiet:
+                return
+            if tty:
                 sys.stderr.write("\r" + "  ".join("%s %d/%d" % (k, v, total.get(k, r.n))
                                                   for k, v in sorted(counts.items())) + "   ")
-                sys.stderr.flush()
+            else:
+                of = total.get(what, r.n)
+                if n == of or (of >= 20 and n % (of // 10) == 0):
+                    sys.stderr.write("%s %d/%d\n" % (what, n, of))
+            sys.stderr.flush()
 
     r.progress = progress
     try:
@@ -63,7 +72,7 @@ def campaign(sc, scenario_path, args, boards_n=None):
         elif r.lab is not None:  # --keep leaves boards running, never places held
             r.vbs = []
             r.stop()
-    if not quiet:
+    if not quiet and tty:
         sys.stderr.write("\n")
     write_atomic(os.path.join(out, "report.json"), json.dumps(rep, indent=1, sort_keys=True))
     report.write(os.path.join(out, "report.html"), rep, r.steps())

@@ -133,15 +133,21 @@ def _prepare(vbs, keys):
         _, err = flash.flash_many([vb.console for vb in vbs], flash.firmware_files("host", tmp))
     assert not err, err
 
+    errs = []
+
     def prov(vb):
-        provision.provision_board(vb.console, provision.payload(keys, bytes.fromhex(registry.meta(vb.path)["eui"])))
-        vb.reset_to_app()
+        try:
+            provision.provision_board(vb.console, provision.payload(keys, bytes.fromhex(registry.meta(vb.path)["eui"])))
+            vb.reset_to_app(timeout=180)  # a loaded 2-core machine boots four boards slowly
+        except Exception as e:  # reported below, for the board it concerns
+            errs.append("%s: %s" % (vb.path, e))
 
     ts = [threading.Thread(target=prov, args=(vb,)) for vb in vbs]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
+    assert not errs, errs
 
 
 def test_exporter_config_and_places(lab):
