@@ -35,3 +35,10 @@ def test_interop_file_on_a_virtual_board(tmp_path):
     assert len(failed) == 1 and "test_expect_wrong" in failed[0] and "REJECTED 8F63" in out, out
     junit = (tmp_path / "j.xml").read_text()
     assert 'name="test_topup_accepted_once"' in junit and "REJECTED 8F63" in junit
+
+
+def test_premises_fixtures():
+    r = run_pytest(os.path.join(ROOT, "tests", "host", "plugin_example", "premises_example.py"), "-rA")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "PASSED tests/host/plugin_example/premises_example.py::test_premises_boards_and_capture" in out, out
