@@ -304,9 +304,12 @@ def update(device, m, party, log):
     mode = MODES.get(m.message_code)
     if mode is None or ctl.mode != mode[0]:
         raise _refuse(log, m, "replacement mode %d under message code %04X" % (ctl.mode, m.message_code))
-    if party not in mode[1]:
+    # a handover: a DCC-controlled device (the GPF) takes from the ACB the supplier / network
+    # operator anchor replacement that party authorised
+    ho = party not in mode[1] and ctl.mode in (2, 3) and party in getattr(device, "handover_roles", ())
+    if party not in mode[1] and not ho:
         raise _refuse(log, m, "role %d may not authorise mode %d" % (party, ctl.mode))
-    if ctl.auth_cell is not None and ctl.auth_cell != (party, DS, MANAGEMENT):
+    if ctl.auth_cell is not None and ctl.auth_cell != ((mode[1][0] if ho else party), DS, MANAGEMENT):
         raise _refuse(log, m, "authorising cell is not the originator's DS cell")
     if ctl.seq != m.counter:
         raise _refuse(log, m, "authorising seq number %d is not the command counter" % ctl.seq)

@@ -22,6 +22,7 @@ REGISTRY = {
     "esme": "firmware.roles.esme",
     "chf": "firmware.roles.chf",
     "gsme": "firmware.roles.gsme",
+    "gpf": "firmware.roles.gpf",
 }
 
 
