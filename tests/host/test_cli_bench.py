@@ -35,6 +35,8 @@ def test_bench_two_boards(tmp_path):
     assert suite.get("tests") == "12" and suite.get("failures") == "2"
     names = {tc.get("classname") for tc in suite.iter("testcase")}
     assert names == {"b001", "b002"}
+    page = (out / "report.html").read_text()  # the HTML report: a timeline bar per step, failures marked
+    assert page.count('class="step') == 12 and page.count('class="step failed"') == 2
     # boards were stopped afterwards
     for b in ("b001", "b002"):
         st = json.loads((out / "boards" / b / "status.json").read_text())

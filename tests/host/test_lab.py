@@ -47,7 +47,7 @@ class Net:
             ok = True
             for i, h in enumerate(HOSTS):
                 ns, veth = "smlab%s%s" % (tag, h[-1]), "sl%s%s" % (tag, h[-1])
-                net = "10.231.%d" % (i + 1)
+                net = "10.231.%d" % ((os.getpid() % 120) * 2 + 1 + i)  # two runs at once do not collide
                 steps = [("netns", "add", ns), ("link", "add", veth + "0", "type", "veth", "peer", "name", veth + "1"),
                          ("link", "set", veth + "1", "netns", ns),
                          ("addr", "add", net + ".1/30", "dev", veth + "0"), ("link", "set", veth + "0", "up"),
@@ -64,7 +64,7 @@ class Net:
                     break
             if ok:
                 self.kind = "netns"
-                self.coordinator_host = "10.231.1.1"
+                self.coordinator_host = self.ns[HOSTS[0]][2] + ".1"
                 return
             self.close()
         self.kind = "loopback"
