@@ -18,6 +18,9 @@ Fixtures
   methods drive it as the bench campaign does (`host_tools.campaigns.fleet.Target`):
   `enter(keys)` / `topup(amount)` / `code(op)` at the keypad, `send(use_case)` (signed command over
   the optical port, response verified on the host), `logs(kind)`, `reset()`; `eui`, `ports`.
+  With labgrid's own `--lg-env FILE` (labgrid's plugin is installed with labgrid) it is the
+  board of labgrid's `target` fixture: a RemotePlace the user acquired (`labgrid-client -p PLACE
+  acquire`), its NetworkSerialPort resources console / optical / keypad, its `eui` tag.
 * `smlab_premises` (module): a Comms Hub and an ESME on one simulated HAN
   (`host_tools.boards.premises.Premises`), started, flashed and provisioned.
 * `smlab_han_capture`: the pcap file of that premises' HAN (every ZEP frame on the air).
@@ -144,6 +147,33 @@ def _lab_board(request, keys):
     return t, ports, done
 
 
+def _lg_env_board(request):
+    """The board of labgrid's own `target` fixture (`--lg-env FILE`: a target "main" with a
+    RemotePlace the user acquired, e.g. `labgrid-client -p PLACE acquire`): its NetworkSerialPort
+    resources console / optical / keypad, its EUI-64 from the place's `eui` tag."""
+    from labgrid.resource import NetworkSerialPort
+    from labgrid.resource.remote import RemotePlace
+    from labgrid.util.proxy import proxymanager
+
+    from host_tools.campaigns import fleet
+
+    target = request.getfixturevalue("target")
+    place = target.get_resource(RemotePlace)
+    ports = {}
+    for r in target.resources:
+        if isinstance(r, NetworkSerialPort):
+            target.await_resources([r])
+            host, port = proxymanager.get_host_and_port(r)
+            ports[r.name] = ("socket://%s:%d" % (host, port) if r.protocol == "raw" else
+                             "rfc2217://%s:%d?ign_set_control" % (host, port))
+    if "console" not in ports or "optical" not in ports or not place.tags.get("eui"):
+        pytest.fail("--lg-env place %s needs console and optical ports and an eui tag "
+                    "(smlab lab exporter-config writes them)" % place.name)
+    t = fleet.Target(place.name, ports["console"], ports["optical"], bytes.fromhex(place.tags["eui"]),
+                     keypad=ports.get("keypad"), place=place.name)
+    return t, ports, t.close
+
+
 def _virtual_board(keys, workdir):
     from host_tools.boards import flash, registry
     from host_tools.boards.vboard import VBoard
@@ -168,7 +198,11 @@ def _virtual_board(keys, workdir):
 
 @pytest.fixture(scope="session")
 def smlab_board(request, smlab_keys, tmp_path_factory):
-    if request.config.getoption("smlab_lab"):
+    if getattr(request.config.option, "lg_env", None):  # labgrid's plugin: --lg-env
+        if not request.config.getoption("smlab_keys"):
+            pytest.fail("--lg-env needs --smlab-keys: the key store the lab's boards were provisioned from")
+        t, ports, done = _lg_env_board(request)
+    elif request.config.getoption("smlab_lab"):
         if not request.config.getoption("smlab_keys"):
             pytest.fail("--smlab-lab needs --smlab-keys: the key store the lab's boards were provisioned from")
         t, ports, done = _lab_board(request, smlab_keys)

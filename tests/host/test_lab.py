@@ -204,6 +204,8 @@ def test_pytest_plugin_on_a_lab_board(lab, tmp_path):
     """The interop example of the pytest plugin, its smlab_board a place of hostb reserved by tags
     and acquired through the coordinator; released after the run."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    log = os.path.join(lab["home"], "boards", "b2", "console.log")
+    before = open(log, errors="replace").read().count("ACCEPTED +2.50")
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
                         os.path.join(root, "tests", "host", "plugin_example", "interop_example.py"),
                         "--smlab-lab", lab["address"], "--smlab-keys", lab["keys"],
@@ -212,8 +214,35 @@ def test_pytest_plugin_on_a_lab_board(lab, tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert len([ln for ln in out.splitlines() if ln.startswith("PASSED ")]) == 3, out
+    assert open(log, errors="replace").read().count("ACCEPTED +2.50") == before + 1  # on board b2
     with Lab(lab["address"]) as lb:
         assert lb.places()["hostb-b2"]["acquired"] is None
+
+
+def test_pytest_plugin_with_labgrid_lg_env(lab, tmp_path):
+    """labgrid's own pytest plugin drives the place: an environment file with a RemotePlace
+    (`--lg-env`), the place acquired beforehand as `labgrid-client acquire` does; smlab_board is
+    labgrid's `target` and the same interop example passes on it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = tmp_path / "env.yaml"
+    env.write_text("targets:\n  main:\n    resources:\n      RemotePlace:\n        name: hosta-a2\n"
+                   "options:\n  coordinator_address: '%s'\n" % lab["address"])
+    log = os.path.join(lab["home"], "boards", "a2", "console.log")
+    before = open(log, errors="replace").read().count("ACCEPTED +2.50")
+    with Lab(lab["address"]) as lb:
+        lb.acquire("hosta-a2")
+        try:
+            r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA",
+                                os.path.join(root, "tests", "host", "plugin_example", "interop_example.py"),
+                                "--lg-env", str(env), "--smlab-keys", lab["keys"]],
+                               capture_output=True, text=True, timeout=120, cwd=root)
+        finally:
+            lb.release("hosta-a2")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert len([ln for ln in out.splitlines() if ln.startswith("PASSED ")]) == 3, out
+    # the board behind the place ran it: its display showed the example's top-up
+    assert open(log, errors="replace").read().count("ACCEPTED +2.50") == before + 1
 
 
 def test_killing_an_exporter_fails_only_its_steps_and_releases_its_places(lab, tmp_path):
