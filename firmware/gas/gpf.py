@@ -334,6 +334,24 @@ def get(dev, now=None):
     return bytes((2, min(len(q) - 1, 255))) + bytes.fromhex(q[0][3])
 
 
+def head(dev):
+    """Queue id of the oldest message (None when empty)."""
+    q = _st(dev.gas)["gq"]
+    return q[0][0] if q else None
+
+
+def taken(dev, i):
+    """Message `i` was handed to the GSME and it asked for the next one without a response (it
+    refused it): it leaves the queue (one store write)."""
+    gas = dev.gas
+    if not any(e[0] == i for e in _st(gas)["gq"]):
+        return False
+    w = gas.begin()
+    w["gq"] = [e for e in w["gq"] if e[0] != i]
+    gas.commit()
+    return True
+
+
 def put(dev, rsp, now=None):
     """The GSME's PUT (`03 ‖ message`, given without the 03): a response to a queued message takes
     it off the queue; a TOM pair whose every component succeeded is applied to the mirror, in the
@@ -445,7 +463,7 @@ def backup_alert(dev, counter=None):
     if counter is None:
         counter = dev.store.counter("gpf_alert").increment()
     lst = b"".join(_seq(b"\x04\x08" + bytes.fromhex(e) + _int(ty)) for e, ty in _st(dev.gas)["dl"])
-    g = _gtime(dev.now()).encode()
+    g = _gtime(dev.now())
     body = _seq(b"\x02\x03\x00\x80\x71" + b"\x18" + bytes((len(g),)) + g + _seq(lst))
     msg = frame.Message(cra=frame.CRA_ALERT, counter=counter, originator=t_.eui, recipient=cell.eui,
                         message_code=0x00B2, content=body)

@@ -1,0 +1,128 @@
+"""A gas premises in process for benches and tests (docs/gas.md "Sleepy GSME"): the RTDS GSME
+00DB1234567890A1 and the RTDS GPF 00DB1234567890A3 (host_tools/gbcs/gsme_rtds.py, gpf_rtds.py:
+bench static ECDH secrets) on one virtual clock, joined by an in-memory medium that carries the
+same ZSE Tunneling ZCL frames the HAN would (firmware/gas/sleepy.py). Remote-party commands are
+made on the host from RTDS commands with a fresh originator counter, MAC'd with the originator's
+published KA key; responses are verified with `cryptography` (runner.judge). CPython only.
+
+    p = Premises(workdir, t0)
+    p.queue_for_gsme(name, counter)   # a WAN command for the GSME: held at the GPF
+    p.read_gpf(name, counter)         # a GPF read: answered at once from the mirror
+    p.advance(seconds)                # the virtual clock; the GSME wakes when due
+"""
+import os
+import time
+
+from host_tools.gbcs import corpus as C
+
+GSME = bytes.fromhex("00db1234567890a1")
+GPF = bytes.fromhex("00db1234567890a3")
+EPOCH_2000 = 946684800
+ACB = bytes.fromhex("90b3d51f30000002")
+
+
+class Clock:
+    def __init__(self, t):
+        self.t = t
+
+    def time(self):
+        return self.t
+
+
+def rtds_command(name):
+    """(path, parsed message) of the RTDS command file `name` (basename)."""
+    from firmware.gbcs import frame
+
+    for f in C.corpus_files():
+        if os.path.basename(f) == name:
+            return f, frame.parse(C.load_hex(f))
+    raise KeyError(name)
+
+
+def remac(keys, name, counter, recipient_ka_pub):
+    """RTDS command `name` again with originator counter `counter`, MAC'd on the host with the
+    ACB's published KA private key, as the ACB MACs every command (non-critical commands)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from firmware.crypto.gmac import gbcs_mac
+    from firmware.gbcs import frame, parties as P
+
+    _, m = rtds_command(name)
+    m.counter = counter
+    frame.build(m)
+    priv = keys.parties[ACB].priv["ka"]
+    pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), recipient_ka_pub)
+    z = priv.exchange(ec.ECDH(), pub)
+    return frame.set_mac(m, gbcs_mac(z, m.originator, P.U_COMMAND, frame.u64(counter), m.recipient,
+                                     m.mac_aad(), 12))
+
+
+class Premises:
+    def __init__(self, workdir, t0=1420070400, keys=None):
+        from firmware import roles
+        from firmware.store.durable import Store
+        from firmware.gas.sleepy import Hub
+        from host_tools.gbcs.gpf_rtds import GpfRole
+        from host_tools.gbcs.gsme_rtds import GsmeRole
+
+        self.keys = keys or C.Keystore(C.KEYSTORE)
+        self.clock = Clock(t0)
+        self.gsme_role, self.gpf_role = GsmeRole(), GpfRole()
+        s1, s2 = Store(os.path.join(workdir, "gsme")), Store(os.path.join(workdir, "gpf"))
+        self.gsme_role.provision_store(s1, self.keys)
+        self.gpf_role.provision_store(s2, self.keys)
+        self.gsme = roles.build("gsme", self.clock, s1)
+        self.gpf = roles.build("gpf", self.clock, s2)
+        self.hub = Hub(self.gpf)
+        self.out = []  # (virtual time, GBCS message the GSME PUT) passed on to the WAN
+        self.awake = []  # wall seconds of each wake's HAN session
+        self.frames = 0
+
+    def _send(self, zcl_frame):
+        self.frames += 1
+        reply, msg = self.hub.on_zcl(zcl_frame)
+        if msg is not None:
+            self.out.append((self.clock.t, msg))
+        return reply
+
+    def queue_for_gsme(self, name, counter):
+        from firmware.gas import gpf
+
+        raw = remac(self.keys, name, counter, self.keys.device_pub(GSME, "ka"))
+        gpf.queue(self.gpf, raw)
+        return raw
+
+    def read_gpf(self, name, counter):
+        raw = remac(self.keys, name, counter, self.keys.device_pub(GPF, "ka"))
+        return raw, self.gpf.process(raw)
+
+    def next_wake(self):
+        return self.gsme.gas.st["wk"] + EPOCH_2000 - self.gsme._off
+
+    def advance(self, seconds, step=60):
+        """Run the virtual clock `seconds` on (in `step`s); the GSME wakes when its wake is due.
+        Returns the wakes [(virtual time, fetched, put)]."""
+        from firmware.gas.sleepy import wake
+
+        end = self.clock.t + seconds
+        wakes = []
+        while True:
+            nxt = min(end, max(self.clock.t, self.next_wake()))
+            self.clock.t = nxt
+            if self.gsme.poll():
+                t0 = time.perf_counter()
+                got, put = wake(self.gsme, self._send)
+                self.awake.append(time.perf_counter() - t0)
+                wakes.append((self.clock.t, got, put))
+            if self.clock.t >= end:
+                return wakes
+
+    def verify(self, raw, rsp, device):
+        """runner.judge of response `rsp` to command `raw` from `device` (GSME or GPF)."""
+        from firmware.gbcs import frame
+        from host_tools.gbcs import runner
+
+        m = frame.parse(raw)
+        role = self.gsme_role if device == GSME else self.gpf_role
+        peer = self.keys.parties[m.originator].priv["ka"]
+        ok, why, _, r = runner.judge(m, rsp, device, role.ds_pub(), role.ka_pub(self.keys), peer)
+        return ok, why, r
