@@ -143,3 +143,17 @@ def test_smlab_rtds_role_gpf_json(report):
     d = json.loads(p.stdout)
     for k in ("commands", "authenticated", "verified", "success_content_equal", "error_content_equal"):
         assert d[k] == report[k], k
+
+
+def test_powercut_vector_is_the_rtds_gpf(keys):
+    """tests/vectors/gas/gpf_rtds.json (the GPF power-cut campaign's GPF) is today's provisioning
+    payload of the RTDS GPF and its RTDS commands."""
+    from host_tools.gbcs.gas_premises import rtds_command
+
+    with open(os.path.join(ROOT, "tests", "vectors", "gas", "gpf_rtds.json")) as f:
+        v = json.load(f)
+    assert v["payload"] == gpf_rtds.GpfRole().payload(keys)
+    for k, name in (("GCS13a", "GCS13a_4.1.1_SUCCESS_RELIABLE_GPF_COMMAND_GBCS.HEX"),
+                    ("GCS59", "GCS59_8.12.2_SUCCESS_COMMAND_GBCS.HEX"),
+                    ("GCS23", "GCS23_6.6_SUCCESS_COMMAND_GBCS.HEX")):
+        assert bytes.fromhex(v["commands"][k]) == C.load_hex(rtds_command(name)[0])
