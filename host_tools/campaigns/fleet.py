@@ -158,6 +158,16 @@ def wait_optical(port, timeout):
         raise ScenarioError(str(e))
 
 
+def _wait_shown(vb, prefixes, timeout):
+    """Wait until the board's display showed a line starting with one of `prefixes` (any boot)."""
+    deadline = time.monotonic() + timeout
+    while not any(ln.startswith(prefixes) for ln in vb.display_lines()):
+        if time.monotonic() > deadline:
+            raise ScenarioError("%s: the firmware showed none of %s within %.0f s"
+                                % (os.path.basename(vb.path), "/".join(prefixes), timeout))
+        time.sleep(0.05)
+
+
 class Runner:
     def __init__(self, scenario, workdir, progress=None, boards_n=None):
         self.sc = scenario
@@ -239,6 +249,9 @@ class Runner:
         except flash.FlashError as e:
             raise ScenarioError("flash failed: %s" % e)
         self.setup_s["flash"] = time.monotonic() - t0
+        # the firmware boots straight from the image: take the REPL only once it idles (shows
+        # its first line), never while it imports (a Ctrl-C there can wedge the unix port)
+        self._parallel(lambda vb: _wait_shown(vb, ("NOT PROVISIONED", "READY"), max(60, self.n)), "boot")
         t0 = time.monotonic()
         parties = pki.load_keystore(self.keys)
         utrn = self.sc.get("utrn", {})
@@ -370,7 +383,8 @@ class Runner:
             return False
         if not alive:
             with self.lock:
-                self.lost.setdefault(t.exporter, time.monotonic() - self.t_start)
+                # seconds since the steps began (the timeline's origin)
+                self.lost.setdefault(t.exporter, time.monotonic() - getattr(self, "t_run", self.t_start))
         return not alive
 
     def _release_lost(self, t):

@@ -290,6 +290,15 @@ def test_killing_an_exporter_fails_only_its_steps_and_releases_its_places(lab, t
     lab_rep = rep["lab"]
     assert lab_rep["lost"] == ["hostb"] and sorted(lab_rep["released_lost"]) == ["hostb-b1", "hostb-b2"]
     assert lab_rep["exporters"]["hosta"]["failures"] == 0 and lab_rep["exporters"]["hostb"]["lost"]
+    # detected when the first of its steps failed after the kill (seconds on the steps' clock)
+    first_fail = min(s["start"] + s["seconds"] for s in failed_b)
+    assert t_kill - 1.0 <= lab_rep["exporters"]["hostb"]["lost_after_s"] <= first_fail + 0.5
+    # the HTML report says so: the exporter lost, its places released, its failed steps in red
+    from host_tools.campaigns import report
+
+    report.write(str(tmp_path / "report.html"), rep, steps)
+    page = (tmp_path / "report.html").read_text()
+    assert "places released" in page and page.count('class="step failed"') == len(failed_b)
     # after the campaign every place is free again
     with Lab(lab["address"]) as lb:
         assert all(p["acquired"] is None for p in lb.places().values())
