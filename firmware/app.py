@@ -52,6 +52,9 @@ class App:
                 vk_dir = board.storage_root().rstrip("/") + vk_dir
                 ensure_dir(vk_dir)
             self.role = roles.build(name, board, store, vk_dir or None)
+            if store.get("fault") is not None:  # a test fault armed on this board (firmware/core/faults.py)
+                from firmware.core import faults
+                faults.load(self.role.table, store)
         except Reject as e:
             if e.reason == reasons.NOT_PROVISIONED:
                 board.display("NOT PROVISIONED")

@@ -34,6 +34,19 @@ def register(sub):
     c.add_argument("writes", type=int, help="flash writes from the next boot before power is cut")
     c.add_argument("--clean", action="store_true", help="cut between writes (no torn write)")
     c.set_defaults(func=cut)
+    fa = s.add_parser("fault", help="arm a device fault for the next command (RTDS ERROR variants)",
+                      description="Arm, list or clear the test fault of a virtual board "
+                                  "(firmware/core/faults.py): the command it hits answers items before K "
+                                  "as usual, item K hardware-fault (1), later items other-reason (250); a "
+                                  "DER command the role's failure answer. Stored on the board: one-shot, "
+                                  "kept across resets until a command consumes it. The board is stopped at "
+                                  "its REPL to write the store, then reset.")
+    fa.add_argument("name", help="board name")
+    fa.add_argument("--item", type=int, metavar="K", help="the item that fails (0 = the first)")
+    fa.add_argument("--counter", type=int, default=0, metavar="N",
+                    help="hit the command with this originator counter (default: the next command)")
+    fa.add_argument("--clear", action="store_true", help="disarm every fault")
+    fa.set_defaults(func=fault)
     _register_meter(s)
 
 
@@ -151,3 +164,49 @@ def clock(args):
     t = simctl.meter_time(path)
     return {"text": "%s: meter time %s UTC, rate %d" % (args.name, mclock.text(t), s["clock"]["rate"]),
             "data": dict(s, meter_time=t)}
+
+
+_FAULT_CODE = """import board
+from firmware.store.durable import Store
+from firmware.core import faults
+_st = Store(board.get().storage_root().rstrip('/'))
+%s
+print('ARMED', [list(e) for e in faults.armed(_st)])
+"""
+
+
+def fault(args):
+    """Arm (--item), clear (--clear) or list the faults of a virtual board over its REPL, then reset
+    it so its firmware boots with them."""
+    import json
+
+    from host_tools.boards.flash import Board, FlashError
+
+    if args.clear and args.item is not None:
+        raise CliError("--item and --clear exclude each other")
+    if args.item is not None and not (0 <= args.item <= 255 and 0 <= args.counter < 1 << 64):
+        raise CliError("--item is 0..255 and --counter 0..2^64-1")
+    vb = registry.vboard(args.name, args.home)
+    if not vb.running():
+        raise CliError("virtual board %s is not running" % args.name)
+    body = ("faults.clear(_st)" if args.clear else
+            "faults.arm(_st, %d, %d)" % (args.item, args.counter) if args.item is not None else "")
+    try:
+        b = Board(vb.console)
+    except FlashError as e:
+        raise CliError(str(e))
+    try:
+        out = b.exec(_FAULT_CODE % body).decode(errors="replace")
+    except FlashError as e:
+        raise CliError("%s: %s" % (args.name, e))
+    finally:
+        b.t.close()
+    vb.reset_to_app()  # back to the firmware (it loads the stored fault at boot)
+    line = [ln for ln in out.splitlines() if ln.startswith("ARMED ")]
+    if not line:
+        raise CliError("%s: no answer from the board's REPL: %s" % (args.name, out.strip()[-200:]))
+    armed = json.loads(line[-1][6:])
+    text = "%s: %s" % (args.name, "; ".join(
+        "item %d of %s" % (k, "the next command" if c == 0 else "the command with counter %d" % c)
+        for c, k in armed) or "no fault armed")
+    return {"text": text, "data": {"name": args.name, "armed": [{"counter": c, "item": k} for c, k in armed]}}

@@ -22,6 +22,14 @@ then reset per use case by a `Resetter`:
   copied on the board into a snapshot folder; per use case they are copied back over the store and
   the board reset. Comb tables of trust-anchor DS keys are kept (they depend on public keys only).
 
+Seeding and faults (docs/host-tools.md): before a folder (a session of it) runs, the values its RTDS
+responses read back are seeded into the device's COSEM object store (`seeds`), and the device's test
+fault (firmware/core/faults.py) is armed for each ERROR command that is its SUCCESS command again,
+at the item where the RTDS ERROR response fails (`classify`); `sessions` splits a folder where two
+commands need different values, and runs each command of a trust-anchor replacement folder
+alone. In process the store is written through a role built on it; on a virtual board the same code
+runs offline on a copy of its flash image (`ImagePrep`); on a real board over its raw REPL.
+
 Each command's result: the device answered (authenticated) or refused (alert code); the response
 verified with `cryptography` independently of the firmware (frame fields echo the command; critical
 commands and SIGNED_RESPONSE_EXTRA answered device-signed, checked with the device DS key; others
@@ -98,6 +106,39 @@ class Role:
 ROLES = {
     "esme": Role("esme", "00db1234567890a0", "00db1234567890a0-ka", C.ESME_DS_PRIV),
 }
+
+
+def _chf_role():
+    # the RTDS Comms Hub (host_tools/gbcs/chf_rtds.py: bench static ECDH secrets, the RTDS clock,
+    # the hub's model seeded through its own API)
+    from host_tools.gbcs.chf_rtds import ChfRole
+
+    return ChfRole()
+
+
+ROLES["chf"] = _chf_role()
+
+
+def _gsme_role():
+    # the RTDS gas meter (host_tools/gbcs/gsme_rtds.py: bench static ECDH secrets, the RTDS clock,
+    # the gas model seeded and the GBZ fault hook armed through its own API)
+    from host_tools.gbcs.gsme_rtds import GsmeRole
+
+    return GsmeRole()
+
+
+ROLES["gsme"] = _gsme_role()
+
+
+def _gpf_role():
+    # the RTDS Gas Proxy Function (host_tools/gbcs/gpf_rtds.py: bench static ECDH secrets, the RTDS
+    # clock, the mirror seeded through the GPF's own model)
+    from host_tools.gbcs.gpf_rtds import GpfRole
+
+    return GpfRole()
+
+
+ROLES["gpf"] = _gpf_role()
 
 
 def role(name):
@@ -189,6 +230,203 @@ def use_cases(top, eui, only=None):
     return ucs
 
 
+# -- ERROR variants and seeding ------------------------------------------------------------------
+# Folders whose commands are independent scenarios that change the trust anchors (a CS02b/CS02g
+# IMMEDIATE success replaces the cells the folder's later commands are signed under): every command
+# of such a folder starts from the freshly provisioned device.
+FRESH_PER_COMMAND = ("CS02b", "CS02g")
+
+
+def _masked(msg):
+    """(originator, recipient, message code, content) of a command with the counter-derived bytes
+    of its content masked: the DLMS invoke-id, and every copy of the originator counter (8-byte
+    big-endian, or a DER INTEGER holding it)."""
+    c = bytes(msg.content)
+    if c[:1] == b"\xd9" and len(c) > 5:
+        c = c[:1] + b"\0\0\0\0" + c[5:]
+    n = msg.counter
+    mn = n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big")  # minimal signed encoding
+    for pat in (n.to_bytes(8, "big"), b"\x02" + bytes((len(mn),)) + mn):
+        c = c.replace(pat, b"\xff\xfeCTR\xfe\xff")
+    return msg.originator, msg.recipient, msg.message_code, c
+
+
+def response_items(content):
+    """[(kind, result code, encoded data item bytes)] of a DLMS access-response, or None when
+    `content` is not one."""
+    from firmware.gbcs import dlms
+
+    b = bytes(content)
+    if b[:1] != b"\xda" or len(b) < 8 or b[5] or b[6]:
+        return None
+    try:
+        n, p = dlms._len(b, 7, len(b))
+        data = []
+        for _ in range(n):
+            q = p
+            p = dlms.decode_at(b, p, len(b))[1]
+            data.append(b[q:p])
+        m, p = dlms._len(b, p, len(b))
+        if m != n or p + 2 * n != len(b):
+            return None
+        return [(b[p + 2 * i], b[p + 2 * i + 1], data[i]) for i in range(n)]
+    except Exception:  # noqa: BLE001 - firmware Reject for a malformed response: not one
+        return None
+
+
+def _fault_item(err, suc):
+    """The item K at which the RTDS ERROR response `err` departs from the SUCCESS response `suc`
+    of the same command, when it has the device-failure shape: items before K as in SUCCESS, item
+    K hardware-fault (1), every later item other-reason (250), failed items null-data. None
+    otherwise. DER content (no items): 0 when the first difference is a status INTEGER 0
+    answered 1 (RTDS CS06), the analogue of a failed item."""
+    ei, si = response_items(err), response_items(suc)
+    if ei is None or si is None:
+        e, s = bytes(err), bytes(suc)
+        d = next((i for i in range(min(len(e), len(s))) if e[i] != s[i]), None)
+        if ei is None and si is None and d is not None and d >= 2 and e[d - 2:d + 1] == b"\x02\x01\x01" \
+                and s[d] == 0:
+            return 0  # DER: a status INTEGER 0 answered 1, the hardware-fault analogue
+        return None
+    if len(ei) != len(si):
+        return None
+    k = next((i for i in range(len(ei)) if ei[i][:2] != si[i][:2]), None)
+    if k is None:
+        return None
+    ok = all(ei[i][:2] == si[i][:2] for i in range(k)) and ei[k][1] == 1 and \
+        all(e[1] == 250 for e in ei[k + 1:]) and all(e[2] == b"\0" for e in ei[k:])
+    return k if ok else None
+
+
+def _partner(cmd, commands):
+    """The SUCCESS command an ERROR command varies: same name with SUCCESS for ERROR, else the
+    SUCCESS command of the folder with the same message code and request shape."""
+    want = cmd.name.replace("_ERROR_", "_SUCCESS_")
+    sucs = [c for c in commands if c.variant == "SUCCESS" and c.expected is not None]
+    for c in sucs:
+        if c.name == want:
+            return c
+    same = [c for c in sucs if c.msg.message_code == cmd.msg.message_code]
+    return (same or sucs or [None])[0]
+
+
+def classify(uc):
+    """{command file: analysis} for the ERROR commands of UseCase `uc`: "cause" "fault" (the
+    command is its SUCCESS command's, counter-derived bytes aside: the device condition differs,
+    set by the fault hook at "item") or "command" (left to the device), "same_cmd", "item" (where
+    the RTDS ERROR response departs from SUCCESS in the device-failure shape, or None)."""
+    out = {}
+    for c in uc.commands:
+        if c.variant != "ERROR":
+            continue
+        s = _partner(c, uc.commands)
+        a = {"success": s.name if s else None, "same_cmd": False, "item": None, "cause": "command"}
+        if s is not None and c.expected is not None:
+            from firmware.gbcs import frame
+
+            mc, ms = _masked(c.msg), _masked(s.msg)
+            a["same_cmd"] = mc == ms
+            a["differs"] = [w for w, x, y in zip(("originator", "recipient", "message code", "content"), mc, ms)
+                            if x != y]
+            a["item"] = _fault_item(frame.parse(c.expected).content, frame.parse(s.expected).content)
+            if a["same_cmd"] and a["item"] is not None:
+                a["cause"] = "fault"
+        out[c.name] = a
+    return out
+
+
+def seeds(commands):
+    """[(class id, OBIS, attribute, encoded value)] the data model is seeded with before
+    `commands` run: for every GET item (with or without an access selector) the RTDS response of
+    a command answers with success and data, the data it returns, unless an earlier item or
+    command of `commands` SETs that attribute (then the device returns what it was given). First
+    value wins; only values the device returns from storage, never a response."""
+    from firmware.gbcs import dlms, frame
+
+    out, seen, written = [], set(), set()
+    for c in commands:
+        if c.expected is None or c.msg.content[:1] != b"\xd9":
+            continue
+        try:
+            req = dlms.parse_request(c.msg.content)
+        except Exception:  # noqa: BLE001 - a request the firmware cannot parse seeds nothing
+            continue
+        items = response_items(frame.parse(c.expected).content) or []
+        for i, (kind, cid, obis, attr) in enumerate(req.specs):
+            key = (cid, bytes(obis), attr)
+            if kind in (dlms.SET, dlms.SET_WITH_SELECTION):
+                written.add(key)
+                continue
+            if kind not in (dlms.GET, dlms.GET_WITH_SELECTION) or i >= len(items):
+                continue
+            _, code, data = items[i]
+            if code != 0 or data == b"\0" or key in seen or key in written:
+                continue
+            seen.add(key)
+            out.append((cid, bytes(obis), attr, bytes(data)))
+    return out
+
+
+def _specs(cmd):
+    """The DLMS request specifications of a command ([] for other content or one that does not
+    parse)."""
+    from firmware.gbcs import dlms
+
+    if cmd.msg.content[:1] != b"\xd9":
+        return []
+    try:
+        return dlms.parse_request(cmd.msg.content).specs
+    except Exception:  # noqa: BLE001 - firmware Reject: not a request the runner can read
+        return []
+
+
+def _split_on_conflicts(commands):
+    """Groups of consecutive commands run from one device state: a command that reads back a value
+    other than the one an earlier command of its group needs seeded (RTDS variants of one folder
+    are independent scenarios, e.g. ECS26a TWIN and SINGLE read one attribute with two values)
+    starts a new group."""
+    from firmware.gbcs import dlms
+
+    groups, cur, need, written = [], [], {}, set()
+    for c in commands:
+        mine = {(cid, obis, attr): data for cid, obis, attr, data in seeds([c])}
+        if cur and any(k in need and need[k] != v and k not in written for k, v in mine.items()):
+            groups.append(cur)
+            cur, need, written = [], {}, set()
+        cur.append(c)
+        for k, v in mine.items():
+            need.setdefault(k, v)
+        written.update((cid, bytes(obis), attr) for kind, cid, obis, attr in _specs(c)
+                       if kind in (dlms.SET, dlms.SET_WITH_SELECTION))
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+class Session:
+    """Commands run from one fresh device state, the values seeded and the faults armed
+    ([(originator counter, item)]) before they run."""
+
+    def __init__(self, commands, seeds_, faults):
+        self.commands = commands
+        self.seeds = seeds_
+        self.faults = faults
+
+
+def sessions(uc, analysis=None):
+    """[Session] of UseCase `uc`: one for the whole folder (split where two commands need one
+    attribute seeded with different values), or one per command in the folders of
+    FRESH_PER_COMMAND. A fault is armed for every ERROR command classified "fault"."""
+    a = classify(uc) if analysis is None else analysis
+    fresh = any(t in uc.name for t in FRESH_PER_COMMAND)
+    groups = [[c] for c in uc.commands] if fresh else _split_on_conflicts(uc.commands)
+    out = []
+    for g in groups:
+        fl = [(c.msg.counter, a[c.name]["item"]) for c in g if c.name in a and a[c.name]["cause"] == "fault"]
+        out.append(Session(g, seeds(g), fl))
+    return out
+
+
 # -- devices --------------------------------------------------------------------------------------
 class Refused(Exception):
     """The device refused a command: `alert` the GBCS alert code (int) when it gave one."""
@@ -226,7 +464,10 @@ class InProcess:
     def start(self):
         return None
 
-    def begin(self, uc):
+    def begin(self, uc, session=None):
+        """A freshly provisioned device, the session's values seeded and faults armed in its store
+        (through a role built on it, as on a board), then powered on: the role built again and,
+        as firmware/app.py does at boot, a stored fault loaded."""
         from firmware import roles
         from firmware.store.durable import Store
 
@@ -234,7 +475,26 @@ class InProcess:
         d = os.path.join(self.workdir, "uc%03d" % self.n)
         st = Store(d)
         self.role.provision_store(st, self.keys, self.table_dir)
-        self.dev = roles.build(self.role.name, _HostBoard(), st, self.table_dir)
+        own = hasattr(self.role, "seed")  # a role seeded (and its faults armed) through its own API
+        if session is not None and session.seeds and not own:
+            from firmware.meter import objects
+
+            o = objects.of(roles.build(self.role.name, _HostBoard(), st, self.table_dir))
+            for cid, obis, attr, data in session.seeds:
+                o.stage(cid, obis, attr, data)
+            o.commit()
+        if session is not None and session.faults and not own:
+            from firmware.core import faults
+
+            for ctr, k in session.faults:
+                faults.arm(st, k, ctr)
+        self.dev = roles.build(self.role.name, getattr(self.role, "board", _HostBoard)(), st, self.table_dir)
+        if hasattr(self.role, "seed"):  # a role whose model is seeded through its own API (chf)
+            self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+        if st.get("fault") is not None:
+            from firmware.core import faults
+
+            faults.load(self.dev.table, st)
 
     def send(self, raw):
         from firmware.alerts import Reject
@@ -252,6 +512,156 @@ class InProcess:
             self._tmp.cleanup()
 
 
+def prepare_code(role_name, session):
+    """MicroPython source run on a board's raw REPL (the store as the reset left it, the firmware
+    stopped) that seeds the session's values through the role's Objects and arms its faults in the
+    store, as InProcess.begin does; prints PREP-OK. None when there is nothing to prepare."""
+    if session is None or not (session.seeds or session.faults):
+        return None
+    seeds_ = [[cid, obis.hex(), attr, data.hex()] for cid, obis, attr, data in session.seeds]
+    return ("import board, json\n"
+            "from binascii import unhexlify as _u\n"
+            "from firmware.app import VK_DIR\n"
+            "from firmware.store.durable import Store\n"
+            "_b = board.get()\n"
+            "_r = _b.storage_root().rstrip('/')\n"
+            "_st = Store(_r)\n"
+            "_S = json.loads(%r)\n"
+            "if _S:\n"
+            "    from firmware import roles\n"
+            "    from firmware.meter import objects\n"
+            "    _o = objects.of(roles.build(%r, _b, _st, _r + VK_DIR))\n"
+            "    for _c, _ob, _a, _d in _S:\n"
+            "        _o.stage(_c, _u(_ob), _a, _u(_d))\n"
+            "    _o.commit()\n"
+            "from firmware.core import faults\n"
+            "for _n, _k in json.loads(%r):\n"
+            "    faults.arm(_st, _k, _n)\n"
+            "print('PREP-OK')\n" % (json.dumps(seeds_, separators=(",", ":")), role_name,
+                                     json.dumps(session.faults)))
+
+
+def _prepare(console, code):
+    """Run prepare_code `code` on the board's raw REPL (the firmware interrupted); the caller
+    resets the board."""
+    from host_tools.boards.flash import Board, FlashError
+
+    try:
+        b = Board(console)
+    except FlashError as e:
+        raise RunnerError(str(e))
+    try:
+        out = b.exec(code).decode(errors="replace")
+    except FlashError as e:
+        raise RunnerError("%s: seeding / fault arming failed: %s" % (console, e))
+    finally:
+        b.t.close()
+    if "PREP-OK" not in out:
+        raise RunnerError("%s: seeding / fault arming failed: %s" % (console, out.strip()[-200:]))
+
+
+# Offline preparation of a virtual board's flash image: one MicroPython unix-port process (started
+# on first use, kept for the run) mounts a copy of the image as the ROM (board/unix_boot.py) does,
+# with the board's configuration but no UARTs, and runs prepare_code with the firmware the image
+# holds (imported from the first image, then kept loaded like the board's frozen modules); the
+# copy then becomes the board's flash. Requests on stdin: one line "<image path> <code path>".
+_IMAGE_PREP = """import json, os, sys, vfs
+sys.path.insert(0, %(root)r)
+import board
+from board import unix
+from board.flash import NorFlash
+import board.hal
+import firmware.alerts
+with open(%(cfg)r) as f:
+    cfg = json.load(f)
+cfg.pop('uarts', None)
+first = True
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    img_path, code_path = line.split()
+    with open(code_path) as f:
+        code = f.read()
+    img = open(img_path, 'r+b')
+    vfs.umount('/')
+    vfs.mount(vfs.VfsLfs2(NorFlash(img, cfg.get('block_size', 4096))), '/')
+    os.chdir('/')
+    if first:
+        sys.path[:] = ['', '/lib', '.frozen']
+        import firmware
+        firmware.__path__ = '/firmware'
+        board.__path__ = '/board'
+        unix.install(cfg, {})
+        first = False
+    try:
+        exec(code, {'__name__': '__prep__'})
+    except Exception as e:
+        sys.print_exception(e)
+    vfs.umount('/')
+    vfs.mount(vfs.VfsPosix(), '/')
+    img.close()
+    print('PREP-DONE')
+"""
+
+
+class ImagePrep:
+    """The preparation process for one virtual board (see _IMAGE_PREP)."""
+
+    def __init__(self, vb):
+        self.vb = vb
+        self.p = None
+        self.dir = tempfile.TemporaryDirectory(prefix="smlab-prep-")
+
+    def _start(self):
+        import subprocess
+
+        from host_tools.boards.build import venv_bin
+        from host_tools.util import ROOT
+
+        script = os.path.join(self.dir.name, "prep_server.py")
+        with open(script, "w") as f:
+            f.write(_IMAGE_PREP % {"root": ROOT, "cfg": os.path.join(self.vb.path, "board.json")})
+        self.p = subprocess.Popen([venv_bin("micropython"), "-X", "heapsize=4M", script], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  cwd=self.dir.name)
+
+    def image(self, src, prep):
+        """A copy of flash image `src` with prepare_code `prep` run on it (RunnerError when it does
+        not print PREP-OK); returns the new image's bytes."""
+        if self.p is None or self.p.poll() is not None:
+            self._start()
+        img, code = (os.path.join(self.dir.name, n) for n in ("flash.img", "prep.py"))
+        shutil.copyfile(src, img)
+        with open(code, "w") as f:
+            f.write(prep)
+        self.p.stdin.write("%s %s\n" % (img, code))
+        self.p.stdin.flush()
+        out = []
+        while True:
+            ln = self.p.stdout.readline()
+            if not ln or ln.strip() == "PREP-DONE":
+                break
+            out.append(ln)
+        if not any("PREP-OK" in ln for ln in out):
+            raise RunnerError("seeding / fault arming on a copy of %s failed: %s" % (
+                self.vb.image, "".join(out).strip()[-300:]))
+        with open(img, "rb") as f:
+            return f.read()
+
+    def close(self):
+        if self.p is not None and self.p.poll() is None:
+            self.p.stdin.close()
+            try:
+                self.p.wait(10)
+            except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: it is ours, end it
+                self.p.kill()
+                self.p.wait()
+        if self.p is not None:
+            self.p.stdout.close()
+        self.dir.cleanup()
+
+
 class ImageResetter:
     """Per-use-case reset of a virtual board: its flash image as provisioning left it is put back
     and micropython restarted (the old process keeps the image file it opened, so the swap cannot
@@ -260,17 +670,29 @@ class ImageResetter:
     def __init__(self, vb):
         self.vb = vb
         self.saved = os.path.join(vb.path, "rtds-provisioned.img")
+        self.prep = None
 
     def save(self):
         """Called with the board idle at its REPL right after provisioning."""
         shutil.copyfile(self.vb.image, self.saved)
 
-    def reset(self):
-        with open(self.saved, "rb") as f:
-            write_atomic(self.vb.image, f.read(), sync=False)
-        self.vb.reset()
+    def reset(self, prep=None):
+        """Power on into the provisioned state; with `prep` (prepare_code) run it on the REPL of
+        that state, then power on again (the firmware boots with the values and faults stored)."""
+        if prep:
+            if self.prep is None:
+                self.prep = ImagePrep(self.vb)
+            data = self.prep.image(self.saved, prep)
+        else:
+            with open(self.saved, "rb") as f:
+                data = f.read()
+        write_atomic(self.vb.image, data, sync=False)
+        self.vb.reset_to_app()  # until the firmware shows READY: the optical port then answers
 
     def close(self):
+        if self.prep is not None:
+            self.prep.close()
+            self.prep = None
         if os.path.exists(self.saved):
             os.remove(self.saved)
 
@@ -314,9 +736,10 @@ class ReplResetter:
         self.optical = optical
         self.boot_timeout = boot_timeout
 
-    def _run(self, body):
-        """Run snapshot code `body` on the board's raw REPL, then reset the board (its firmware
-        boots from the store as left) and wait until its optical port answers."""
+    def _run(self, body, prep=None):
+        """Run snapshot code `body` on the board's raw REPL (then `prep`, prepare_code, when
+        given), then reset the board (its firmware boots from the store as left) and wait until
+        its optical port answers."""
         from host_tools.boards.flash import Board, FlashError
         from host_tools.hht import hht
 
@@ -328,6 +751,10 @@ class ReplResetter:
             out = b.exec(_SNAPSHOT_CODE % body).decode(errors="replace")
             if "RTDS-OK" not in out:
                 raise RunnerError("%s: store snapshot failed: %s" % (self.console, out.strip()[-200:]))
+            if prep:
+                out = b.exec(prep).decode(errors="replace")
+                if "PREP-OK" not in out:
+                    raise RunnerError("%s: seeding / fault arming failed: %s" % (self.console, out.strip()[-200:]))
             b.t.exec_raw_no_follow("import board\nboard.get().reset()")
         finally:
             b.t.close()  # the board is resetting: no raw-REPL exit to send
@@ -336,8 +763,10 @@ class ReplResetter:
     def save(self):
         self._run(_SAVE)
 
-    def reset(self):
-        self._run(_RESTORE)
+    def reset(self, prep=None):
+        """The provisioned store copied back; with `prep` (prepare_code) run after it, before the
+        reset."""
+        self._run(_RESTORE, prep)
 
     def close(self):
         return None
@@ -409,10 +838,10 @@ class OpticalDevice:
         self.resetter.save()
         self.cred = self._credential()
 
-    def begin(self, uc):
+    def begin(self, uc, session=None):
         from host_tools.hht import hht
 
-        self.resetter.reset()
+        self.resetter.reset(None if hasattr(self.role, "seed") else prepare_code(self.role.name, session))
         self.ser = hht.open_port(self.optical)
         self.h = hht.Hht(self.ser, timeout=self.timeout)
         deadline = time.monotonic() + self.timeout
@@ -644,45 +1073,63 @@ def run(device, role, ucs, keys, out_dir=None, progress=None):
                  "success_total": 0, "success_content_equal": 0, "error_total": 0, "error_content_equal": 0,
                  "results": []}
             t1 = time.monotonic()
-            device.begin(uc)
-            try:
-                for cmd in uc.commands:
-                    res = {"file": cmd.name, "variant": cmd.variant, "counter": cmd.msg.counter,
-                           "message_code": "%04X" % cmd.msg.message_code, "authenticated": False,
-                           "verified": False, "content_equal": None}
-                    t2 = time.monotonic()
-                    try:
-                        raw = device.send(cmd.raw)
-                    except Refused as e:
-                        res["refused"] = e.text
-                        if e.alert is not None:
-                            res["alert"] = "%04X" % e.alert
-                        raw = None
-                    res["seconds"] = round(time.monotonic() - t2, 3)
-                    if raw is not None:
-                        res["authenticated"] = True
-                        ok, why, equal, auth = check(cmd, raw, role, keys)
-                        res.update(verified=ok, content_equal=equal, auth=auth)
-                        if why:
-                            res["reason"] = why
-                        if out_dir:
-                            _write_hex(out_dir, uc.name, cmd.name, raw)
-                    u["commands"] += 1
-                    u["authenticated"] += res["authenticated"]
-                    u["verified"] += res["verified"]
-                    if cmd.variant in ("SUCCESS", "ERROR"):
-                        k = cmd.variant.lower()
-                        u[k + "_total"] += 1
-                        u[k + "_content_equal"] += res["content_equal"] is True
-                    u["results"].append(res)
-            finally:
-                device.end()
+            analysis = classify(uc)
+            for sess in sessions(uc, analysis):
+                u["seeded"] = u.get("seeded", 0) + len(sess.seeds)
+                armed = {} if hasattr(role, "seed") else dict(sess.faults)
+                device.begin(uc, sess)
+                try:
+                    for cmd in sess.commands:
+                        _one(device, cmd, role, keys, out_dir, uc, u, analysis.get(cmd.name), armed)
+                finally:
+                    device.end()
             u["seconds"] = round(time.monotonic() - t1, 3)
             report_ucs.append(u)
             if progress:
                 progress(u)
     finally:
         device.close()
+    return _report(device, role, report_ucs, t0, t_prov)
+
+
+def _one(device, cmd, role, keys, out_dir, uc, u, analysis, armed):
+    """Send one command and add its result to use-case report `u`."""
+    res = {"file": cmd.name, "variant": cmd.variant, "counter": cmd.msg.counter,
+           "message_code": "%04X" % cmd.msg.message_code, "authenticated": False,
+           "verified": False, "content_equal": None}
+    if analysis is not None:
+        res.update(cause=analysis["cause"], same_cmd=analysis["same_cmd"],
+                   rtds_item=analysis["item"], differs=analysis.get("differs"))
+    if cmd.msg.counter in armed:
+        res["fault_item"] = armed[cmd.msg.counter]
+    t2 = time.monotonic()
+    try:
+        raw = device.send(cmd.raw)
+    except Refused as e:
+        res["refused"] = e.text
+        if e.alert is not None:
+            res["alert"] = "%04X" % e.alert
+        raw = None
+    res["seconds"] = round(time.monotonic() - t2, 3)
+    if raw is not None:
+        res["authenticated"] = True
+        ok, why, equal, auth = check(cmd, raw, role, keys)
+        res.update(verified=ok, content_equal=equal, auth=auth)
+        if why:
+            res["reason"] = why
+        if out_dir:
+            _write_hex(out_dir, uc.name, cmd.name, raw)
+    u["commands"] += 1
+    u["authenticated"] += res["authenticated"]
+    u["verified"] += res["verified"]
+    if cmd.variant in ("SUCCESS", "ERROR"):
+        k = cmd.variant.lower()
+        u[k + "_total"] += 1
+        u[k + "_content_equal"] += res["content_equal"] is True
+    u["results"].append(res)
+
+
+def _report(device, role, report_ucs, t0, t_prov):
     keys_ = ("commands", "authenticated", "verified", "success_total", "success_content_equal",
              "error_total", "error_content_equal")
     rep = {"role": role.name, "eui": role.eui.hex().upper(), "device": device.kind}
@@ -693,8 +1140,32 @@ def run(device, role, ucs, keys, out_dir=None, progress=None):
     rep["seconds"] = round(time.monotonic() - t0, 2)
     rep["provision_seconds"] = round(t_prov, 2)
     rep["ok"] = rep["authenticated"] == rep["commands"] and rep["verified"] == rep["commands"]
+    rep["seeded"] = sum(u.get("seeded", 0) for u in report_ucs)
+    errs = [(u["name"], r) for u in report_ucs for r in u["results"] if r["variant"] == "ERROR"]
+    rep["error_fault_hook"] = sum(r.get("cause") == "fault" for _, r in errs)
+    rep["error_fault_hook_equal"] = sum(r.get("cause") == "fault" and r["content_equal"] is True for _, r in errs)
+    rep["error_not_reproduced"] = [{"use_case": n, "file": r["file"], "cause": r.get("cause"),
+                                    "reason": not_reproduced_reason(r)}
+                                   for n, r in errs if r["content_equal"] is not True]
     rep["use_cases"] = report_ucs
     return rep
+
+
+def not_reproduced_reason(r):
+    """Why the answer to ERROR command result `r` (a run() result) is not the RTDS ERROR response."""
+    if not r["authenticated"]:
+        return "refused by the device: %s" % r.get("refused", "")
+    if r.get("cause") == "fault":
+        return ("fault hook at item %d: the answer differs before the faulted item or, for a DER "
+                "command, the role's failure answer (table.der_fault) differs" % r.get("fault_item", -1))
+    if r.get("rtds_item") is not None:
+        return ("the command differs from its SUCCESS command (%s), yet RTDS answers hardware fault (1) "
+                "at item %d: a device condition the command does not carry; the fault hook is applied to "
+                "same-command variants only" % (", ".join(r.get("differs") or ["?"]), r["rtds_item"]))
+    if r.get("same_cmd"):
+        return "same command as SUCCESS, but the RTDS ERROR response is not the device-failure shape"
+    return ("command-caused (it differs from its SUCCESS command: %s): the device's answer differs from RTDS"
+            % ", ".join(r.get("differs") or ["no SUCCESS command"]))
 
 
 def _write_hex(out_dir, uc, name, raw):

@@ -10,6 +10,7 @@ import binascii
 import glob
 import json
 import os
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -18,7 +19,7 @@ from host_tools.gbcs import corpus as C
 
 pytestmark = pytest.mark.skipif(not C.available(), reason="../shared/interop RTDS corpus not present")
 
-from conftest import smlab_runner  # noqa: E402
+from conftest import BIN, smlab_runner  # noqa: E402
 from firmware.gbcs import frame  # noqa: E402
 from host_tools.gbcs import runner  # noqa: E402
 from host_tools.gbcs import verify as V  # noqa: E402
@@ -66,6 +67,94 @@ def test_in_process_all_297_authenticated_and_verified(cli_run):
     for u in rep["use_cases"]:
         if u["name"].split("_", 1)[1] in IMPLEMENTED:
             assert u["success_content_equal"] == u["success_total"] > 0, u["name"]
+
+
+def _implemented(esme, keys, tmp):
+    """predicate(kind, cid, obis, attr): the in-process ESME's dispatch table answers that object
+    (registered or resolved on demand), and it is stored, not a live attribute."""
+    from firmware.meter import objects
+
+    d = runner.InProcess(esme, keys, workdir=str(tmp))
+    d.begin(runner.use_cases(C.RTDS, esme.eui, ["ECS42"])[0])
+    t, objs = d.dev.table, objects.of(d.dev)
+
+    def ok(kind, cid, obis, attr):
+        k = 1 if kind == 4 else kind
+        e = t._t.get((k, cid, bytes(obis), attr)) or (t.resolve and t.resolve(kind, cid, bytes(obis), attr))
+        return e is not None and not objs.live(cid, obis, attr)
+    return ok
+
+
+def test_error_variants_seeding_and_faults(cli_run, keys, esme, tmp_path):
+    """ERROR variants: those of the same command as their SUCCESS command are answered through the
+    fault hook at the item RTDS fails, and equal RTDS whenever the SUCCESS answer does (the items
+    before K are the device's own); the rest are left to the device and listed with a reason.
+    SUCCESS: every GET-only command whose objects the device implements as stored values equals
+    RTDS once seeded."""
+    from firmware.gbcs import dlms
+
+    s, _, _, rep = cli_run
+    ucs = {uc.name: uc for uc in runner.use_cases(C.RTDS, esme.eui)}
+    res = {r["file"]: r for u in rep["use_cases"] for r in u["results"]}
+    errs = [r for r in res.values() if r["variant"] == "ERROR"]
+    assert len(errs) == s["error_total"] and s["error_fault_hook"] == sum(r["cause"] == "fault" for r in errs)
+    # the corpus analysis: most ERROR variants are the SUCCESS command again (a device condition)
+    assert s["error_fault_hook"] > s["error_total"] // 2
+    hooked = 0
+    for name, uc in ucs.items():
+        a = runner.classify(uc)
+        for c in uc.commands:
+            if c.variant != "ERROR":
+                continue
+            r = res[c.name]
+            assert r["cause"] == a[c.name]["cause"] and r.get("fault_item") == (
+                a[c.name]["item"] if a[c.name]["cause"] == "fault" else None)
+            if r["cause"] != "fault" or not c.msg.content.startswith(b"\xd9"):
+                continue
+            suc = res[a[c.name]["success"]]
+            if suc["content_equal"]:
+                assert r["content_equal"] is True, (name, c.name)
+                hooked += 1
+    assert hooked > 0 and s["error_fault_hook_equal"] >= hooked
+    listed = {e["file"] for e in s["error_not_reproduced"]}
+    assert listed == {r["file"] for r in errs if r["content_equal"] is not True}
+    assert all(e["reason"] for e in s["error_not_reproduced"])
+    assert s["error_content_equal"] == len(errs) - len(listed)
+    # SUCCESS reads of implemented, stored objects equal RTDS once seeded
+    ok = _implemented(esme, keys, tmp_path / "impl")
+    reads = 0
+    for uc in ucs.values():
+        for c in uc.commands:
+            if c.variant != "SUCCESS" or not c.msg.content.startswith(b"\xd9"):
+                continue
+            specs = dlms.parse_request(c.msg.content).specs
+            if all(k in (dlms.GET, dlms.GET_WITH_SELECTION) and ok(*sp) for sp in specs for k in (sp[0],)):
+                assert res[c.name]["content_equal"] is True, (uc.name, c.name)
+                reads += 1
+    assert reads > 0 and s["seeded"] > 0
+
+
+def test_a_mutated_seed_breaks_equality(keys, esme):
+    """The seeded value is what the device answers: flip one byte of one seeded value and that
+    read no longer equals RTDS; the faulted ERROR answer neither, its earlier items being read."""
+    uc = runner.use_cases(C.RTDS, esme.eui, ["ECS17a"])[0]
+    base = runner.run(runner.InProcess(esme, keys), esme, [uc], keys)
+    assert [r["content_equal"] for r in base["use_cases"][0]["results"]] == [True, True]
+    real = runner.sessions
+
+    def mutated(u, analysis=None):
+        out = real(u, analysis)
+        cid, obis, attr, data = out[0].seeds[0]
+        out[0].seeds[0] = (cid, obis, attr, data[:-1] + bytes((data[-1] ^ 1,)))
+        return out
+
+    runner.sessions = mutated
+    try:
+        rep = runner.run(runner.InProcess(esme, keys), esme, [uc], keys)
+    finally:
+        runner.sessions = real
+    assert [r["content_equal"] for r in rep["use_cases"][0]["results"]] == [False, False]
+    assert rep["verified"] == 2
 
 
 def test_outputs_readable(cli_run, keys, esme):
@@ -155,8 +244,9 @@ def test_bad_input_exits_2(tmp_path):
 
 
 def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
-    """All 297 over a virtual board (about 75 s here): per command, the same verdicts as in process,
-    every command (the largest is 3,986 bytes) within the optical pass-through limit."""
+    """All 297 over a virtual board, seeded and with faults armed as in process: per command the
+    same verdicts as in process, the same counts, every command (the largest is 3,986 bytes) within
+    the optical pass-through limit."""
     from firmware.optical.port import MAX_GBCS_BYTES
 
     run = smlab_runner(tmp_path / "home")
@@ -164,8 +254,10 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
     try:
         run("flash", "sim:rt")
         hexdir, rep_file = tmp_path / "out", tmp_path / "board.json"
-        r = run("rtds", "sim:rt", "--role", "esme", "--json", "--out", str(hexdir), "--report", str(rep_file),
-                check=False)
+        # about 100 s on an idle machine (reset, seeding, login per folder); a loaded one doubles it
+        r = subprocess.run([os.path.join(BIN, "smlab"), "rtds", "sim:rt", "--role", "esme", "--json", "--out",
+                            str(hexdir), "--report", str(rep_file)], capture_output=True, text=True, timeout=480,
+                           env=dict(os.environ, SMLAB_HOME=str(tmp_path / "home")))
         board, rep = json.loads(r.stdout), json.load(open(rep_file))
         # the real-board path (optical port + REPL console, state restored from a store snapshot
         # on the board) driven through the virtual board's two ports
@@ -178,6 +270,7 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
         r3 = run("rtds", str(bdir / "optical"), check=False)
         assert r3.returncode == 2 and "--console" in r3.stderr
         _send_raw(run, tmp_path, esme)
+        _sim_fault(run, tmp_path, esme)
     finally:
         run("sim", "stop", check=False)
     _, _, _, ip = cli_run
@@ -197,6 +290,53 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
         assert board[v.lower() + "_content_equal"] == sum(r["variant"] == v and r["content_equal"] is True
                                                           for r in kept)
     assert len(glob.glob(str(hexdir / "*" / "*.HEX"))) == 297
+    # the same counts as in process, seeding and fault hook included
+    for k in COUNTS + ("error_fault_hook", "error_fault_hook_equal", "seeded"):
+        assert board[k] == ip[k], k
+    assert [(e["file"], e["reason"]) for e in board["error_not_reproduced"]] == [
+        (e["file"], e["reason"]) for e in ip["error_not_reproduced"]]
+
+
+def _sim_fault(run, tmp, esme):
+    """`smlab sim fault`: armed over the REPL, kept across a reset, consumed by the one command it
+    hits, which then answers exactly the RTDS ERROR response; listed, cleared, bad input exits 2."""
+    from firmware.gbcs import frame
+
+    uc = runner.use_cases(C.RTDS, esme.eui, ["ECS17a"])[0]
+    err = [c for c in uc.commands if c.variant == "ERROR"][0]
+    k = runner.classify(uc)[err.name]["item"]
+    cred = str(tmp / "cred.json")
+    run("rtds", "sim:rt", "--use-case", "ECS17a")  # left after its last command, values seeded
+    # the ERROR command again is a replay; the SUCCESS command with a counter above it answers
+    # as SUCCESS unless a fault hits it
+    d = json.loads(run("--json", "sim", "fault", "rt", "--item", str(k)).stdout)["data"]
+    assert d["armed"] == [{"counter": 0, "item": k}]
+    run("sim", "reset", "rt")
+    assert json.loads(run("--json", "sim", "fault", "rt").stdout)["data"]["armed"] == [{"counter": 0, "item": k}]
+    suc = [c for c in uc.commands if c.variant == "SUCCESS"][0]
+    r = run("--json", "send", "sim:rt", "--raw", _recounted(suc, err.msg.counter + 1).hex(), "--cred", cred,
+            "--keys", C.KEYSTORE, check=False)
+    assert r.returncode in (0, 1), r.stderr
+    resp = frame.parse(bytes.fromhex(json.loads(r.stdout)["response"]))
+    assert bytes(resp.content)[5:] == bytes(frame.parse(err.expected).content)[5:]  # invoke-id aside
+    assert json.loads(run("--json", "sim", "fault", "rt").stdout)["data"]["armed"] == []
+    run("sim", "fault", "rt", "--item", "3", "--counter", "77")
+    assert json.loads(run("--json", "sim", "fault", "rt", "--clear").stdout)["data"]["armed"] == []
+    assert run("sim", "fault", "rt", "--item", "300", check=False).returncode == 2
+
+
+def _recounted(cmd, counter):
+    """RTDS command `cmd` (non-critical: MAC only) with another originator counter, MAC'd with the
+    published ACB KA key."""
+    from firmware.gbcs import parties
+
+    keys = C.Keystore(C.KEYSTORE)
+    acb = next(p for p in keys.parties.values() if p.role == parties.ACB and "ka" in p.priv)
+    m = cmd.msg
+    assert not m.signature
+    return V.build_command(m.originator, m.recipient, counter, m.message_code, bytes(m.content),
+                           acb_ka_priv=acb.priv["ka"], device_ka_pub=runner.role("esme").ka_pub(keys),
+                           date_time=m.date_time)
 
 
 def _send_raw(run, tmp, esme):
