@@ -1,8 +1,8 @@
 """The sleepy GSME's HAN session with its GPF (shared/reference/gas.md §4.4, §4.5; GBCS §10.2.2 as
 quoted there): at each wake the GSME opens its own tunnel to the hub (ZSE Tunneling 0x0704
-RequestTunnel, protocol 6 GB-HRGP, manufacturer 0xFFFF, no flow control, 1500 octets), reports to
-its mirror, PUTs its queued alerts, then GETs the messages the GPF queued for it until none is
-left, answering each with a PUT:
+RequestTunnel, protocol 6 GB-HRGP, manufacturer 0xFFFF, no flow control, 1500 octets), GETs the
+messages the GPF queued for it until none is left, answering each with a PUT, PUTs its queued
+alerts, and reports to its mirror (the state after the wake's commands):
 
     GSME -> hub  TransferData 04 ‖ report      mirror report (firmware/gas/gpf.py build_report)
     GSME -> hub  TransferData 03 ‖ message     PUT: an alert or a response
@@ -95,13 +95,6 @@ def wake(gsme, send, now=None):
         seq = (seq + 1) & 0xFF
         return send(_frame(seq, zcl.TUNNEL_TRANSFER_TO_SERVER, zcl.TO_SERVER, zcl.transfer_data(tid, data)))
 
-    t = gsme.now() if now is None else now
-    td(bytes((REPORT,)) + build_report(gsme.gas, t))
-    msgs = life.alert_messages(gsme)
-    for m in msgs:
-        td(bytes((PUT,)) + m)
-    if msgs:
-        life.delivered(gsme, len(msgs))
     got = put = 0
     while True:
         r = td(bytes((GET,)))
@@ -118,4 +111,53 @@ def wake(gsme, send, now=None):
         if rsp is not None:
             td(bytes((PUT,)) + rsp)
             put += 1
+    msgs = life.alert_messages(gsme)  # the alerts queued since the last wake, and the fetch's
+    for m in msgs:
+        td(bytes((PUT,)) + m)
+    if msgs:
+        life.delivered(gsme, len(msgs))
+    t = gsme.now() if now is None else now
+    td(bytes((REPORT,)) + build_report(gsme.gas, t))  # the mirror: the state after this wake's commands
+    fl = getattr(send, "flush", None)
+    if fl is not None:
+        fl()  # the HAN interface stays on until the last frame is through
     return got, put
+
+
+class PortLink:
+    """The GSME's medium over its HAN port (firmware/han/port.py): send(frame) puts the ZCL frame on
+    the tunnel to the hub; for a RequestTunnel or a GET it then runs `pump` (the board's loop step:
+    poll the port, wait for input) until the hub's reply arrives, or `timeout_ms` passes (None)."""
+
+    def __init__(self, port, hub_eui, pump, ticks_ms, timeout_ms=5000):
+        self.port = port
+        self.hub = bytes(hub_eui)
+        self.pump = pump
+        self.ticks_ms = ticks_ms
+        self.timeout_ms = timeout_ms
+
+    def __call__(self, frame):
+        from firmware.compat import ticks_diff
+
+        h, p = zcl.parse(frame)
+        want = h.cmd == zcl.TUNNEL_REQUEST or p[2:3] == bytes((GET,))
+        self.port.send(self.hub, zcl.TUNNELING, frame)
+        if not want:
+            return None
+        t0 = self.ticks_ms()
+        while ticks_diff(self.ticks_ms(), t0) < self.timeout_ms:
+            self.pump()
+            f = self.port.recv()
+            if f is not None and f[1] == zcl.TUNNELING and bytes(f[0]) == self.hub:
+                return f[2]
+        return None
+
+    def flush(self, extra=20):
+        """Run `pump` until the port has nothing in flight (then `extra` passes for the hub)."""
+        from firmware.compat import ticks_diff
+
+        t0 = self.ticks_ms()
+        while self.port.tx and ticks_diff(self.ticks_ms(), t0) < self.timeout_ms:
+            self.pump()
+        for _ in range(extra):
+            self.pump()
