@@ -50,6 +50,12 @@ class Board:
         self.port = port
         try:
             self.t = SerialTransport(_real_port(port), baudrate=baudrate)
+            if "://" in port:
+                # a network port (a lab board's RFC 2217 URL): read as mpremote reads a pty, one
+                # blocking read with a short timeout, instead of polling in_waiting every 10 ms
+                # (a 10 ms sleep whenever a reply has not arrived yet: a quarter of the flashing time)
+                self.t.serial.timeout = 0.05
+                self.t.is_pty = True
             self.t.enter_raw_repl(soft_reset=False)
         except TransportError as e:
             raise FlashError("%s: cannot connect: %s" % (port, e))

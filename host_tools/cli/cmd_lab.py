@@ -80,7 +80,7 @@ def register(sub):
     b.add_argument("--keys", metavar="DIR", help="key store holding the boards' EUIs (default <home>/pki)")
     b.add_argument("--flash", action="store_true",
                    help="copy the firmware to the boards through the lab first (mpremote over RFC 2217: "
-                        "about 15 s per board; flashing on the boards' own host is faster)")
+                        "about 40 s per board; flashing on the boards' own host takes 2 s)")
     b.add_argument("--provision", action="store_true",
                    help="provision the boards through the lab first (else they are ready to use)")
     b.add_argument("--wait", type=float, default=60.0, help="seconds to wait for free places (default 60)")
