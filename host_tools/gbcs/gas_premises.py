@@ -9,6 +9,10 @@ published KA key; responses are verified with `cryptography` (runner.judge). CPy
     p.queue_for_gsme(name, counter)   # a WAN command for the GSME: held at the GPF
     p.read_gpf(name, counter)         # a GPF read: answered at once from the mirror
     p.advance(seconds)                # the virtual clock; the GSME wakes when due
+
+han_premises(root, keys) is the same premises with the real hub around the GPF: the CHF's WAN
+endpoint (TCP on loopback) and router (firmware/hub/gasproxy.py), the GSME joined by CBKE over the
+HAN stack (firmware/han) on an in-memory medium, its wakes over its HAN port (sleepy.PortLink).
 """
 import os
 import time
@@ -18,6 +22,9 @@ from host_tools.gbcs import corpus as C
 GSME = bytes.fromhex("00db1234567890a1")
 GPF = bytes.fromhex("00db1234567890a3")
 EPOCH_2000 = 946684800
+HUB = bytes.fromhex("00db1234567890a2")
+CODE = b"0123456789ABCDEF"  # the GSME's install code (bench)
+T0 = 1420070400
 ACB = bytes.fromhex("90b3d51f30000002")
 
 
@@ -126,3 +133,69 @@ class Premises:
         peer = self.keys.parties[m.originator].priv["ka"]
         ok, why, _, r = runner.judge(m, rsp, device, role.ds_pub(), role.ka_pub(self.keys), peer)
         return ok, why, r
+
+
+class _Ms:
+    def __init__(self):
+        self.t = 1000
+
+    def __call__(self):
+        return self.t
+
+
+class _Board:
+    def __init__(self):
+        self.t = T0
+
+    def time(self):
+        return self.t
+
+
+def han_premises(root, keys):
+    """The hub (RTDS CHF, its WAN endpoint on loopback TCP, GasRouter with the RTDS GPF) and the RTDS
+    GSME joined to it over the HAN stack on an in-memory medium, one virtual clock (board.t, epoch
+    s) and one millisecond clock (ms.t): a dict of the pieces and `pump` (one pass of every node)."""
+    import binascii
+
+    from firmware import roles
+    from firmware.han import device, hub
+    from firmware.han.memair import MemAir
+    from firmware.han.port import Port
+    from firmware.hub.gasproxy import GasRouter
+    from firmware.store.durable import Store
+    from firmware.wan.endpoint import Endpoint
+    from firmware.zigbee import cbke
+    from host_tools.gbcs.chf_rtds import CHF_BENCH_KA, ChfRole
+    from host_tools.gbcs.gpf_rtds import GpfRole
+    from host_tools.gbcs.gsme_rtds import GSME_BENCH_KA, GsmeRole
+
+    hx = lambda b: binascii.hexlify(bytes(b)).decode()  # noqa: E731
+    hub_ka = CHF_BENCH_KA
+    os.makedirs(root, exist_ok=True)
+    hst = Store(os.path.join(root, "hub"))
+    ChfRole().provision_store(hst, keys)  # the RTDS hub (bench static ECDH secrets)
+    hst.put_json("han", {"pan": 0x1A62, "channel": 11, "peers": {hx(GSME): hx(cbke._pub_of(GSME_BENCH_KA))}})
+    hst.put_json("role", {"role": "chf"})
+    gst = Store(os.path.join(root, "gsme"))
+    GsmeRole().provision_store(gst, keys)
+    gst.put_json("han", {"install_code": hx(CODE), "tc": hx(HUB), "tc_ka": hx(cbke._pub_of(hub_ka)), "channel": 11})
+    pst = Store(os.path.join(root, "gpf"))
+    GpfRole().provision_store(pst, keys)
+    board, ms, air = _Board(), _Ms(), MemAir()
+    chf = roles.build("chf", board, hst)
+    chf.devlog.add(GSME, CODE, 3600, True, T0)  # CCS01's effect
+    coord = hub.Coordinator(air.radio(), chf, hst, ms)
+    joiner = device.Joiner(air.radio(), gst, GSME, ms)
+    hp, dp = Port(coord), Port(joiner)
+    ep = Endpoint("127.0.0.1", 0)
+    gpf = roles.build("gpf", board, pst)
+    router = GasRouter(chf, hp, ep, ms, gpf, GSME)
+    gsme = roles.build("gsme", board, gst)
+
+    def pump():
+        hp.poll()
+        dp.poll()
+        router.poll()
+        ms.t += 5
+
+    return dict(board=board, ms=ms, dp=dp, ep=ep, router=router, gsme=gsme, gpf=gpf, pump=pump)

@@ -10,83 +10,18 @@ virtual clock (firmware/gas/sleepy.py over the HAN port). A WAN client on the ho
     which comes back on the client's WAN connection (verified, content equal to RTDS), and its mirror
     report shows the valve closed on the GPF.
 Skips when ../shared/interop is absent."""
-import os
 import socket
 import struct
 
 import pytest
 
 from host_tools.gbcs import corpus as C
+from host_tools.gbcs.gas_premises import HUB, han_premises
 
 pytestmark = pytest.mark.skipif(not C.available(), reason="../shared/interop RTDS corpus not present")
 
-HUB = bytes.fromhex("00db1234567890a2")
 GSME = bytes.fromhex("00db1234567890a1")
 GPF = bytes.fromhex("00db1234567890a3")
-CODE = b"0123456789ABCDEF"
-T0 = 1420070400
-
-
-class _Ms:
-    def __init__(self):
-        self.t = 1000
-
-    def __call__(self):
-        return self.t
-
-
-class _Board:
-    def __init__(self):
-        self.t = T0
-
-    def time(self):
-        return self.t
-
-
-def _premises(root, keys):
-    import binascii
-
-    from firmware import roles
-    from firmware.han import device, hub
-    from firmware.han.memair import MemAir
-    from firmware.han.port import Port
-    from firmware.hub.gasproxy import GasRouter
-    from firmware.store.durable import Store
-    from firmware.wan.endpoint import Endpoint
-    from firmware.zigbee import cbke
-    from host_tools.gbcs.chf_rtds import CHF_BENCH_KA, ChfRole
-    from host_tools.gbcs.gpf_rtds import GpfRole
-    from host_tools.gbcs.gsme_rtds import GSME_BENCH_KA, GsmeRole
-
-    hx = lambda b: binascii.hexlify(bytes(b)).decode()  # noqa: E731
-    hub_ka = CHF_BENCH_KA
-    hst = Store(os.path.join(root, "hub"))
-    ChfRole().provision_store(hst, keys)  # the RTDS hub (bench static ECDH secrets)
-    hst.put_json("han", {"pan": 0x1A62, "channel": 11, "peers": {hx(GSME): hx(cbke._pub_of(GSME_BENCH_KA))}})
-    hst.put_json("role", {"role": "chf"})
-    gst = Store(os.path.join(root, "gsme"))
-    GsmeRole().provision_store(gst, keys)
-    gst.put_json("han", {"install_code": hx(CODE), "tc": hx(HUB), "tc_ka": hx(cbke._pub_of(hub_ka)), "channel": 11})
-    pst = Store(os.path.join(root, "gpf"))
-    GpfRole().provision_store(pst, keys)
-    board, ms, air = _Board(), _Ms(), MemAir()
-    chf = roles.build("chf", board, hst)
-    chf.devlog.add(GSME, CODE, 3600, True, T0)  # CCS01's effect
-    coord = hub.Coordinator(air.radio(), chf, hst, ms)
-    joiner = device.Joiner(air.radio(), gst, GSME, ms)
-    hp, dp = Port(coord), Port(joiner)
-    ep = Endpoint("127.0.0.1", 0)
-    gpf = roles.build("gpf", board, pst)
-    router = GasRouter(chf, hp, ep, ms, gpf, GSME)
-    gsme = roles.build("gsme", board, gst)
-
-    def pump():
-        hp.poll()
-        dp.poll()
-        router.poll()
-        ms.t += 5
-
-    return dict(board=board, ms=ms, dp=dp, ep=ep, router=router, gsme=gsme, gpf=gpf, pump=pump)
 
 
 def _recv(sock, p, polls=4000):
@@ -119,7 +54,7 @@ def test_gas_command_waits_for_the_wake_and_gpf_read_is_immediate(tmp_path):
     from host_tools.gbcs.gsme_rtds import GsmeRole
 
     keys = C.Keystore(C.KEYSTORE)
-    p = _premises(str(tmp_path), keys)
+    p = han_premises(str(tmp_path), keys)
     for _ in range(4000):  # the GSME joins (CBKE, TC link key) at its first wake-up of the radio
         p["pump"]()
         if p["dp"].joined(HUB):
