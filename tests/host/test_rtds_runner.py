@@ -309,19 +309,19 @@ def _sim_fault(run, tmp, esme):
     run("rtds", "sim:rt", "--use-case", "ECS17a")  # left after its last command, values seeded
     # the ERROR command again is a replay; the SUCCESS command with a counter above it answers
     # as SUCCESS unless a fault hits it
-    d = json.loads(run("--json", "sim", "fault", "rt", "--item", str(k)).stdout)["data"]
+    d = json.loads(run("--json", "sim", "fault", "rt", "--item", str(k)).stdout)
     assert d["armed"] == [{"counter": 0, "item": k}]
     run("sim", "reset", "rt")
-    assert json.loads(run("--json", "sim", "fault", "rt").stdout)["data"]["armed"] == [{"counter": 0, "item": k}]
+    assert json.loads(run("--json", "sim", "fault", "rt").stdout)["armed"] == [{"counter": 0, "item": k}]
     suc = [c for c in uc.commands if c.variant == "SUCCESS"][0]
     r = run("--json", "send", "sim:rt", "--raw", _recounted(suc, err.msg.counter + 1).hex(), "--cred", cred,
             "--keys", C.KEYSTORE, check=False)
     assert r.returncode in (0, 1), r.stderr
     resp = frame.parse(bytes.fromhex(json.loads(r.stdout)["response"]))
     assert bytes(resp.content)[5:] == bytes(frame.parse(err.expected).content)[5:]  # invoke-id aside
-    assert json.loads(run("--json", "sim", "fault", "rt").stdout)["data"]["armed"] == []
+    assert json.loads(run("--json", "sim", "fault", "rt").stdout)["armed"] == []
     run("sim", "fault", "rt", "--item", "3", "--counter", "77")
-    assert json.loads(run("--json", "sim", "fault", "rt", "--clear").stdout)["data"]["armed"] == []
+    assert json.loads(run("--json", "sim", "fault", "rt", "--clear").stdout)["armed"] == []
     assert run("sim", "fault", "rt", "--item", "300", check=False).returncode == 2
 
 
