@@ -65,8 +65,10 @@ class Gsme:
         return life.dlms_now(self)
 
     def hht_anchor(self, issuer):
-        """No HHT log-in on the GSME yet."""
-        return None
+        """The supplier's DS anchor for an HHT log-in (firmware/gas/optical.py)."""
+        from firmware.gas.optical import hht_anchor
+
+        return hht_anchor(self, issuer)
 
     def poll(self, now=None):
         """True when the HAN interface is due to wake (the next wake is then scheduled)."""
