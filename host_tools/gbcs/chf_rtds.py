@@ -92,12 +92,21 @@ class ChfRole:
 
     def seed(self, dev, commands):
         """Write the state RTDS assumes for `commands` (runner Commands) into the hub `dev`
-        (module docstring)."""
+        (module docstring), and arm the runner's fault hook (firmware/core/faults.py) for every
+        ERROR command the runner classifies as a device fault (the RTDS "same cmd" hardware-fault
+        variants), as the runner does for roles it seeds itself."""
+        from firmware.core import faults
         from firmware.gbcs import frame
+        from host_tools.gbcs import runner
 
         for cmd in commands:
             if cmd.variant == "SUCCESS" and cmd.expected is not None:
                 seed_from(dev, cmd.msg, frame.parse(cmd.expected))
+        analysis = runner.classify(runner.UseCase("", list(commands)))
+        for c in commands:
+            a = analysis.get(c.name)
+            if a is not None and a["cause"] == "fault":
+                faults.arm(dev.store, a["item"], c.msg.counter)
 
 
 def seed_from(dev, cmd, rsp):
@@ -152,7 +161,7 @@ def seed_from(dev, cmd, rsp):
 
 def in_process(keys, workdir=None):
     """A runner device (runner.InProcess interface) for the hub in this process, per use case
-    freshly provisioned, on the RTDS clock and seeded (the runner's own InProcess does the same
+    freshly provisioned, on the RTDS clock, seeded and its faults armed (the runner's own InProcess does the same
     through ROLES["chf"]; this one serves tests that drive runner.run directly)."""
     from host_tools.gbcs import runner
 
@@ -167,5 +176,9 @@ def in_process(keys, workdir=None):
             self.role.provision_store(st, self.keys, self.table_dir)
             self.dev = roles.build("chf", RtdsBoard(), st, self.table_dir)
             self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+            if st.get("fault") is not None:
+                from firmware.core import faults
+
+                faults.load(self.dev.table, st)
 
     return ChfInProcess(ChfRole(), keys, workdir)

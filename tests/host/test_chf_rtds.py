@@ -4,7 +4,8 @@ its responses equal RTDS in content for every SUCCESS variant, with the hub prov
 static-ECDH technique (host_tools/gbcs/chf_rtds.py, docs/hub.md); forged and replayed commands are
 refused; the CCS01 -> join -> CCS02 -> CCS07 chain through the real gate changes the hub's model
 and queues CS14; the hub's CS14 alert for the RTDS device log is byte-for-byte the RTDS alert
-(its MAC included, from the bench Z); `smlab rtds --role chf --json` reports the same counts.
+(its MAC included, from the bench Z); the 15 ERROR variants equal RTDS with the runner's fault hook;
+`smlab rtds --role chf --json` reports the same counts.
 Skips when ../shared/interop is absent."""
 import json
 import os
@@ -53,7 +54,11 @@ def test_every_rtds_command_to_the_chf_authenticated_and_success_content_equal(r
     assert report["commands"] == n and report["use_case_count"] == folders
     assert report["authenticated"] == n and report["verified"] == n, [
         (u["name"], r) for u in report["use_cases"] for r in u["results"] if not r["verified"]]
-    assert report["success_total"] == 17
+    assert report["success_total"] == 17 and report["error_total"] == 15
+    # every ERROR variant is a "same cmd" device fault, reproduced with the runner's fault hook
+    assert report["error_content_equal"] == 15, [
+        (u["name"], r["file"]) for u in report["use_cases"] for r in u["results"]
+        if r["variant"] == "ERROR" and not r["content_equal"]]
     assert report["success_content_equal"] == 17, [
         (u["name"], r["file"]) for u in report["use_cases"] for r in u["results"]
         if r["variant"] == "SUCCESS" and not r["content_equal"]]
@@ -152,4 +157,4 @@ def test_smlab_rtds_role_chf_json(tmp_path):
 
     rep = json.loads(smlab_runner(tmp_path)("rtds", "--role", "chf", "--json").stdout)
     assert rep["commands"] == 32 and rep["authenticated"] == 32 and rep["verified"] == 32
-    assert rep["success_content_equal"] == 17
+    assert rep["success_content_equal"] == 17 and rep["error_content_equal"] == 15
