@@ -62,7 +62,10 @@ class Gpf:
         return dlms_stamp(s if s is not None else (self.now(), 0xFF))
 
     def hht_anchor(self, issuer):
-        return None
+        """The supplier's DS anchor for an HHT log-in at the hub's optical port (firmware/gas/optical.py)."""
+        from firmware.gas.optical import hht_anchor
+
+        return hht_anchor(self, issuer)
 
     def poll(self, now=None):
         """Messages whose lifetime has passed leave the queue ("not retrieved" events)."""

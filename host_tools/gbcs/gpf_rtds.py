@@ -62,6 +62,46 @@ class GpfRole:
         """The mirror RTDS assumes for `commands` (runner Commands), reported at the corpus time."""
         seed_mirror(dev, commands, C.Keystore(C.KEYSTORE))
 
+    def board_prep(self, session):
+        """The same state for a board (runner.VirtualBoard/real boards: code for its raw REPL)."""
+        return board_prep(self, session)
+
+
+def board_prep(role, session):
+    """MicroPython source for a board's raw REPL (runner: the store as the reset left it) that writes
+    the state seed() gives the GPF for `session`: the mirror record, the trust anchor cells, the
+    supplementary originator counter — computed here on a scratch in-process GPF. Prints PREP-OK."""
+    import json
+    import os
+    import tempfile
+
+    from firmware import roles
+    from firmware.core.trust import CELLS_REC
+    from firmware.gas.gpf import URP_COUNTER
+    from firmware.store.durable import Store
+
+    if session is None:
+        return None
+    keys = C.Keystore(C.KEYSTORE)
+    with tempfile.TemporaryDirectory() as d:
+        st = Store(os.path.join(d, "gpf"))
+        role.provision_store(st, keys)
+        dev = roles.build("gpf", RtdsBoard(), st)
+        # the bench HHT logs in at the board's optical port with the supplier's credential: the
+        # supplier cells keep the supplier (a SupplierBySupplier handover's prior state is not seeded)
+        seed_mirror(dev, session.commands, keys, handover=(0x0103,))
+        gas = json.dumps(dev.gas.st, separators=(",", ":"))
+        cells = json.dumps(st.get_json(CELLS_REC, []), separators=(",", ":"))
+        urp = st.counter(URP_COUNTER).value
+    return ("import board, json\n"
+            "from firmware.store.durable import Store\n"
+            "_st = Store(board.get().storage_root().rstrip('/'))\n"
+            "_st.put_json('gas', json.loads(%r))\n"
+            "_st.put_json(%r, json.loads(%r))\n"
+            "if %d:\n"
+            "    _st.counter(%r).advance_to(%d)\n"
+            "print('PREP-OK')\n" % (gas, CELLS_REC, cells, urp, URP_COUNTER, urp))
+
 
 def urp_z(keys, device_ka_pub):
     """[{"pub", "z"}] for the published KA keys of parties with no trust anchor cell (an unknown
@@ -92,14 +132,15 @@ def seed_urp(dev, commands):
                 return
 
 
-def seed_handover(dev, commands):
-    """A DCC-controlled device before a CS02b handover (0x0102 supplier, 0x0103 network operator):
-    the cells of the party handed over hold the ACB's (DCC's) keys, as RTDS's responses show."""
+def seed_handover(dev, commands, codes=(0x0102, 0x0103)):
+    """A DCC-controlled device before a CS02b handover (0x0102 supplier, 0x0103 network operator;
+    those of `codes`): the cells of the party handed over hold the ACB's (DCC's) keys, as RTDS's
+    responses show."""
     from firmware.core.trust import CELLS_REC, Cell, MANAGEMENT
     from firmware.gbcs import parties as P
 
     roles = [{0x0102: P.SUPPLIER, 0x0103: P.NETWORK_OPERATOR}[c.msg.message_code] for c in commands
-             if c.msg.message_code in (0x0102, 0x0103)]
+             if c.msg.message_code in codes]
     if not roles:
         return
     t = dev.trust
@@ -112,11 +153,11 @@ def seed_handover(dev, commands):
     dev.store.put_json(CELLS_REC, [c.to_json() for c in t.cells])
 
 
-def seed_mirror(dev, commands, keys):
+def seed_mirror(dev, commands, keys, handover=(0x0102, 0x0103)):
     from host_tools.gbcs.gsme_rtds import seed_commands
     from firmware.gas import gpf
 
-    seed_handover(dev, commands)
+    seed_handover(dev, commands, handover)
     seed_urp(dev, commands)
 
     seed_commands(dev, [c for c in commands if c.variant == "SUCCESS"], keys)
