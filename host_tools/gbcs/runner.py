@@ -841,7 +841,10 @@ class OpticalDevice:
     def begin(self, uc, session=None):
         from host_tools.hht import hht
 
-        self.resetter.reset(None if hasattr(self.role, "seed") else prepare_code(self.role.name, session))
+        # a role that seeds through its own model brings its board code (board_prep), if any
+        prep = getattr(self.role, "board_prep", None)
+        self.resetter.reset(prep(session) if prep is not None else None if hasattr(self.role, "seed")
+                            else prepare_code(self.role.name, session))
         self.ser = hht.open_port(self.optical)
         self.h = hht.Hht(self.ser, timeout=self.timeout)
         deadline = time.monotonic() + self.timeout
