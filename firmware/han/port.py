@@ -30,7 +30,11 @@ class Port:
         self.node = node
         self.hub = hasattr(node, "short_of")
         self.q = []
-        self.rx = None  # the Reassembler, made on the first fragment
+        from firmware.zigbee import frag
+
+        # the Reassembler's buffers (2 x 4096 bytes) are allocated here, at boot, before the heap
+        # fragments: on a 512K virtual meter the same allocation failed on the first fragment
+        self.rx = frag.Reassembler(node.ms)
         self.tx = {}  # peer eui -> [Sender, short, last send ms, [waiting (cluster, zcl)]]
         self.failed = 0
         node.on_app = self._in
@@ -40,10 +44,6 @@ class Port:
         if not f.security:  # only APS-secured application frames
             return
         if f.frag != aps.FRAG_NONE:
-            if self.rx is None:
-                from firmware.zigbee import frag
-
-                self.rx = frag.Reassembler(self.node.ms)
             asdu, ack = self.rx.add(eui, f)
             if ack is not None:
                 self._send_ack(eui, ack)
@@ -103,14 +103,14 @@ class Port:
                 t = self.tx.get(peer)
                 if t is not None and ticks_diff(now, t[2]) >= RETRY_MS:
                     self._window(peer, t)
-        if self.rx is not None and len(self.rx):
+        if len(self.rx):
             acks, _expired = self.rx.poll()
             for peer, ack in acks:
                 self._send_ack(peer, ack)
 
     def wait_ms(self):
         """Until the next retransmission or partial ack (the radio wakes the loop for input)."""
-        return 50 if (self.tx or (self.rx is not None and len(self.rx))) else 1000
+        return 50 if (self.tx or len(self.rx)) else 1000
 
     def recv(self):
         return self.q.pop(0) if self.q else None

@@ -1,9 +1,15 @@
-"""`make demo`: the mission on a virtual board, narrated step by step with timings.
+"""`make demo`: the mission on virtual boards, narrated step by step with timings.
 
-A virtual ESME is started, flashed with mpremote over its REPL pty, provisioned from a fresh bench
-PKI; then a hand-held terminal logs in over the optical port and applies a supplier-signed work
-order, a replay is refused, the consumer tops up at the keypad, a duplicate is refused, a
-configuration code re-enables the supply, and the security log is read back. Every response is
+A premises is started (host_tools/boards/premises.py): a virtual Comms Hub and a virtual ESME on one
+HAN (the air: ZEP over UDP, every frame to a pcap), flashed with mpremote over their REPL ptys and
+provisioned from a fresh bench PKI. The bench ACB's CCS01 reaches the hub over its WAN endpoint and
+logs the meter (CS14); the meter joins with its install code (network key under the install-code
+link key, then CBKE: its TC link key's hash comes back in the next CS14); a device that is not in
+the Device Log is refused; ECS42 travels WAN -> hub -> HAN (GBCS tunnel, ZSE Tunneling) -> meter and
+its signed response back. Then a hand-held terminal logs in over the optical port and applies a
+supplier-signed work order, a replay is refused, the consumer tops up at the keypad, a duplicate is
+refused, a configuration code re-enables the supply, and the security log is read back; last, the
+HAN capture is written (and summarised by tshark when it is installed). Every response and alert is
 verified on the host with `cryptography`, independently of the firmware.
 
     python -m host_tools.campaigns.demo [--quiet] [--keep DIR]
@@ -13,19 +19,24 @@ Exit status 0 only when every step gave the expected result.
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 
 from firmware.core import seclog
-from firmware.gbcs import frame
-from host_tools.boards import flash, logs
-from host_tools.boards import registry as boards
-from host_tools.boards.vboard import VBoard
+from firmware.gbcs import dlms, frame
+from host_tools.boards import logs
+from host_tools.boards.premises import Premises, install_code
 from host_tools.codes import utrn as U
+from host_tools.gbcs import hub as H
 from host_tools.gbcs import usecases
 from host_tools.hht import hht, workorder
-from host_tools.keys import pki, provision
+from host_tools.keys import pki
+
+
+HEAP = "2048K"  # each virtual board's heap: hub and meter with HAN + WAN fragment 512K (docs/wan.md §7)
+JOIN_WAIT = 40  # seconds the demo waits for the meter's join (CBKE included)
 
 
 class Demo:
@@ -56,32 +67,32 @@ class Demo:
     # -- the scenario -------------------------------------------------------------------------
     def run(self):
         keys = os.path.join(self.dir, "pki")
-        dev = pki.bench_device_eui("esme", 1)
-        vb = VBoard(os.path.join(self.dir, "esme1"), flash_kb=2048, heap="512K", eui64=dev.hex())
-        boards.write_meta(vb.path, {"role": "esme", "eui": dev.hex()})
         st = {}
+        self.step("bench PKI", "bench PKI: root, recovery, supplier, network operator, ACB + 1 ESME + 1 Comms Hub",
+                  lambda: (bool(pki.create_bench_pki(keys, [("esme", 1), ("chf", 1)])), "keys and X.509 certificates in %s" % keys))
+        prem = Premises(self.dir, keys, meters=1, heap=HEAP)
+        vb = prem.meters[0]
+        dev = prem.meter_euis[0]
         try:
-            self.step("bench PKI", "bench PKI: root, recovery, supplier, network operator, ACB + 1 ESME",
-                      lambda: (bool(pki.create_bench_pki(keys, [("esme", 1)])), "keys and X.509 certificates in %s" % keys))
-            self.step("start virtual ESME", "start a virtual ESME (MicroPython unix port, littlefs flash image, ptys)",
-                      lambda: (bool(vb.start(timeout=60)), "REPL %s, optical %s" % (
-                          os.path.realpath(vb.console), os.path.realpath(vb.optical))))
+            self.step("start hub + ESME + air", "start a virtual Comms Hub and a virtual ESME (MicroPython unix port, "
+                      "littlefs flash images, ptys) and the HAN air (ZEP v2 over UDP, pcap)",
+                      lambda: (bool(prem.start(timeout=60)), "hub REPL %s, WAN %s:%d; ESME optical %s; air udp %d" % (
+                          os.path.realpath(prem.hub.console), prem.wan[0], prem.wan[1], os.path.realpath(vb.optical),
+                          prem.air.port)))
 
             def do_flash():
-                with tempfile.TemporaryDirectory() as tmp:
-                    files = flash.firmware_files("host", tmp)
-                    r = flash.flash_board(vb.console, files)
-                return r["verified"] == r["files"], "%d files, %d bytes copied with mpremote, SHA-256 verified on the board" % (
-                    r["files"], r["bytes"])
+                r = prem.flash()
+                return True, "%d bytes of .mpy to each of %d boards with mpremote (in parallel), SHA-256 verified" % (
+                    max(r.values()), len(r))
             self.step("flash with mpremote", "flash the firmware (.mpy) with mpremote", do_flash)
 
             def do_provision():
-                s = provision.provision_board(vb.console, provision.payload(keys, dev))
-                vb.reset_to_app()
-                return True, "identity %s, %d trust anchor cells; board reset, firmware running from flash" % (
-                    s["eui"], s["cells"])
-            self.step("provision + reset", "provision identity, keys and trust anchors; reset", do_provision)
-
+                prem.provision([prem.hub])
+                return True, "hub %s: identity, keys, trust anchors, HAN record (PAN, its meter's KA key); reset" % (
+                    prem.hub_eui.hex().upper())
+            self.step("provision hub + reset", "provision the hub's identity, keys, trust anchors and HAN settings; reset",
+                      do_provision)
+            self.hub_steps(prem, keys, dev, st)
             sup = pki.find_role(pki.load_keystore(keys), "supplier")
             items = []
             for uc in ("ECS42", "ECS43", "ECS45"):
@@ -140,8 +151,109 @@ class Demo:
                     "%d security-log and %d UTRN-log entries read back" % (len(got[seclog.GBCS]), len(got["utrn"]))
             self.step("security log read back", "read back the security log", read_seclog)
         finally:
-            vb.stop()
+            if st.get("wan") is not None:
+                st["wan"].close()
+            prem.stop()
+        self.step("HAN capture", "the HAN capture (every frame the air carried), summarised by tshark when installed",
+                  lambda: self.capture(prem))
         return self.summary()
+
+    # -- the Comms Hub part -------------------------------------------------------------------------
+    def hub_steps(self, prem, keys, dev, st):
+        c = st["wan"] = H.WanClient(prem.wan[0], prem.wan[1], timeout=30)
+        hub = prem.hub_eui
+
+        def cs14_log(m):
+            return dlms.decode(bytes(m.content[6:]))[1][2][1][2][1]
+
+        def show(alert):
+            v = H.verify_hub_message(alert, keys, hub)
+            m = frame.parse(alert)
+            text = "alert %s (message code %s, %s)" % (v["alert"], v["message_code"], v["auth"])
+            if v["alert"] == "8F12":
+                text += ": Device Log " + ", ".join(
+                    "%s key hash %s" % (e[1][0][1].hex().upper(), e[1][1][1].hex().upper()[:8] or "(none yet)")
+                    for e in cs14_log(m))
+            self.say("      " + text)
+            return v, m
+
+        def ccs01():
+            raw, ctr = H.ccs01(keys, hub, dev, install_code(dev), 90)
+            v = H.verify_hub_message(c.request(raw), keys, hub)
+            al = [show(a)[0] for a in c.drain_alerts(1.0)]
+            return v["ok"] and any(a["alert"] == "8F12" for a in al), \
+                "CCS01 counter %d -> hub response verified by %s; CS14 received" % (ctr, v["auth"])
+        self.step("CCS01 via WAN", "the bench ACB's CCS01 over the hub's WAN endpoint: the hub logs the meter "
+                  "(install code, join window 90 s) and sends CS14", ccs01)
+
+        def joined():
+            prem.provision(prem.meters)
+            self.say("      ESME %s provisioned (install code %s, its hub %s) and reset: it joins" % (
+                dev.hex().upper(), install_code(dev).hex().upper(), hub.hex().upper()))
+            end = time.monotonic() + JOIN_WAIT
+            while time.monotonic() < end:
+                for a in c.drain_alerts(0.5):
+                    v, m = show(a)
+                    if v["alert"] == "8F12" and any(e[1][0][1] == dev and e[1][1][1] for e in cs14_log(m)):
+                        return True, "TC link key established by CBKE; CS14 carries its hash"
+            return False, "no CS14 with the meter's TC link key hash within %d s" % JOIN_WAIT
+        self.step("ESME provisioned, joins", "provision the ESME (identity, keys, trust anchors, its install code); it "
+                  "joins: association, network key under its install-code link key, CBKE (P-256 deviation) -> TC "
+                  "link key; CS14 shows its hash", joined)
+
+        def rogue():
+            from board.zepradio import UdpZepRadio
+            from firmware.compat import ticks_ms
+            from firmware.han.device import Joiner
+            from firmware.store.durable import Store
+
+            eui = bytes.fromhex("02534D4C01010099")
+            d = os.path.join(self.dir, "rogue")
+            os.makedirs(d, exist_ok=True)
+            hub_ka = prem.payload(prem.meters[0])["han"]["tc_ka"]
+            radio = UdpZepRadio(("127.0.0.1", prem.air.port), 99)
+            j = Joiner(radio, Store(d), eui, ticks_ms,
+                       cfg={"install_code": "00112233445566778899AABBCCDDEEFF", "tc": hub.hex(), "tc_ka": hub_ka})
+            end = time.monotonic() + 10
+            try:
+                while time.monotonic() < end and not j.refusals:
+                    j.poll()
+                    time.sleep(0.005)
+            finally:
+                radio.close()
+            al = [show(a)[0]["alert"] for a in c.drain_alerts(1.0)]
+            return j.refusals > 0 and not j.joined and "8F48" in al, \
+                "%s (not in the Device Log): association refused (PAN access denied), hub alert %s" % (
+                    eui.hex().upper(), "8F48" if "8F48" in al else "missing")
+        self.step("unlogged join refused", "a device not in the Device Log tries to join", rogue)
+
+        def ecs42():
+            raw, ctr = usecases.build("ECS42", keys, dev)
+            t0 = time.monotonic()
+            rsp = c.request(raw)
+            dt = (time.monotonic() - t0) * 1000
+            v = usecases.verify_response(rsp, keys, dev, ctr)
+            return v["ok"], "ECS42 counter %d -> response from the meter verified by %s: %s (round trip %.0f ms)" % (
+                ctr, v["auth"], ", ".join(v.get("results", [])), dt)
+        self.step("ECS42 WAN->HAN->meter", "ECS42 (close load switch) over the WAN to the hub, through the GBCS "
+                  "tunnel (ZSE Tunneling 0x0704) to the meter, and its signed response back", ecs42)
+
+    def capture(self, prem):
+        path = prem.pcap_path
+        n = prem.air.stats().get("frames", 0)
+        if not path or not os.path.exists(path):
+            return False, "no capture written"
+        detail = "%s: %d frames" % (path, n)
+        ts = shutil.which("tshark")
+        if ts:
+            r = subprocess.run([ts, "-r", path, "-q", "-z", "io,phs"], capture_output=True, text=True, timeout=60)
+            for ln in r.stdout.splitlines():
+                if any(k in ln for k in ("zep", "wpan", "zbee")):
+                    self.say("      " + ln.strip())
+            detail += "; tshark: %s" % ("protocol hierarchy above" if r.returncode == 0 else r.stderr.strip()[:80])
+        else:
+            detail += " (tshark not installed: no summary)"
+        return n > 0, detail
 
     def summary(self):
         total = time.monotonic() - self.t_start
