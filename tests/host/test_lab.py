@@ -43,7 +43,8 @@ class Net:
     def __init__(self):
         self.ns = {}
         tag = "%d" % (os.getpid() % 100000)
-        if os.geteuid() == 0 and shutil.which("ip"):
+        # SMLAB_LAB_NET=loopback: the fallback even as root (how it is tested)
+        if os.geteuid() == 0 and shutil.which("ip") and os.environ.get("SMLAB_LAB_NET") != "loopback":
             ok = True
             for i, h in enumerate(HOSTS):
                 ns, veth = "smlab%s%s" % (tag, h[-1]), "sl%s%s" % (tag, h[-1])
