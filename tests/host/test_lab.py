@@ -22,6 +22,9 @@ from host_tools.lab import exporter as X
 from host_tools.lab import procs
 from host_tools.lab.client import Lab
 
+# pyserial-labgrid's RFC 2217 client still calls Thread.setDaemon/setName
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:serial.rfc2217")
+
 BIN = os.path.dirname(sys.executable)
 HOSTS = ("hosta", "hostb")
 BOARDS = {"hosta": ("a1", "a2"), "hostb": ("b1", "b2")}
