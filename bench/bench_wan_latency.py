@@ -11,7 +11,7 @@ the run). The hub forwards each over the HAN in the GBCS tunnel (ZSE Tunneling 0
 fragmented), the meter's gate authenticates it (ECS42: KRP signature verify, response signed;
 ECS45: MACs) and the answer comes back the same way.
 
-    .venv/bin/python bench/bench_wan_latency.py [--n 50] [--json] [--heap 512K] [--keep DIR]
+    .venv/bin/python bench/bench_wan_latency.py [--n 50] [--json] [--heap 1024K] [--keep DIR]
 
 Prints p50 / p99 / min / max per use case; exit status 1 if a command failed to verify or the
 premises did not come up; the p50 target is reported, not enforced.
@@ -56,14 +56,15 @@ def wait_joined(c, keys, hub, dev, timeout):
 
 
 def run(n, heap, workdir):
-    from host_tools.boards.premises import Premises, install_code
+    from host_tools.boards.premises import DetachedAir, Premises, install_code
     from host_tools.gbcs import hub as H
     from host_tools.gbcs import usecases
     from host_tools.keys import pki
 
     keys = os.path.join(workdir, "pki")
     pki.create_bench_pki(keys, [("esme", 1), ("chf", 1)])
-    prem = Premises(workdir, keys, meters=1, heap=heap, pcap=False)
+    # the air in its own process, as `smlab han start` runs it (not a thread beside this client)
+    prem = Premises(workdir, keys, meters=1, heap=heap, pcap=False, air=DetachedAir(os.path.join(workdir, "air")))
     dev = prem.meter_euis[0]
     out = {"n": n, "heap": heap, "use_cases": {}}
     try:
@@ -102,7 +103,7 @@ def run(n, heap, workdir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50, help="commands per use case (default 50)")
-    ap.add_argument("--heap", default="512K", help="MicroPython heap of each virtual board (default 512K)")
+    ap.add_argument("--heap", default="1024K", help="MicroPython heap of each virtual board (default 1024K)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--keep", help="work directory to keep (default: a temporary one, removed)")
     a = ap.parse_args(argv)
