@@ -247,8 +247,6 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
     """All 297 over a virtual board, seeded and with faults armed as in process: per command the
     same verdicts as in process, the same counts, every command (the largest is 3,986 bytes) within
     the optical pass-through limit."""
-    from firmware.optical.port import MAX_GBCS_BYTES
-
     run = smlab_runner(tmp_path / "home")
     run("sim", "start", "rt", "--eui", esme.eui.hex())
     try:
@@ -259,6 +257,7 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
                             str(hexdir), "--report", str(rep_file)], capture_output=True, text=True, timeout=480,
                            env=dict(os.environ, SMLAB_HOME=str(tmp_path / "home")))
         board, rep = json.loads(r.stdout), json.load(open(rep_file))
+        _compare(board, rep, r, cli_run[3], hexdir, esme)
         # the real-board path (optical port + REPL console, state restored from a store snapshot
         # on the board) driven through the virtual board's two ports
         bdir = tmp_path / "home" / "boards" / "rt"
@@ -273,7 +272,11 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
         _sim_fault(run, tmp_path, esme)
     finally:
         run("sim", "stop", check=False)
-    _, _, _, ip = cli_run
+
+def _compare(board, rep, proc, ip, hexdir, esme):
+    """The board run against the run in process: per command and in the counts."""
+    from firmware.optical.port import MAX_GBCS_BYTES
+
     sizes = {c.name: len(c.raw) for uc in runner.use_cases(C.RTDS, esme.eui) for c in uc.commands}
     ip_res = {r["file"]: r for u in ip["use_cases"] for r in u["results"]}
     assert max(sizes.values()) <= MAX_GBCS_BYTES
@@ -283,7 +286,7 @@ def test_virtual_board_matches_in_process(tmp_path, cli_run, esme):
                 ip_res[res["file"]][k] for k in ("authenticated", "verified", "content_equal")], res
     assert board["device"] == "board" and board["commands"] == 297
     assert board["authenticated"] == board["verified"] == 297
-    assert r.returncode == 0
+    assert proc.returncode == 0
     kept = list(ip_res.values())
     for v in ("SUCCESS", "ERROR"):
         assert board[v.lower() + "_total"] == ip[v.lower() + "_total"]
