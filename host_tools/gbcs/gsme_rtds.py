@@ -64,6 +64,18 @@ class GsmeRole:
         ERROR commands that are their SUCCESS command with a device failure."""
         seed_commands(dev, commands, C.Keystore(C.KEYSTORE))
 
+    def board_prep(self, session):
+        """The same state for a board: the records seed() writes, through its raw REPL
+        (host_tools/gbcs/boardseed.py)."""
+        from host_tools.gbcs import boardseed
+        from host_tools.gbcs.chf_rtds import RTDS_TIME
+
+        code = boardseed.prep(self, session)
+        # the GSME's clock on the RTDS corpus time (its durable offset from the board's clock), as
+        # in process: GCS28's validity window is around 2015-01-01 00:00
+        return code and code.replace("print('PREP-OK')", "_st.put_json('gas_clk', %d - board.get().time())\n"
+                                     "print('PREP-OK')" % RTDS_TIME)
+
 
 def _plain(keys, dev_eui, rsp, comp):
     """The plaintext of a (possibly encrypted) response component, decrypted with the published KA
