@@ -70,6 +70,38 @@ def _qstr_pool():
     return None
 
 
+def _verify(events):
+    """A board flashed from a prebuilt image (host_tools/boards/image.py) checks every file the
+    image's /.hashes lists ("<sha256 hex> <path>" lines) on its first boot: "verified N files" or
+    the first "hash mismatch <path>" goes to flash-events.log. True when all match."""
+    import hashlib
+    import binascii
+
+    buf = bytearray(1024)
+    mv = memoryview(buf)
+    n = 0
+    try:
+        with open("/.hashes") as f:
+            for ln in f:
+                want, path = ln.split()
+                d = hashlib.sha256()
+                with open(path, "rb") as g:
+                    while True:
+                        k = g.readinto(buf)
+                        if not k:
+                            break
+                        d.update(mv[:k])
+                if binascii.hexlify(d.digest()).decode() != want:
+                    events.write("hash mismatch %s\n" % path)
+                    return False
+                n += 1
+    except (OSError, ValueError) as e:
+        events.write("verify failed %r\n" % (e,))
+        return False
+    events.write("verified %d files\n" % n)
+    return True
+
+
 def main():
     _qstr_pool()
     bdir = os.getenv("SMLAB_VBOARD")
@@ -96,6 +128,9 @@ def main():
         cut_after = int(words[0])
         torn = not (len(words) > 1 and words[1] == "clean")
     events = open(bdir + "/flash-events.log", "a")
+    verify = _exists(bdir + "/verify")  # (host paths are out of reach once "/" is the flash)
+    if verify:
+        os.remove(bdir + "/verify")
 
     def on_cut(dev):
         events.write("power cut after %d writes%s\n" % (dev.writes, " (torn)" if dev.torn else ""))
@@ -134,6 +169,11 @@ def main():
     b = unix.install(cfg, streams)
     b.flash = dev  # live power-cut arming: board.get().flash.cut_after = board.get().flash.writes + n
     boot_no = os.getenv("SMLAB_VBOARD_BOOT") or "?"
+    if verify:  # flashed from a prebuilt image: check its files first
+        ok = _verify(events)
+        events.flush()
+        if not ok:  # a damaged image runs nothing: the board stays at the REPL with the reason
+            return
     for name in ("boot.py", "main.py"):
         if _exists("/" + name):
             if name == "main.py":  # lets the host see a board whose main.py never returns as up

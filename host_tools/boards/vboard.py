@@ -292,7 +292,7 @@ class VBoard:
         """The display-line subscription of this board (Displays), or None when its supervisor
         has no control socket (or does not answer)."""
         ctl = self.status().get("control")
-        if not ctl:
+        if not ctl or not getattr(self, "display_events", True):
             return None
         d = Displays.get()
         return d if d.subscribe(self.path, ctl) else None
@@ -392,7 +392,9 @@ class Displays:
                 return True
             self.subs.pop(path, None)
             cv = self._cv(path)
-        if not _request(control, "sub", path):
+        try:  # from the bound socket: the supervisor answers and publishes to its address
+            self.sock.sendto(("sub %s" % path).encode(), "\0" + control.lstrip("@"))
+        except OSError:
             return False
         with self.mu:
             cv.wait_for(lambda: path in self.subs, timeout)
@@ -576,6 +578,7 @@ class Slot:
         env["SMLAB_VBOARD"] = self.path
         env["SMLAB_VBOARD_BOOT"] = str(self.boots + 1)
         self.seen = b""
+        self.line = b""  # a partial line (a REPL prompt) of the last boot is not a display line
         self.boots += 1
         self.state = "booting"
         self.proc = subprocess.Popen([venv_bin("micropython"), "-X", "heapsize=" + self.heap, "-i", ROM],

@@ -201,9 +201,9 @@ def supplier_secret(keys, device, supplier=None):
     return ecdh_z(sup.private["pp-ka"], dev.public["ka"]), sup.eui
 
 
-def next_counter(keys, supplier, device, counter=None):
+def next_counter(keys, supplier, device, counter=None, ledger=None):
     """The UTRN counter to use (default: next in the device's sequence 1, 2, 3, ...), recorded in
-    the key store's ledger. Sequential counters are what keypad entry needs: a meter rebuilds the
+    the key store's ledger (through `ledger`, a pki.Ledger a campaign holds open, when given). Sequential counters are what keypad entry needs: a meter rebuilds the
     full counter from its 10 truncated bits within +-512 of the highest it has seen (GBCS Table 27)."""
     from host_tools.keys import pki
 
@@ -213,7 +213,10 @@ def next_counter(keys, supplier, device, counter=None):
     def propose(last):
         return counter if counter is not None else max((last or 0) + 1, 1)
 
-    return pki.bump_ledger(keys, LEDGER, supplier.hex() + ":" + device.hex(), propose)
+    key = supplier.hex() + ":" + device.hex()
+    if ledger is not None:
+        return ledger.bump(key, propose)
+    return pki.bump_ledger(keys, LEDGER, key, propose)
 
 
 def last_counter(keys, supplier, device):

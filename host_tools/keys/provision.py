@@ -39,9 +39,11 @@ class ProvisionError(SmlabError):
     """The key store cannot provision this device (one-line reason)."""
 
 
-def ensure_device_ds(keystore, eui):
-    """Return the device's DS private key, generating and saving one if the store has none."""
-    parties = pki.load_keystore(keystore)
+def ensure_device_ds(keystore, eui, parties=None):
+    """Return the device's DS private key, generating and saving one if the store has none.
+    parties: the key store already loaded (pki.load_keystore), kept up to date with the new key."""
+    if parties is None:
+        parties = pki.load_keystore(keystore)
     dev = parties.get(eui)
     if dev is None:
         raise ProvisionError("device %s is not in the key store %s" % (eui.hex(), keystore))
@@ -54,13 +56,18 @@ def ensure_device_ds(keystore, eui):
                                                       serialization.NoEncryption()))
     write_atomic(base + ".pem", key.public_key().public_bytes(
         pem, serialization.PublicFormat.SubjectPublicKeyInfo))
+    dev.private["ds"] = key
+    dev.public["ds"] = key.public_key()
     return key, True
 
 
-def payload(keystore, eui, supplier=None, role="esme", utrn=None, floors=None, pp_floors=None):
-    """The provisioning payload (dict) for device `eui` (8 bytes) from key store `keystore`."""
-    ds_key, generated = ensure_device_ds(keystore, eui)
-    parties = pki.load_keystore(keystore)
+def payload(keystore, eui, supplier=None, role="esme", utrn=None, floors=None, pp_floors=None,
+            parties=None):
+    """The provisioning payload (dict) for device `eui` (8 bytes) from key store `keystore`.
+    parties: the key store loaded once (pki.load_keystore) for many devices (a campaign)."""
+    if parties is None:
+        parties = pki.load_keystore(keystore)
+    ds_key, generated = ensure_device_ds(keystore, eui, parties)
     dev = parties[eui]
     if "ka" not in dev.private:
         raise ProvisionError("no KA private key for device %s in %s" % (eui.hex(), keystore))
