@@ -30,11 +30,11 @@ class Port:
         self.node = node
         self.hub = hasattr(node, "short_of")
         self.q = []
-        from firmware.zigbee import frag
-
         # the Reassembler's buffers (2 x 4096 bytes) are allocated here, at boot, before the heap
-        # fragments: on a 512K virtual meter the same allocation failed on the first fragment
-        self.rx = frag.Reassembler(node.ms)
+        # fragments (on a 512K virtual meter the allocation failed on the first fragment); a heap
+        # without room even now tries again on the first fragment
+        self.rx = None
+        self._reassembler()
         self.tx = {}  # peer eui -> [Sender, short, last send ms, [waiting (cluster, zcl)]]
         self.failed = 0
         node.on_app = self._in
@@ -44,7 +44,10 @@ class Port:
         if not f.security:  # only APS-secured application frames
             return
         if f.frag != aps.FRAG_NONE:
-            asdu, ack = self.rx.add(eui, f)
+            rx = self.rx if self.rx is not None else self._reassembler()
+            if rx is None:
+                raise Reject("no-resources", None, "no heap for the reassembly buffers")
+            asdu, ack = rx.add(eui, f)
             if ack is not None:
                 self._send_ack(eui, ack)
             if asdu is None:
@@ -54,6 +57,15 @@ class Port:
             data = f.payload
         if len(self.q) < QUEUE:
             self.q.append((eui_bytes(eui), f.cluster, data))
+
+    def _reassembler(self):
+        from firmware.zigbee import frag
+
+        try:
+            self.rx = frag.Reassembler(self.node.ms)
+        except MemoryError:  # no 8 KB for the buffers now: fragments are refused until there is
+            self.rx = None
+        return self.rx
 
     def _short(self, peer):
         return self.node.short_of(peer) if self.hub else self.node.coord
@@ -103,14 +115,14 @@ class Port:
                 t = self.tx.get(peer)
                 if t is not None and ticks_diff(now, t[2]) >= RETRY_MS:
                     self._window(peer, t)
-        if len(self.rx):
+        if self.rx is not None and len(self.rx):
             acks, _expired = self.rx.poll()
             for peer, ack in acks:
                 self._send_ack(peer, ack)
 
     def wait_ms(self):
         """Until the next retransmission or partial ack (the radio wakes the loop for input)."""
-        return 50 if (self.tx or len(self.rx)) else 1000
+        return 50 if (self.tx or (self.rx is not None and len(self.rx))) else 1000
 
     def recv(self):
         return self.q.pop(0) if self.q else None
