@@ -1,8 +1,10 @@
 """Role registry (firmware/roles): the store's role name builds its role object by composition
 (GBCS secure core + the role's model and handlers); an unknown or missing role is refused with a
 typed Reject and written to the event log. The ESME role object carries the interface the
-application, optical port and front panel use. Heap as test_utrn_cs01a.py (P-256 ECDH for Z)."""
-MP_HEAPSIZE = "256K"
+application, optical port and front panel use. Heap: the ESME built by roles.build carries the
+metering engine and the UTRN service, all compiled from source here (P-256 ECDH for Z too); 256K
+is too little for that, the deployed figures are in docs/board-memory.md."""
+MP_HEAPSIZE = "320K"
 import json
 import os
 from binascii import hexlify
