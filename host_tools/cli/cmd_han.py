@@ -32,6 +32,9 @@ def register(sub):
                           ("status", status, "the premises: boards, WAN address, air, capture")):
         q = s.add_parser(name, help=hlp)
         q.set_defaults(func=fn)
+    w = s.add_parser("watch", help="print the HAN's frames as the air carries them (from its capture)")
+    w.add_argument("--seconds", type=float, default=10.0, help="how long to watch (default 10; 0: what is there now)")
+    w.set_defaults(func=watch)
     c = s.add_parser("capture", help="the HAN capture (pcap) and, when tshark is installed, its protocol summary")
     c.add_argument("--out", metavar="FILE", help="copy the capture to FILE")
     c.set_defaults(func=capture)
@@ -126,3 +129,63 @@ def capture(args):
     else:
         text += " (tshark not installed: no summary)"
     return {"text": text, "data": data}
+
+
+_KINDS = {0: "beacon", 1: "data", 2: "ack", 3: "command"}
+
+
+def frames(path, offset=24):
+    """[(time, device id, PSDU length, description)] of the capture's records from byte `offset`,
+    and the offset after the last whole record (the air writes Ethernet/IPv4/UDP/ZEP records)."""
+    import struct
+
+    from firmware.zigbee import mac
+    from host_tools.han import zep
+
+    out = []
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    p = 0
+    while len(data) - p >= 16:
+        ts, us, n, _ = struct.unpack("<IIII", data[p:p + 16])
+        if len(data) - p - 16 < n:
+            break
+        rec = data[p + 16:p + 16 + n]
+        p += 16 + n
+        try:
+            z = zep.decode(rec[42:])
+            m = mac.parse(z["psdu"])
+        except Exception as e:  # noqa: BLE001 - a record we cannot read is shown, not fatal
+            out.append((ts + us / 1e6, None, n, "unreadable: %s" % e))
+            continue
+        src = getattr(m, "src", None)
+        dst = getattr(m, "dst", None)
+        desc = "%s %s -> %s" % (_KINDS.get(m.ftype, m.ftype), "%X" % src if src is not None else "-",
+                                "%X" % dst if dst is not None else "-")
+        out.append((ts + us / 1e6, z["device_id"], len(z["psdu"]), desc))
+    return out, offset + p
+
+
+def watch(args):
+    import time
+
+    st = _state(args)
+    path = st["pcap"]
+    if not os.path.exists(path):
+        raise UsageError("no capture at %s" % path)
+    end = time.monotonic() + max(0.0, args.seconds)
+    off = 24
+    seen = []
+    while True:
+        got, off = frames(path, off)
+        for t, dev, n, desc in got:
+            line = "%s  node %s  %3d B  %s" % (time.strftime("%H:%M:%S", time.localtime(t)) + ".%03d" % int(t % 1 * 1000),
+                                               dev, n, desc)
+            seen.append({"time": t, "node": dev, "bytes": n, "frame": desc})
+            if not args.json:
+                print(line, flush=True)
+        if time.monotonic() >= end:
+            break
+        time.sleep(0.2)
+    return {"text": "%d frames" % len(seen), "data": seen}
