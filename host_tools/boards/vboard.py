@@ -420,9 +420,10 @@ class Displays:
                 cv.wait(left)
 
 
-def start_many(vbs, timeout=120, watch_pid=None, per_process=0):
+def start_many(vbs, timeout=120, watch_pid=None, per_process=0, uarts=UARTS):
     """Start many boards under shared supervisor processes (`per_process` boards each; 0: one
-    process for all) and wait until every board is up. Boards already running are left alone."""
+    process for all) and wait until every board is up. Boards already running are left alone.
+    uarts: the UART ptys each board gets (default all)."""
     import tempfile
 
     todo = [vb for vb in vbs if not vb.running()]
@@ -439,7 +440,7 @@ def start_many(vbs, timeout=120, watch_pid=None, per_process=0):
                     os.remove(os.path.join(vb.path, stale))
         fd, spec = tempfile.mkstemp(prefix="vboards-", suffix=".json")
         with os.fdopen(fd, "w") as f:
-            json.dump([[vb.path, vb.flash_kb, vb.heap, vb.eui64] for vb in grp], f)
+            json.dump([[vb.path, vb.flash_kb, vb.heap, vb.eui64, list(uarts)] for vb in grp], f)
         cmd = [sys.executable, "-m", "host_tools.boards.vboard", "_supervise_many", spec]
         if watch_pid:
             cmd += ["--watch-pid", str(watch_pid)]
@@ -490,13 +491,20 @@ def _openpty_raw(isig=False):
 
 
 OFF_S = 0.05  # seconds a board stays off between its process ending and the next boot
+def uarts_wanted(names):
+    """The UART ptys a board gets: `names` in UARTS order (a board held idle may go without the
+    sim pty: each UART is two of the host's ptys, /proc/sys/kernel/pty/max in all)."""
+    return [n for n in UARTS if n in names]
+
+
+PUB_TIMEOUT_S = 2.0  # a display subscriber that takes no datagram for this long is dropped
 CRASH_LOOP = 5  # quick exits (< 1 s after start, not asked for) in a row before restarts slow to 1/s
 
 
 class Slot:
     """One board served by a supervisor process: its pty pairs, micropython process and status."""
 
-    def __init__(self, sup, path, flash_kb, heap, eui64):
+    def __init__(self, sup, path, flash_kb, heap, eui64, uarts=UARTS):
         self.sup = sup
         self.path = path
         self.heap = heap
@@ -526,8 +534,9 @@ class Slot:
         self.pairs = {self.cb_m: self.ch_m, self.ch_m: self.cb_m}
         self.links = {"console": ch_name}
         self.slaves = [self.cb_s, self.ch_s]
+        wanted = uarts_wanted(uarts)
         uarts = {}
-        for name in UARTS:
+        for name in wanted:
             bm, bs, bname = _openpty_raw()
             hm, hs, hname = _openpty_raw()
             self.keep_raw.append(hs)
@@ -683,11 +692,9 @@ class Slot:
             ln = ln.rstrip(b"\r")
             if ln.startswith(DISPLAY.encode()):
                 for addr in list(self.subs):
-                    try:
-                        self.sup.sock.sendto(b"D" + self.path.encode() + b"\n" + ln, addr)
-                    except BlockingIOError:
-                        pass  # the subscriber is behind: the line is lost to it (it has the log)
-                    except OSError:
+                    try:  # blocking (bounded): a full receive queue makes the sender wait, never drop
+                        self.sup.pub.sendto(b"D" + self.path.encode() + b"\n" + ln, addr)
+                    except OSError:  # gone, or stuck for PUB_TIMEOUT_S: unsubscribed
                         self.subs.discard(addr)
 
 
@@ -713,14 +720,16 @@ class Supervisor:
         self.sock.setblocking(False)
         self.sel.register(self.sock, selectors.EVENT_READ, "ctl")
         self.control = "@" + name
+        self.pub = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # display lines to subscribers
+        self.pub.settimeout(PUB_TIMEOUT_S)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
         self.sel.register(self.wake_r, selectors.EVENT_READ, "wake")
         self.shared = len(specs) > 1
-        for path, flash_kb, heap, eui64 in specs:
-            s = Slot(self, path, flash_kb, heap, eui64)
-            self.slots[path] = s
+        for spec in specs:
+            s = Slot(self, *spec)
+            self.slots[s.path] = s
             for fd in s.pairs:
                 self.fdmap[fd] = s
                 self.sel.register(fd, selectors.EVENT_READ, None)

@@ -239,7 +239,7 @@ class Runner:
         t0 = time.monotonic()
         img = os.path.join(self.dir, "firmware-%dk.img" % self.flash_kb)
         with tempfile.TemporaryDirectory() as tmp:
-            image.write_image(img, flash.firmware_files("host", tmp), self.flash_kb)
+            image.write_image(img, self.files or flash.firmware_files("host", tmp), self.flash_kb)
         self.setup_s["image"] = time.monotonic() - t0
         t0 = time.monotonic()
         offsets = [image.copy_to(img, vb.path) for vb in self.vbs]
@@ -268,6 +268,8 @@ class Runner:
         self._parties = parties
         self.ledger = pki.Ledger(self.keys, U.LEDGER)
 
+    files = None  # [(dest, bytes)] to flash instead of building the firmware (a bench's old build)
+
     def _setup_virtual_legacy(self):
         """The per-board path: a supervisor process per board, files copied over each REPL with
         mpremote, the key store read per payload (kept to measure against; bench_fleet_scale.py)."""
@@ -280,7 +282,7 @@ class Runner:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            files = flash.firmware_files("host", tmp)
+            files = self.files or flash.firmware_files("host", tmp)
             res, err = flash.flash_many([vb.console for vb in self.vbs], files, self._flash_done)
         if err:
             raise ScenarioError("flash failed: %s" % "; ".join(sorted(err.values())[:3]))
