@@ -14,6 +14,7 @@ from firmware.alerts import Reject
 
 TUNNELING = 0x0704
 MAX_QUEUE = 8
+ALERT_REC = "han_alert_seq"  # {"seq": last alert sequence number sent to the hub}
 IDLE_MS = 1000  # nothing pending: input on the WAN sockets or the radio wakes the loop
 HAN_IDLE_MS = 20  # a HAN port without wait_ms(): its timers need a pass this often
 
@@ -36,12 +37,19 @@ class HubNode:
 
 
 class MeterNode:
+    """The meter's end: the tunnel server, and its queued alerts (firmware/meter/engine.py, built by
+    firmware/meter/alertmsg.py) sent to the hub through the open tunnel, oldest first, one per pass;
+    the last sequence number sent is kept in the store (ALERT_REC), so after a power cut an alert is
+    sent again rather than lost (the WAN side sees its originator counter twice at worst)."""
+
     def __init__(self, role, han):
         from firmware.wan.tunnel import Server
 
         self.han = han
         self.server = Server(han, role)
         self.role = role
+        rec = role.store.get_json(ALERT_REC, None)
+        self.sent = rec.get("seq", 0) if isinstance(rec, dict) else 0
 
     def poll(self):
         han = self.han
@@ -49,12 +57,36 @@ class MeterNode:
         for _ in range(MAX_QUEUE):
             f = han.recv()
             if f is None:
-                return
+                break
             if f[1] == TUNNELING:
                 try:
                     self.server.on_zcl(f[0], f[2])
                 except Reject as e:  # a malformed tunnel frame: logged, nothing done
                     self.role.seclog.append("han tunnel %s" % (e.detail[:60],))
+        if self.server.peers:
+            self._alert()
+
+    def _alert(self):
+        eng = getattr(self.role, "meter", None)
+        if eng is None:
+            return
+        for a in eng.alerts():
+            if a[0] > self.sent:
+                break
+        else:
+            return
+        from firmware.meter import alertmsg
+
+        try:
+            msg = alertmsg.build(self.role.trust, self.role.store, a)
+            if not self.server.push(msg):
+                return
+        except Reject as e:  # no cell for the recipient, or the HAN busy: logged, tried again later
+            if e.reason in ("busy", "not-joined"):
+                return
+            self.role.seclog.append("han alert %d %s" % (a[0], e.reason))
+        self.sent = a[0]
+        self.role.store.put_json(ALERT_REC, {"seq": a[0]})
 
     def wait_ms(self):
         return _wait(self.han, IDLE_MS)

@@ -10,6 +10,7 @@ and are not used here; Wireshark's "GBCS Tunnel" dissector reads the same header
     c.on_zcl(src_eui8, zcl) -> [("msg", src, gbcs) | ("fail", src, reason)]
     s = Server(han, role)                # meter side
     s.on_zcl(src_eui8, zcl)              # serves RequestTunnel and TransferData PUT with role.process
+    s.push(gbcs)                         # an alert to the hub through the open tunnel
 
 `han` is the node's HAN interface: han.send(dst_eui8, cluster, zcl_frame). A command the meter's
 gate refuses is answered through the tunnel with PUT + the 2-byte GBCS alert code (the WAN framing's
@@ -127,6 +128,17 @@ class Server:
         self.role = role
         self.peers = {}  # tunnel id -> peer eui
         self.next_id = 1
+        self.seq = 0  # ZCL sequence of the messages this end starts (alerts)
+
+    def push(self, gbcs):
+        """An unsolicited message (the meter's alert) to the peer of the open tunnel: TransferData
+        PUT. False when no tunnel is open (the hub has not asked yet)."""
+        for tid, peer in self.peers.items():
+            self.seq = (self.seq + 1) & 0xFF
+            self._reply(peer, self.seq, zcl.TUNNEL_TRANSFER_TO_CLIENT,
+                        zcl.transfer_data(tid, bytes((PUT,)) + bytes(gbcs)))
+            return True
+        return False
 
     def _reply(self, dst, seq, cmd, payload):
         self.han.send(dst, zcl.TUNNELING, _frame(seq, cmd, zcl.TO_CLIENT, payload))

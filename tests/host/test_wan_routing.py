@@ -149,6 +149,38 @@ def test_ecs42_ecs45_through_the_tunnel_and_back(net):
     assert net.exchange(raw) == b"\x8f\x60"  # the replay: refused by the meter's gate, code back
 
 
+def test_meter_alert_comes_back_over_the_wan(net):
+    """An alert the meter queues (its engine) goes to the hub through the open tunnel (TransferData
+    PUT) and on to every WAN client; signed by the meter (generic critical alert 0x1000)."""
+    from firmware.gbcs import dlms, frame
+    from host_tools.gbcs import verify as V
+
+    if net.hub.devlog.find(net.meter_eui) is None:
+        net.hub.devlog.add(net.meter_eui, b"0123456789ABCDEF", 90, True, net.hub.now())
+    raw, ctr = usecases.build("ECS45", net.keys, net.meter_eui)
+    net.exchange(raw)  # the tunnel is open
+    eng = net.meter.meter
+    r = eng.r
+    eng._alert(r, eng.r.get("t", 0) or 1800000000, 0x8F3E, "")
+    eng._commit(r)
+    seq = eng.alerts()[-1][0]
+
+    def alert():
+        f = net.c.frame(0.001)
+        m = frame.parse(f)
+        if m.cra != frame.CRA_ALERT or bytes(m.originator) != net.meter_eui:
+            raise TimeoutError
+        return m
+    for _ in range(10):
+        m = net.pump(alert)
+        if dlms.decode(bytes(m.content[6:]))[1][0][1] == 0x8F3E:
+            break
+    assert m.message_code == 0x1000 and dlms.decode(bytes(m.content[6:]))[1][0][1] == 0x8F3E
+    dev = pki.load_keystore(net.keys)[net.meter_eui]
+    assert V.verify_signature(dev.public["ds"], m)
+    assert net.meter.store.get_json("han_alert_seq", None)["seq"] >= seq
+
+
 def test_gfi_text_line_answered_in_kind(net):
     import socket
 
