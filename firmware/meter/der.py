@@ -2,10 +2,10 @@
 and its ASN.1 annex; shared/reference/usecases.md "ASN.1 DER" rows, shared/reference/han.md §6):
 
   CS02a/b/c/d/e/f/g  credential management (firmware/core/credentials.py)
-  CS03A1             join a device to the ESME's device log: JoinDevice {method and role, EUI-64,
-                     device type} -> INTEGER 0 success, 1 message code does not fit the join method
-                     and role, 3 incompatible with an existing entry (same EUI, other type), 4 log full
-  CS04AC             unjoin: EUI-64 -> INTEGER 0 success, 1 not in the device log
+  CS03 (A1/A2/B/C)   join a device to the meter's device log: JoinDevice -> INTEGER, the 14 join
+                     response codes (firmware/meter/joins.py, loaded on demand)
+  CS04AC             unjoin: EUI-64 -> INTEGER 0 success, 1 not in the device log, 2 other failure
+  CS07               read device join details: {0 / 1 read failure, [{EUI-64, device type}]}
   CS06               activate firmware: {image hash, originator counter, [execution date-time]} ->
                      immediate: {response code, firmware version} (0 success, 1 no image held,
                      2 hash mismatch); future-dated: NULL (accepted; run_due runs it at its time;
@@ -26,7 +26,7 @@ from firmware.core import asn1 as D
 
 DEVLOG_REC = "devlog"
 FW_REC = "fw"
-DEVICE_LOG_SIZE = 5  # [U] no normative size found for the ESME device log
+DEVICE_LOG_SIZE = 5  # [U] as firmware/meter/joins.py (which enforces it)
 CANCEL_TIME = b"99991231235959Z"
 _FAILED = b"\x02\x01\x03"
 
@@ -51,9 +51,11 @@ def answer(device, m, party, log):
         elif code == 0x000C:
             from firmware.core.credentials import provide_device_cert as fn
         elif code in JOIN_METHOD:
-            fn = join_device
+            from firmware.meter.joins import join_device as fn
         elif code == 0x000F:
-            fn = unjoin_device
+            from firmware.meter.joins import unjoin_device as fn
+        elif code == 0x0013:
+            from firmware.meter.joins import read_details as fn
         elif code == 0x0012:
             fn = activate_firmware
         else:
@@ -80,55 +82,21 @@ def device_log(store):
     """[(EUI-64 bytes, device type)] of the ESME's device log."""
     import binascii
 
-    return [(binascii.unhexlify(e), t) for e, t in store.get_json(DEVLOG_REC, [])]
+    return [(binascii.unhexlify(x[0]), x[1]) for x in store.get_json(DEVLOG_REC, [])]
 
 
 def join(store, eui, dtype):
-    """Add (or keep) an entry: 0 success, 3 incompatible with the existing entry, 4 log full."""
-    import binascii
+    """Add (or keep) an entry: 0 success, 3 incompatible with the existing entry, 4 log full,
+    5 write failure."""
+    from firmware.meter.joins import add
 
-    h = binascii.hexlify(eui).decode()
-    log = store.get_json(DEVLOG_REC, [])
-    for e, t in log:
-        if e == h:
-            return 0 if t == dtype else 3
-    if len(log) >= DEVICE_LOG_SIZE:
-        return 4
-    log.append([h, dtype])
-    store.put_json(DEVLOG_REC, log)
-    return 0
-
-
-def join_device(device, m, party, log):
-    buf, top = _top(m)
-    f = D.items(buf, top[1], top[2])
-    if len(f) < 3:
-        raise Reject("der", None, "JoinDevice fields")
-    method = D.uint(buf, *D.expect(f[0], D.INTEGER)[1:3])
-    eui = bytes(buf[D.expect(f[1], D.OCTET_STRING)[1]:f[1][2]])
-    dtype = D.uint(buf, *D.expect(f[2], D.INTEGER)[1:3])
-    if len(eui) != 8 or dtype > 6:
-        raise Reject("der", None, "JoinDevice values")
-    if JOIN_METHOD[m.message_code] != method:
-        return D.integer(1)
-    return D.integer(join(device.store, eui, dtype))
+    return add(store, eui, dtype)
 
 
 def unjoin_device(device, m, party, log):
-    import binascii
+    from firmware.meter.joins import unjoin_device as u
 
-    buf, top = _top(m)
-    D.expect(top, D.OCTET_STRING)
-    if top[2] - top[1] != 8:
-        raise Reject("der", None, "entity id length")
-    h = binascii.hexlify(bytes(buf[top[1]:top[2]])).decode()
-    st = device.store
-    lg = st.get_json(DEVLOG_REC, [])
-    keep = [x for x in lg if x[0] != h]
-    if len(keep) == len(lg):
-        return D.integer(1)
-    st.put_json(DEVLOG_REC, keep)
-    return D.integer(0)
+    return u(device, m, party, log)
 
 
 # --- firmware activation -------------------------------------------------------------------------
