@@ -142,10 +142,9 @@ class BaseBoard:
         import time
 
         ms = 2 if timeout_ms is None or timeout_ms > 2 else max(0, timeout_ms)
-        sl = getattr(time, "sleep_ms", None)
-        if sl:
-            sl(ms)
-        else:
+        try:
+            time.sleep_ms(ms)
+        except AttributeError:  # CPython (tests)
             time.sleep(ms / 1000)
 
     def uart(self, name):

@@ -43,6 +43,7 @@ class App:
         self.store = store = board.store()
         self.role = None
         self.panel = None
+        self._waits = None  # (net.wait_ms or None, role.meter or None), for wait_ms()
         rec = store.get_json(ROLE_REC, None)
         name = rec.get("role") if isinstance(rec, dict) else None
         try:
@@ -86,13 +87,13 @@ class App:
         ms = IDLE_MS
         if self.panel.port.pending():  # a reply held for the IEC reaction time (20 ms)
             return 2
-        net = self.net
-        if net is not None:
-            f = getattr(net, "wait_ms", None)
-            ms = min(ms, f() if f is not None else NET_MS)
-        m = getattr(self.role, "meter", None)
-        if m is not None:
-            ms = min(ms, _meter_ms(self.board, m))
+        w = self._waits
+        if w is None:  # looked up once (getattr(obj, "name") interns the name on every call)
+            w = self._waits = (getattr(self.net, "wait_ms", None), getattr(self.role, "meter", None))
+        if self.net is not None:
+            ms = min(ms, w[0]() if w[0] is not None else NET_MS)
+        if w[1] is not None:
+            ms = min(ms, _meter_ms(self.board, w[1]))
         return ms
 
 
@@ -115,7 +116,10 @@ def _meter_ms(board, m):
     left = due - board.time()
     if left <= 0:
         return 0
-    vc = getattr(board, "_vclock", None)
+    try:
+        vc = board._vclock
+    except AttributeError:
+        vc = None
     rate = vc[2] if vc is not None and vc[2] > 0 else 1
     return min(IDLE_MS, left * 1000 // rate)
 

@@ -104,13 +104,17 @@ def _fw(store):
     return store.get_json(FW_REC, None) or {"v": "00000000"}
 
 
-def stage_image(store, image_hash, version):
-    """Record a received firmware image (its 32-byte manufacturer image hash and 4-byte version)."""
+def stage_image(store, image_hash, version, running=None):
+    """Record a received firmware image (its 32-byte manufacturer image hash and 4-byte version;
+    image_hash None: no image) and, when given, the 4-byte version the device runs."""
     import binascii
 
     fw = _fw(store)
-    fw["img"] = binascii.hexlify(image_hash).decode()
-    fw["iv"] = binascii.hexlify(version).decode()
+    if image_hash is not None:
+        fw["img"] = binascii.hexlify(image_hash).decode()
+        fw["iv"] = binascii.hexlify(version).decode()
+    if running is not None:
+        fw["v"] = binascii.hexlify(running).decode()
     store.put_json(FW_REC, fw)
 
 
@@ -155,6 +159,25 @@ def activate_firmware(device, m, party, log):
         return D.null()
     code, v = _activate(st, h)
     return D.seq(D.integer(code), D.octets(v))
+
+
+def fault(device, m, party, log):
+    """The answer of a DER command a device failure stopped before it ran (firmware/core/faults.py,
+    table.der_fault): an immediate CS06 activation -> {1 not activated, the version still running};
+    any other -> INTEGER 3 (command failed)."""
+    import binascii
+
+    n = 0
+    if m.message_code == 0x0012:
+        try:
+            buf, top = _top(m)
+            n = len(D.items(buf, top[1], top[2]))
+        except Reject:
+            n = -1  # malformed: answered as any failed command
+    if n == 2:
+        return D.seq(D.integer(1), D.octets(binascii.unhexlify(_fw(device.store)["v"])))
+    log.append("der fault code %04X ctr %d" % (m.message_code, m.counter))
+    return _FAILED
 
 
 def run_due(device, now_text):

@@ -7,3 +7,9 @@ def answer(device, m, party, log):
     from firmware.meter.der import answer as a
 
     return a(device, m, party, log)
+
+
+def fault(device, m, party, log):
+    from firmware.meter.der import fault as f
+
+    return f(device, m, party, log)

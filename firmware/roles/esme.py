@@ -64,7 +64,9 @@ def build(board, store, table_dir=None):
 
     e = Esme(store, table_dir=table_dir)
     cs01a.install(e, clock=board.time)
-    e.table.der = __import__("firmware.meter.dercall", None, None, ("answer",)).answer  # DER: on demand
+    d = __import__("firmware.meter.dercall", None, None, ("answer",))  # DER: on demand
+    e.table.der = d.answer
+    e.table.der_fault = d.fault  # a DER command a test fault stops (firmware/core/faults.py)
     from firmware.meter import engine  # metering loads with the application, not with the gate
 
     engine.attach(e, board)

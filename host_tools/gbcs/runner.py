@@ -231,10 +231,11 @@ def use_cases(top, eui, only=None):
 
 
 # -- ERROR variants and seeding ------------------------------------------------------------------
-# Folders whose commands are independent scenarios that change the trust anchors (a CS02b/CS02g
-# IMMEDIATE success replaces the cells the folder's later commands are signed under): every command
-# of such a folder starts from the freshly provisioned device.
-FRESH_PER_COMMAND = ("CS02b", "CS02g")
+# Use cases (the folder name after its section) whose commands are independent scenarios that change the trust anchors (a CS02b/CS02g
+# IMMEDIATE success replaces the cells the folder's later commands are signed under; a CS06 IMMEDIATE
+# success changes the running firmware its ERROR variant reports): every command of such a folder
+# starts from the freshly provisioned device.
+FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06")
 
 
 def _masked(msg):
@@ -335,12 +336,65 @@ def classify(uc):
     return out
 
 
-def seeds(commands):
+def decrypt_read(keys, eui, param, data):
+    """The decoded plaintext (DLMS structure) of an encrypted read's answer (IC 30 method 1,
+    gbcs.md §3.7): `param` the ACTION's decoded parameter, `data` the decoded response data. The key
+    is KDF(Z, device `eui`, U=04, the transaction id, the party) with Z = the party's published KA
+    private key x the device's KA key; IV device || 00000000, AAD 31. None when the party's KA
+    private key is not published (an unknown remote party's own key) or the tag does not verify."""
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+    from firmware.alerts import Reject
+    from firmware.crypto import gcm
+    from firmware.crypto.gmac import gbcs_key
+    from firmware.gbcs import dlms
+
+    try:
+        p = param[1][1][1][0][1][1][1]
+        tid, party = p[0][1], p[1][1]
+        enc = data[1][1][1]
+    except (IndexError, TypeError):
+        return None
+    peer = keys.parties.get(party)
+    if peer is None or "ka" not in peer.priv or enc[:5] != b"\x31\x00\x00\x00\x00" or len(enc) < 17:
+        return None
+    try:
+        pub = _ec.EllipticCurvePublicKey.from_encoded_point(_ec.SECP256R1(), keys.device_pub(eui, "ka"))
+    except Exception:  # noqa: BLE001 - no published KA key of this device: nothing to decrypt with
+        return None
+    z = peer.priv["ka"].exchange(_ec.ECDH(), pub)
+    try:
+        pt = gcm.decrypt(gbcs_key(z, eui, 4, tid[1:], party), eui + b"\x00\x00\x00\x00", enc[5:-12],
+                         b"\x31", enc[-12:])
+    except Reject:
+        return None
+    return dlms.decode(pt)
+
+
+def encrypted_read_seeds(keys, eui, param, data):
+    """[(class id, OBIS, attribute, encoded value)] an encrypted read (IC 30 method 1) answered
+    with response data `data` (encoded bytes) returned: its attribute descriptors paired with the
+    values of the decrypted plaintext (decrypt_read); [] when it cannot be decrypted."""
+    from firmware.gbcs import dlms
+
+    values = decrypt_read(keys, eui, param, dlms.decode(data))
+    if values is None:
+        return []
+    out = []
+    for d, v in zip(param[1][0][1], values[1]):
+        cid, obis, attr = d[1][0][1], d[1][1][1], d[1][2][1]
+        if attr >= 0:
+            out.append((cid, bytes(obis), attr, dlms.encode(v)))
+    return out
+
+
+def seeds(commands, keys=None):
     """[(class id, OBIS, attribute, encoded value)] the data model is seeded with before
     `commands` run: for every GET item (with or without an access selector) the RTDS response of
-    a command answers with success and data, the data it returns, unless an earlier item or
-    command of `commands` SETs that attribute (then the device returns what it was given). First
-    value wins; only values the device returns from storage, never a response."""
+    a command answers with success and data, the data it returns, and for every encrypted read
+    (IC 30 method 1) answered with success the values it encrypted (decrypt_read, with the
+    published KA keys of `keys`), unless an earlier item or command of `commands` SETs that
+    attribute (then the device returns what it was given). First value wins; only values the
+    device returns from storage, never a response."""
     from firmware.gbcs import dlms, frame
 
     out, seen, written = [], set(), set()
@@ -357,13 +411,18 @@ def seeds(commands):
             if kind in (dlms.SET, dlms.SET_WITH_SELECTION):
                 written.add(key)
                 continue
-            if kind not in (dlms.GET, dlms.GET_WITH_SELECTION) or i >= len(items):
+            if i >= len(items) or items[i][1] != 0:
                 continue
-            _, code, data = items[i]
-            if code != 0 or data == b"\0" or key in seen or key in written:
+            if kind == dlms.ACTION and cid == 30 and keys is not None:
+                vals = encrypted_read_seeds(keys, c.msg.recipient, req.data[i], items[i][2])
+            elif kind in (dlms.GET, dlms.GET_WITH_SELECTION) and items[i][2] != b"\0":
+                vals = [(cid, bytes(obis), attr, bytes(items[i][2]))]
+            else:
                 continue
-            seen.add(key)
-            out.append((cid, bytes(obis), attr, bytes(data)))
+            for v in vals:
+                if v[:3] not in seen and v[:3] not in written:
+                    seen.add(v[:3])
+                    out.append(v)
     return out
 
 
@@ -380,7 +439,7 @@ def _specs(cmd):
         return []
 
 
-def _split_on_conflicts(commands):
+def _split_on_conflicts(commands, keys=None):
     """Groups of consecutive commands run from one device state: a command that reads back a value
     other than the one an earlier command of its group needs seeded (RTDS variants of one folder
     are independent scenarios, e.g. ECS26a TWIN and SINGLE read one attribute with two values)
@@ -389,7 +448,7 @@ def _split_on_conflicts(commands):
 
     groups, cur, need, written = [], [], {}, set()
     for c in commands:
-        mine = {(cid, obis, attr): data for cid, obis, attr, data in seeds([c])}
+        mine = {(cid, obis, attr): data for cid, obis, attr, data in seeds([c], keys)}
         if cur and any(k in need and need[k] != v and k not in written for k, v in mine.items()):
             groups.append(cur)
             cur, need, written = [], {}, set()
@@ -403,27 +462,110 @@ def _split_on_conflicts(commands):
     return groups
 
 
-class Session:
-    """Commands run from one fresh device state, the values seeded and the faults armed
-    ([(originator counter, item)]) before they run."""
+def der_state(commands):
+    """The DER device state (firmware/meter/der.py) RTDS's answers to `commands` read back, as a
+    dict of what to set (empty when none): "join" [[EUI-64 hex, device type]] for every entity a
+    CS04AC unjoin (0x000F, content OCTET STRING EUI-64) is answered INTEGER 0 (removed: so it was
+    in the device log; RTDS does not say its type, 0 is used); for an immediate CS06 activation
+    (0x0012, SEQUENCE {OCTET STRING image hash, INTEGER counter}) answered SEQUENCE {INTEGER code,
+    OCTET STRING version}: code 0 -> "image" [hash hex, version hex] (the image was held and
+    became that version), other codes -> "running" version hex (the version the device still
+    runs); for a CS02a / CS02f credential details read (0x0008, 0x011B) answered SEQUENCE OF
+    {INTEGER role, ENUMERATED 0, INTEGER current sequence number, cells}: "floors" {role text: n}
+    for every role reported with n > 0 (that role's counter floor)."""
+    from firmware.core import asn1 as D
 
-    def __init__(self, commands, seeds_, faults):
+    out = {}
+    for c in commands:
+        if c.expected is None or c.msg.content[:1] == b"\xd9":
+            continue
+        from firmware.gbcs import frame
+
+        b, r = bytes(c.msg.content), bytes(frame.parse(c.expected).content)
+        try:
+            if c.msg.message_code == 0x000F and r == b"\x02\x01\x00" and b[:2] == b"\x04\x08" and len(b) == 10:
+                out.setdefault("join", []).append([b[2:].hex(), 0])
+            elif c.msg.message_code in (0x0008, 0x011B) and r[:1] == b"\x30":
+                rt = D.head(r, 0)
+                for e in D.items(r, rt[1], rt[2]):
+                    g = D.items(r, e[1], e[2]) if e[0] == 0x30 else ()
+                    if len(g) >= 3 and g[0][0] == D.INTEGER and g[1][0] == 0x0A and r[g[1][1]:g[1][2]] == b"\0" \
+                            and g[2][0] == D.INTEGER:
+                        n = D.uint(r, g[2][1], g[2][2])
+                        if n:
+                            out.setdefault("floors", {}).setdefault(str(D.uint(r, g[0][1], g[0][2])), n)
+            elif c.msg.message_code == 0x0012:
+                top = D.head(b, 0)
+                f = D.items(b, top[1], top[2])
+                rt = D.head(r, 0)
+                g = D.items(r, rt[1], rt[2])
+                if len(f) != 2 or len(g) != 2 or top[0] != 0x30 or rt[0] != 0x30:
+                    continue
+                h = b[D.expect(f[0], D.OCTET_STRING)[1]:f[0][2]]
+                code = D.uint(r, *D.expect(g[0], D.INTEGER)[1:3])
+                v = r[D.expect(g[1], D.OCTET_STRING)[1]:g[1][2]]
+                if code == 0:
+                    out.setdefault("image", [h.hex(), v.hex()])
+                else:
+                    out.setdefault("running", v.hex())
+        except Exception:  # noqa: BLE001 - firmware Reject: content the codec does not read seeds nothing
+            continue
+    return out
+
+
+# Sets a der_state dict through the ESME's own APIs (firmware/meter/der.py join, stage_image; the
+# floors by firmware/core/credentials.py replace, the trust anchor cells kept): one source, run
+# under CPython in process (apply_der_state) and on a board's REPL (prepare_code).
+_DER_STATE_CODE = """def _der_state(store, state):
+    from binascii import unhexlify as u
+    from firmware.meter import der
+    if state.get('floors'):
+        from firmware.core import credentials
+        from firmware.core.trust import Trust
+        t = Trust(store)
+        fl = dict(t.floors)
+        fl.update(state['floors'])
+        credentials.replace(t, t.cells, fl)
+    for e, t in state.get('join', ()):
+        der.join(store, u(e), t)
+    if 'image' in state or 'running' in state:
+        h, v = state.get('image') or (None, None)
+        r = state.get('running')
+        der.stage_image(store, u(h) if h else None, u(v) if v else None, u(r) if r else None)
+"""
+
+
+def apply_der_state(store, state):
+    """Set DER `state` (der_state) in `store` through the ESME's own API (_DER_STATE_CODE)."""
+    if state:
+        ns = {}
+        exec(_DER_STATE_CODE, ns)  # noqa: S102 - the runner's own constant source
+        ns["_der_state"](store, state)
+
+
+class Session:
+    """Commands run from one fresh device state, the values seeded, the DER state set (der_state)
+    and the faults armed ([(originator counter, item)]) before they run."""
+
+    def __init__(self, commands, seeds_, faults, state=None):
         self.commands = commands
         self.seeds = seeds_
         self.faults = faults
+        self.state = state or {}
 
 
-def sessions(uc, analysis=None):
+def sessions(uc, analysis=None, keys=None):
     """[Session] of UseCase `uc`: one for the whole folder (split where two commands need one
     attribute seeded with different values), or one per command in the folders of
-    FRESH_PER_COMMAND. A fault is armed for every ERROR command classified "fault"."""
+    FRESH_PER_COMMAND. A fault is armed for every ERROR command classified "fault". `keys`: the
+    corpus Keystore, to seed what encrypted reads return (seeds)."""
     a = classify(uc) if analysis is None else analysis
-    fresh = any(t in uc.name for t in FRESH_PER_COMMAND)
-    groups = [[c] for c in uc.commands] if fresh else _split_on_conflicts(uc.commands)
+    fresh = uc.name.split("_", 1)[-1].startswith(FRESH_PER_COMMAND)
+    groups = [[c] for c in uc.commands] if fresh else _split_on_conflicts(uc.commands, keys)
     out = []
     for g in groups:
         fl = [(c.msg.counter, a[c.name]["item"]) for c in g if c.name in a and a[c.name]["cause"] == "fault"]
-        out.append(Session(g, seeds(g), fl))
+        out.append(Session(g, seeds(g, keys), fl, der_state(g)))
     return out
 
 
@@ -483,6 +625,8 @@ class InProcess:
             for cid, obis, attr, data in session.seeds:
                 o.stage(cid, obis, attr, data)
             o.commit()
+        if session is not None and session.state and not own:
+            apply_der_state(st, session.state)
         if session is not None and session.faults and not own:
             from firmware.core import faults
 
@@ -516,10 +660,10 @@ def prepare_code(role_name, session):
     """MicroPython source run on a board's raw REPL (the store as the reset left it, the firmware
     stopped) that seeds the session's values through the role's Objects and arms its faults in the
     store, as InProcess.begin does; prints PREP-OK. None when there is nothing to prepare."""
-    if session is None or not (session.seeds or session.faults):
+    if session is None or not (session.seeds or session.faults or session.state):
         return None
     seeds_ = [[cid, obis.hex(), attr, data.hex()] for cid, obis, attr, data in session.seeds]
-    return ("import board, json\n"
+    return (_DER_STATE_CODE + "import board, json\n"
             "from binascii import unhexlify as _u\n"
             "from firmware.app import VK_DIR\n"
             "from firmware.store.durable import Store\n"
@@ -534,10 +678,14 @@ def prepare_code(role_name, session):
             "    for _c, _ob, _a, _d in _S:\n"
             "        _o.stage(_c, _u(_ob), _a, _u(_d))\n"
             "    _o.commit()\n"
+            "_D = json.loads(%r)\n"
+            "if _D:\n"
+            "    _der_state(_st, _D)\n"
             "from firmware.core import faults\n"
             "for _n, _k in json.loads(%r):\n"
             "    faults.arm(_st, _k, _n)\n"
             "print('PREP-OK')\n" % (json.dumps(seeds_, separators=(",", ":")), role_name,
+                                     json.dumps(getattr(session, "state", None) or {}, separators=(",", ":")),
                                      json.dumps(session.faults)))
 
 
@@ -1077,7 +1225,7 @@ def run(device, role, ucs, keys, out_dir=None, progress=None):
                  "results": []}
             t1 = time.monotonic()
             analysis = classify(uc)
-            for sess in sessions(uc, analysis):
+            for sess in sessions(uc, analysis, None if hasattr(role, "seed") else keys):
                 u["seeded"] = u.get("seeded", 0) + len(sess.seeds)
                 armed = {} if hasattr(role, "seed") else dict(sess.faults)
                 device.begin(uc, sess)
@@ -1150,8 +1298,36 @@ def _report(device, role, report_ucs, t0, t_prov):
     rep["error_not_reproduced"] = [{"use_case": n, "file": r["file"], "cause": r.get("cause"),
                                     "reason": not_reproduced_reason(r)}
                                    for n, r in errs if r["content_equal"] is not True]
+    rep["success_not_equal"] = [{"use_case": u["name"], "file": r["file"], "reason": success_miss_reason(r)}
+                                for u in report_ucs for r in u["results"]
+                                if r["variant"] == "SUCCESS" and r["content_equal"] is not True]
     rep["use_cases"] = report_ucs
     return rep
+
+
+# Why a SUCCESS answer cannot equal RTDS's, by message code (the device's own key material)
+_SUCCESS_MISS = {
+    0x000A: "CS02c key pair generation: the answer carries a key pair the device generates itself (and a "
+            "CSR signed with it), never the RTDS device's",
+    0x000B: "CS02d device certificate update: the certificate certifies the key RTDS's device generated at "
+            "its CS02c, whose private key is not published; this device's key differs, so it refuses it",
+    0x000C: "CS02e provide device certificate: RTDS answers the certificate CS02d installed there; this "
+            "device never holds it (CS02d above), nor a certificate for its own generated key",
+}
+
+
+def success_miss_reason(r):
+    """Why the answer to SUCCESS command result `r` (a run() result) is not RTDS's response."""
+    if not r["authenticated"]:
+        return "refused by the device: %s" % r.get("refused", "")
+    code = int(r["message_code"], 16)
+    if code in _SUCCESS_MISS:
+        return _SUCCESS_MISS[code]
+    if "_URP_" in r["file"]:
+        return ("encrypted read for an unknown remote party: keyed to the party's own KA key (its certificate "
+                "in the command), whose private key is not published; the plaintext cannot be decrypted, so "
+                "nothing is seeded")
+    return "the device's answer differs from RTDS"
 
 
 def not_reproduced_reason(r):

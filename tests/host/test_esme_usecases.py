@@ -58,7 +58,8 @@ def _response_items(content):
 def _seed(dev, cmd, keys):
     """The values RTDS's SUCCESS response reads, written into the object store first (what the
     meter held when RTDS answered); for an encrypted read (IC 30 method 1) the values are the
-    plaintext RTDS encrypted, decrypted here with the recipient's published KA key."""
+    plaintext RTDS encrypted, decrypted with the recipient's published KA key (the runner's
+    seeding, host_tools/gbcs/runner.py encrypted_read_seeds)."""
     from firmware.gbcs import dlms, frame
     from firmware.meter import objects
 
@@ -69,39 +70,8 @@ def _seed(dev, cmd, keys):
         if kind in (dlms.GET, dlms.GET_WITH_SELECTION) and items[i][1] == 0:
             o.set(cid, obis, attr, items[i][2])
         elif kind == dlms.ACTION and cid == 30 and items[i][1] == 0:
-            descs = req.data[i][1][0][1]
-            values = _decrypt(keys, dev.eui, req.data[i], dlms.decode(items[i][2]))
-            if values is None:
-                continue
-            for d, v in zip(descs, values[1]):
-                o.set(d[1][0][1], d[1][1][1], d[1][2][1], dlms.encode(v))
-
-
-def _decrypt(keys, eui, param, data):
-    """The decoded plaintext of an encrypted read's response, or None when the recipient's KA
-    private key is not published (or the key is not the anchored one, as for an unknown remote
-    party)."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from firmware.alerts import Reject
-    from firmware.crypto import gcm
-    from firmware.crypto.gmac import gbcs_key
-    from firmware.gbcs import dlms
-
-    p = param[1][1][1][0][1][1][1]
-    tid, party = p[0][1], p[1][1]
-    peer = keys.parties.get(party)
-    if peer is None or "ka" not in peer.priv:
-        return None
-    pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), keys.device_pub(eui, "ka"))
-    z = peer.priv["ka"].exchange(ec.ECDH(), pub)
-    enc = data[1][1][1]
-    assert enc[:5] == b"\x31\x00\x00\x00\x00"
-    try:
-        pt = gcm.decrypt(gbcs_key(z, eui, 4, tid[1:], party), eui + b"\x00\x00\x00\x00", enc[5:-12],
-                         b"\x31", enc[-12:])
-    except Reject:
-        return None
-    return dlms.decode(pt)
+            for c, ob, a, v in runner.encrypted_read_seeds(keys, dev.eui, req.data[i], items[i][2]):
+                o.set(c, ob, a, v)
 
 
 def _dlms_success(ucs):

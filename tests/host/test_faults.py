@@ -102,8 +102,17 @@ def test_der_command_answered_by_the_role_failure(esme, keys, tmp_path):
     d = _dev(esme, keys, uc, tmp_path)
     calls = []
     d.dev.table.der = lambda *a: calls.append("der") or b"\x02\x01\x00"
+    d.dev.table.der_fault = None  # a role without a failure answer: command failed (INTEGER 3)
     faults.arm(d.dev.store, 0, table=d.dev.table)
     assert frame.parse(d.send(cmd.raw)).content == b"\x02\x01\x03" and calls == []
+    # the ESME's own: CS06 immediate not activated, the running version answered, the image kept
+    d.begin(uc)
+    from firmware.meter import der
+
+    der.stage_image(d.dev.store, bytes(cmd.msg.content[4:36]), b"\x01\x02\x03\x05", b"\x01\x02\x03\x04")
+    faults.arm(d.dev.store, 0, table=d.dev.table)
+    assert frame.parse(d.send(cmd.raw)).content == bytes.fromhex("3009020101040401020304")
+    assert d.dev.store.get_json(der.FW_REC, None)["img"] == bytes(cmd.msg.content[4:36]).hex()
     # a role with a failure answer gives it, the DER use case not run
     d.begin(uc)
     d.dev.table.der = lambda *a: calls.append("der") or b"\x02\x01\x00"
