@@ -663,7 +663,8 @@ def prepare_code(role_name, session):
     if session is None or not (session.seeds or session.faults or session.state):
         return None
     seeds_ = [[cid, obis.hex(), attr, data.hex()] for cid, obis, attr, data in session.seeds]
-    return (_DER_STATE_CODE + "import board, json\n"
+    state = getattr(session, "state", None) or {}
+    head = ("import board, json\n"
             "from binascii import unhexlify as _u\n"
             "from firmware.app import VK_DIR\n"
             "from firmware.store.durable import Store\n"
@@ -677,16 +678,13 @@ def prepare_code(role_name, session):
             "    _o = objects.of(roles.build(%r, _b, _st, _r + VK_DIR))\n"
             "    for _c, _ob, _a, _d in _S:\n"
             "        _o.stage(_c, _u(_ob), _a, _u(_d))\n"
-            "    _o.commit()\n"
-            "_D = json.loads(%r)\n"
-            "if _D:\n"
-            "    _der_state(_st, _D)\n"
-            "from firmware.core import faults\n"
-            "for _n, _k in json.loads(%r):\n"
-            "    faults.arm(_st, _k, _n)\n"
-            "print('PREP-OK')\n" % (json.dumps(seeds_, separators=(",", ":")), role_name,
-                                     json.dumps(getattr(session, "state", None) or {}, separators=(",", ":")),
-                                     json.dumps(session.faults)))
+            "    _o.commit()\n" % (json.dumps(seeds_, separators=(",", ":")), role_name))
+    if state:  # the DER state through the ESME's own APIs (_DER_STATE_CODE)
+        head = _DER_STATE_CODE + head + "_der_state(_st, json.loads(%r))\n" % json.dumps(state, separators=(",", ":"))
+    return head + ("from firmware.core import faults\n"
+                   "for _n, _k in json.loads(%r):\n"
+                   "    faults.arm(_st, _k, _n)\n"
+                   "print('PREP-OK')\n" % json.dumps(session.faults))
 
 
 def _prepare(console, code):
