@@ -16,6 +16,7 @@ from firmware.alerts import Reject
 VK_DIR = "/vk"  # comb tables of trust-anchor DS keys (built at provisioning, rebuilt on use if damaged)
 ROLE_REC = "role"  # {"role": name}, written by firmware.provisioning
 IDLE_MS = 1000  # longest idle wait of the application loop with nothing due (front-panel timers)
+MIN_MS = 2  # shortest idle wait between polls (the loop's old fixed slice)
 NET_MS = 20  # idle wait cap while network services run that do not say when their next timer is
 
 
@@ -160,7 +161,10 @@ def serve(board, app, polls=-1):
             fault(board, store, e)
             return  # reached only where reset() returns (a detached board in tests)
         if wait is not None:
-            wait(ms)
+            # at least the 2 ms slice the loop always slept, also while work is due (metering
+            # catching up): a host's Ctrl-C then lands in the wait, not in the middle of the
+            # firmware's work (the unix port raises it asynchronously, wherever the C code is)
+            wait(ms if ms > MIN_MS else MIN_MS)
         else:
             import time
 
