@@ -142,8 +142,7 @@ def test_sleepy_wakes_on_the_interval(keys, tmp_path):
 
 
 def test_smlab_rtds_role_gsme_json(report):
-    if "gsme" not in runner.ROLES:
-        pytest.skip("host_tools/gbcs/runner.py ROLES has no gsme entry yet")
+    assert "gsme" in runner.ROLES
     p = subprocess.run([sys.executable, "-c", "from host_tools.cli import main; main()", "rtds", "--role", "gsme", "--json"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     if p.returncode not in (0, 1):
