@@ -8,6 +8,7 @@ Several boards are flashed in parallel, one thread per board, with a progress ca
 """
 import hashlib
 import os
+import struct
 import threading
 import time
 
@@ -43,22 +44,39 @@ def _last_line(e):
     return lines[-1] if lines else type(e).__name__
 
 
-class Board:
-    """One mpremote connection in raw-REPL mode."""
+READ_TIMEOUT_S = 5.0  # longest silence of a board inside one read before the read gives up
+CONNECT_TRIES = 3
 
-    def __init__(self, port, baudrate=115200):
+
+class Board:
+    """One mpremote connection in raw-REPL mode.
+
+    Every read is bounded: pyserial's default (no timeout) makes mpremote's reads on a pty, and
+    its raw-paste handshake on any port, wait forever for bytes a board lost or never sent (a
+    board rebooting under the host's Ctrl-C). A silent board is a FlashError naming the port."""
+
+    def __init__(self, port, baudrate=115200, read_timeout=READ_TIMEOUT_S, connect_timeout=10.0):
         self.port = port
-        try:
-            self.t = SerialTransport(_real_port(port), baudrate=baudrate)
+        self.read_timeout = read_timeout
+        err = None
+        for _ in range(CONNECT_TRIES):  # a board booting or busy can miss one Ctrl-C / Ctrl-A
+            try:
+                self.t = SerialTransport(_real_port(port), baudrate=baudrate, timeout=read_timeout)
+            except TransportError as e:
+                raise FlashError("%s: cannot connect: %s" % (port, e))
             if "://" in port:
                 # a network port (a lab board's RFC 2217 URL): read as mpremote reads a pty, one
-                # blocking read with a short timeout, instead of polling in_waiting every 10 ms
-                # (a 10 ms sleep whenever a reply has not arrived yet: a quarter of the flashing time)
-                self.t.serial.timeout = 0.05
+                # blocking read that returns at the first byte, instead of polling in_waiting
+                # every 10 ms (a 10 ms sleep whenever a reply has not arrived yet: a quarter of
+                # the flashing time)
                 self.t.is_pty = True
-            self.t.enter_raw_repl(soft_reset=False)
-        except TransportError as e:
-            raise FlashError("%s: cannot connect: %s" % (port, e))
+            try:
+                self.t.enter_raw_repl(soft_reset=False, timeout_overall=connect_timeout)
+                return
+            except TransportError as e:
+                err = e
+                self.t.close()
+        raise FlashError("%s: cannot connect: %s" % (port, _last_line(err)))
 
     def close(self):
         try:
@@ -72,32 +90,52 @@ class Board:
     def __exit__(self, *exc):
         self.close()
 
-    def exec(self, code):
+    def drop(self):
+        """Close the port without leaving the raw REPL (the board is reset next)."""
+        self.t.close()
+
+    def reset_board(self):
+        """Start the firmware's reset (board.get().reset()) and close: the reply is not awaited,
+        the board may restart before its acknowledgement reaches the host."""
         try:
-            return self.t.exec(code)
+            self._call(self.t.exec_raw_no_follow, "import board\nboard.get().reset()")
+        finally:
+            self.t.close()
+
+    def _call(self, fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
         except TransportError as e:  # TransportExecError too: the board raised (e.g. MemoryError)
             raise FlashError("%s: %s" % (self.port, _last_line(e)))
+        except struct.error:  # mpremote's raw-paste header cut short: the board went silent
+            raise FlashError("%s: no raw-paste answer within %.1f s" % (self.port, self.read_timeout))
+
+    def exec(self, code):
+        return self._call(self.t.exec, code)
 
     def eval(self, expr):
-        try:
-            return self.t.eval(expr)
-        except TransportError as e:
-            raise FlashError("%s: %s" % (self.port, _last_line(e)))
+        return self._call(self.t.eval, expr)
+
+    def exists(self, path):
+        return self._call(self.t.fs_exists, path)
+
+    def remove(self, path):
+        self._call(self.t.fs_rmfile, path)
 
     def makedirs(self, path):
         for d in _parents(path):
-            if not self.t.fs_exists(d):
-                self.t.fs_mkdir(d)
+            if not self.exists(d):
+                self._call(self.t.fs_mkdir, d)
 
     def write(self, dest, data, progress=None):
         self.makedirs(dest)
-        self.t.fs_writefile(dest, data, chunk_size=1024, progress_callback=progress)
+        self._call(self.t.fs_writefile, dest, data, chunk_size=1024, progress_callback=progress)
 
     def sha256(self, path):
-        return self.t.fs_hashfile(path, "sha256")
+        return self._call(self.t.fs_hashfile, path, "sha256")
 
 
-def flash_board(port, files, progress=None, verify=True, remove=()):
+def flash_board(port, files, progress=None, verify=True, remove=(), board_kw=None):
     """Write files [(dest_path, bytes)] to one board and verify their hashes on the board.
 
     progress(port, done_bytes, total_bytes, phase) is called as the copy advances.
@@ -106,10 +144,10 @@ def flash_board(port, files, progress=None, verify=True, remove=()):
     total = sum(len(d) for _, d in files)
     done = 0
     t0 = time.monotonic()
-    with Board(port) as b:
+    with Board(port, **(board_kw or {})) as b:
         for path in remove:
-            if b.t.fs_exists(path):
-                b.t.fs_rmfile(path)
+            if b.exists(path):
+                b.remove(path)
         for dest, data in files:
             base = done
 
@@ -119,7 +157,9 @@ def flash_board(port, files, progress=None, verify=True, remove=()):
 
             try:
                 b.write(dest, data, cb)
-            except (OSError, TransportError) as e:
+            except FlashError as e:
+                raise FlashError("writing %s: %s" % (dest, e))
+            except OSError as e:
                 raise FlashError("%s: writing %s: %s" % (port, dest, e))
             done += len(data)
         verified = 0
@@ -135,14 +175,14 @@ def flash_board(port, files, progress=None, verify=True, remove=()):
             "seconds": round(time.monotonic() - t0, 3), "verified": verified}
 
 
-def flash_many(ports, files, progress=None, verify=True):
+def flash_many(ports, files, progress=None, verify=True, board_kw=None):
     """Flash the same files to several boards in parallel; returns (results, errors) by port."""
     results, errors = {}, {}
     lock = threading.Lock()
 
     def work(port):
         try:
-            r = flash_board(port, files, progress, verify)
+            r = flash_board(port, files, progress, verify, board_kw=board_kw)
             with lock:
                 results[port] = r
         except FlashError as e:

@@ -200,7 +200,7 @@ def fault(args):
     except FlashError as e:
         raise CliError("%s: %s" % (args.name, e))
     finally:
-        b.t.close()
+        b.drop()
     vb.reset_to_app()  # back to the firmware (it loads the stored fault at boot)
     line = [ln for ln in out.splitlines() if ln.startswith("ARMED ")]
     if not line:

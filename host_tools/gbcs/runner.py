@@ -701,7 +701,7 @@ def _prepare(console, code):
     except FlashError as e:
         raise RunnerError("%s: seeding / fault arming failed: %s" % (console, e))
     finally:
-        b.t.close()
+        b.drop()
     if "PREP-OK" not in out:
         raise RunnerError("%s: seeding / fault arming failed: %s" % (console, out.strip()[-200:]))
 
@@ -901,9 +901,9 @@ class ReplResetter:
                 out = b.exec(prep).decode(errors="replace")
                 if "PREP-OK" not in out:
                     raise RunnerError("%s: seeding / fault arming failed: %s" % (self.console, out.strip()[-200:]))
-            b.t.exec_raw_no_follow("import board\nboard.get().reset()")
+            b.reset_board()
         finally:
-            b.t.close()  # the board is resetting: no raw-REPL exit to send
+            b.drop()
         hht.wait_optical(self.optical, self.boot_timeout)
 
     def save(self):
