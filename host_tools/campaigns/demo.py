@@ -8,7 +8,11 @@ link key, then CBKE: its TC link key's hash comes back in the next CS14); a devi
 the Device Log is refused; ECS42 travels WAN -> hub -> HAN (GBCS tunnel, ZSE Tunneling) -> meter and
 its signed response back. Then a hand-held terminal logs in over the optical port and applies a
 supplier-signed work order, a replay is refused, the consumer tops up at the keypad, a duplicate is
-refused, a configuration code re-enables the supply, and the security log is read back; last, the
+refused, a configuration code re-enables the supply, and the security log is read back. Gas
+(host_tools/campaigns/gasdemo.py, RTDS GSME and GPF): the GSME joins the hub and reports to its mirror
+on the Gas Proxy Function, a GPF read over the WAN is answered at once from the mirror, a valve close
+over the WAN waits at the hub until the sleepy GSME's wake fetches it and its signed response comes
+back on the WAN, and a top-up at the gas meter's keypad reaches the mirror. Last, the
 HAN capture is written (and summarised by tshark when it is installed). Every response and alert is
 verified on the host with `cryptography`, independently of the firmware.
 
@@ -28,6 +32,7 @@ from firmware.core import seclog
 from firmware.gbcs import dlms, frame
 from host_tools.boards import logs
 from host_tools.boards.premises import Premises, install_code
+from host_tools.campaigns import gasdemo
 from host_tools.codes import utrn as U
 from host_tools.gbcs import hub as H
 from host_tools.gbcs import usecases
@@ -154,6 +159,7 @@ class Demo:
             if st.get("wan") is not None:
                 st["wan"].close()
             prem.stop()
+        gasdemo.add_steps(self, self.dir)
         self.step("HAN capture", "the HAN capture (every frame the air carried), summarised by tshark when installed",
                   lambda: self.capture(prem))
         return self.summary()
