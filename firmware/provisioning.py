@@ -10,8 +10,11 @@ format. Payload (JSON-able dict, byte strings as hex):
      "floors": {"<role>": int}, "pp_floors": {"<role>": int},
      "utrn": {"max_credit": pennies, "max_balance": pennies, "lock_fails": n, ...},
      "z": [{"pub": <65 SEC1 KA cell key>, "z": <32>}],
-     "han": {...}}                 the HAN node's record (firmware/han/node.py): install code, Trust
+     "han": {...},                 the HAN node's record (firmware/han/node.py): install code, Trust
                                    Centre and its KA key on a device; PAN and peers' KA keys on a hub
+     "preset": {"<record>": JSON value, or {"hex": "<bytes>"} for a binary record}}
+                                   a pre-configured premises (docs/lab.md): the HAN state a join
+                                   would have left (PRESET records only), written as they are
 
 "z" (bench only): static ECDH secrets computed elsewhere, one per KA cell, stored in place of the
 ones the device would compute. It serves a device whose KA private key is not known (the RTDS
@@ -30,6 +33,10 @@ from firmware.core import reasons
 
 VERSION = 1
 _UTRN_KEYS = ("max_credit", "max_balance", "lock_fails", "lock_window", "lock_time", "config_codes")
+# records a pre-configured premises may write: a device's join state (firmware/han/device.py), the
+# hub's network key and Device Log (firmware/han/hub.py, firmware/hub/devicelog.py), a meter's own
+# device log (firmware/meter/joins.py), an IHD's settings (firmware/han/ihd.py)
+PRESET = ("han_join", "han_hub", "chf_dlog", "devlog", "ihd")
 
 
 def _b(d, k, n):
@@ -69,6 +76,9 @@ def apply(store, p, board_eui=None, table_dir=None):
     for k in utrn:
         if k not in _UTRN_KEYS:
             raise Reject(reasons.PROVISION, None, "unknown UTRN setting %s" % k)
+    for k in p.get("preset") or {}:
+        if k not in PRESET:
+            raise Reject(reasons.PROVISION, None, "record %s may not be preset" % k)
     factory.provision(store, eui, _b(p, "ka", 32), _b(p, "ds", 32), cells, floors, pp)
     if utrn:
         cfg = store.get_json("utrn_cfg", None) or {}
@@ -77,6 +87,11 @@ def apply(store, p, board_eui=None, table_dir=None):
     store.put_json("role", {"role": p.get("role", "esme")})
     if p.get("han") is not None:  # the HAN node's settings (firmware/han/node.py, docs/han.md §11)
         store.put_json("han", p["han"])
+    for k, v in (p.get("preset") or {}).items():
+        if isinstance(v, dict) and list(v) == ["hex"]:
+            store.put(k, binascii.unhexlify(v["hex"]))
+        else:
+            store.put_json(k, v)
     # static ECDH secrets (and DS comb tables) computed now, once, so the meter never runs an ECDH
     # or builds a table at command time
     nz = factory.precompute(store, table_dir)

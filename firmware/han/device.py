@@ -18,6 +18,13 @@ Persistent join state: store record "han_join" {"pan", "short", "nwk", "seq", "t
 once when the network key arrives and once when the TC link key is established; after a reset
 a device with a TC link key is back on the network at once, one with only the network key
 restarts key establishment. Frame counters: firmware/zigbee/secure.py (durable, write-ahead).
+
+Partners (optional "partners" {"<EUI-64 hex>": [short, "<application link key hex>"]} in the same
+record): devices of the premises this device talks to directly, one hop, with an APS application
+link key between the two (ZigBee spec 4.4 APS security with a link key other than the Trust
+Centre's; in GB the link of a type 2 device joined to a meter by CS03 method B, no CBKE between
+them). A partner's frames are accepted NWK-secured from its short address and, for the
+application, only APS-secured with that key; everyone else's are refused as before.
 """
 from firmware.alerts import Reject
 from firmware.compat import const, ticks_diff
@@ -64,8 +71,11 @@ class Joiner:
         self.state = IDLE
         self.t = ms()
         self._jitter = (self.eui & 7) * 64  # devices that started together do not retry together
+        self.partners = {}  # eui -> (short, application link key)
         j = store.get_json(JOIN_REC, None)
         if j is not None:
+            for k, v in (j.get("partners") or {}).items():
+                self.partners[int(k, 16)] = (int(v[0]), hexb(v[1]))
             self._network(j["pan"], j["short"], hexb(j["nwk"]), j["seq"])
             if j.get("tc_link"):
                 self.tc_link = hexb(j["tc_link"])
@@ -74,7 +84,20 @@ class Joiner:
                 self._start_cbke()
 
     def _link_key(self, peer):
-        return self.tc_link if peer == self.tc else None
+        if peer == self.tc:
+            return self.tc_link
+        p = self.partners.get(peer)
+        return p[1] if p is not None else None
+
+    def short_to(self, peer):
+        """The short address frames to `peer` (the Trust Centre or a partner) go to."""
+        if peer == self.tc:
+            return self.coord
+        return self.partners[peer][0]
+
+    def linked(self, peer):
+        """True when this device holds an APS link key with `peer` and is on the network."""
+        return self.state == JOINED and (peer == self.tc or peer in self.partners)
 
     def _network(self, pan, short, key, seq):
         from firmware.zigbee.secure import NwkSecurity
@@ -152,7 +175,21 @@ class Joiner:
         if lk.nwk is None:
             return
         n = lk.nwk.open(f.payload)
-        if not n.security or n.src != self.coord or n.aux.src != self.tc:
+        if not n.security:
+            raise Reject("format", None, "NWK frame without security")
+        src = n.aux.src
+        if src != self.tc:
+            p = self.partners.get(src)
+            if p is None or n.src != p[0]:
+                raise Reject("format", None, "NWK frame from neither the Trust Centre nor a partner")
+            a = lk.aps.open(n.payload, src)
+            if a.ftype == aps.ACK:
+                if self.on_ack is not None:
+                    self.on_ack(src, a)
+            elif a.ftype == aps.DATA and a.security and st == JOINED and self.on_app is not None:
+                self.on_app(src, a)
+            return
+        if n.src != self.coord:
             raise Reject("format", None, "NWK frame not from the Trust Centre")
         a = lk.aps.open(n.payload, self.tc)
         if a.ftype != aps.DATA:

@@ -78,14 +78,7 @@ class Coordinator:
 
     def short_of(self, eui):
         """A stable short address for eui (from its EUI-64, collisions probed)."""
-        for s, e in self.shorts.items():
-            if e == eui:
-                return s
-        s = (eui ^ (eui >> 16) ^ (eui >> 32) ^ (eui >> 48)) & 0xFFFF
-        while s in (0x0000,) or s >= 0xFFF8 or (s in self.shorts and self.shorts[s] != eui):
-            s = (s + 1) & 0xFFFF
-        self.shorts[s] = eui
-        return s
+        return short_for(eui, self.shorts)
 
     def eui_of(self, short):
         return self.shorts.get(short)
@@ -213,6 +206,21 @@ class Coordinator:
         from firmware.core.trust import identity
 
         return hexb(identity(self.store)["ka"])
+
+
+def short_for(eui, shorts):
+    """The short address the hub gives `eui` (an int): the one in `shorts` {short: eui} already,
+    else one derived from the EUI-64 (collisions probed upwards), added to `shorts`. The hub gives
+    its Device Log's devices their addresses in log order at boot (firmware/han/preset.py computes
+    the same ahead)."""
+    for s, e in shorts.items():
+        if e == eui:
+            return s
+    s = (eui ^ (eui >> 16) ^ (eui >> 32) ^ (eui >> 48)) & 0xFFFF
+    while s in (0x0000,) or s >= 0xFFF8 or (s in shorts and shorts[s] != eui):
+        s = (s + 1) & 0xFFFF
+    shorts[s] = eui
+    return s
 
 
 def _hex(b):

@@ -10,7 +10,7 @@ message in flight per peer, later ones wait (QUEUE). Incoming fragments are reas
 
     port = Port(node)                     # node: hub.Coordinator or device.Joiner
     port.poll()
-    port.send(dst_eui8, cluster, zcl)     # Reject("not-joined") without a TC link key with dst
+    port.send(dst_eui8, cluster, zcl)     # Reject("not-joined") without a link key with dst
     port.recv() -> (src_eui8, cluster, zcl) or None
     port.joined(eui8) -> bool
 """
@@ -68,7 +68,7 @@ class Port:
         return self.rx
 
     def _short(self, peer):
-        return self.node.short_of(peer) if self.hub else self.node.coord
+        return self.node.short_of(peer) if self.hub else self.node.short_to(peer)
 
     def _send_ack(self, peer, ack):
         self.node.link.send_nwk(self._short(peer), aps.build(ack))
@@ -131,7 +131,7 @@ class Port:
         n = self.node
         if self.hub:
             return n._link_key(eui_int(eui8)) is not None
-        return n.joined and eui_int(eui8) == n.tc
+        return n.linked(eui_int(eui8))
 
     def send(self, dst8, cluster, zcl_frame):
         n = self.node

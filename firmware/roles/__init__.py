@@ -1,5 +1,5 @@
 """Device roles this firmware can run (GBCS §4.3.1 device types: the ESME and the Comms Hub Function; the
-Gas Proxy Function and GSME add an entry each). A role is a module with
+Gas Proxy Function and GSME add an entry each; the IHD, a HAN type 2 device). A role is a module with
 `build(board, store, table_dir)` returning the role object the application, the optical port and
 the front panel use:
 
@@ -23,6 +23,7 @@ REGISTRY = {
     "chf": "firmware.roles.chf",
     "gsme": "firmware.roles.gsme",
     "gpf": "firmware.roles.gpf",
+    "ihd": "firmware.roles.ihd",
 }
 
 

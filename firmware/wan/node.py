@@ -1,7 +1,9 @@
 """Wiring of a board's WAN and HAN into the application loop (firmware/app.py): on a Comms Hub the
 WAN endpoint (board.wan_address(): TCP on loopback on a virtual board, Wi-Fi on the ESP32) and the
 router (firmware/wan/router.py); on a meter the GBCS tunnel server (firmware/wan/tunnel.py) on the
-node's HAN, serving GBCS over the HAN exactly as over the optical port (role.process).
+node's HAN, serving GBCS over the HAN exactly as over the optical port (role.process), and its ZCL
+attribute server (firmware/han/zclserver.py: ZSE Metering / Prepayment Read Attributes); on a role
+with a HAN application of its own (`role.han_node`, the IHD) that application.
 
     net = attach(board, role)             # HAN from firmware.han.open, WAN from board.wan_address()
     net.poll()                            # from App.poll (polls the HAN port too): never blocks
@@ -13,6 +15,7 @@ cluster, zcl_frame) or None (APS-secured frames only).
 from firmware.alerts import Reject
 
 TUNNELING = 0x0704
+ZCL_SERVED = (0x0702, 0x0705)  # Metering, Prepayment: the meter's attribute server
 MAX_QUEUE = 8
 ALERT_REC = "han_alert_seq"  # {"seq": last alert sequence number sent to the hub}
 IDLE_MS = 1000  # nothing pending: input on the WAN sockets or the radio wakes the loop
@@ -63,8 +66,21 @@ class MeterNode:
                     self.server.on_zcl(f[0], f[2])
                 except Reject as e:  # a malformed tunnel frame: logged, nothing done
                     self.role.seclog.append("han tunnel %s" % (e.detail[:60],))
+            elif f[1] in ZCL_SERVED and self.role.name == "esme":
+                self._zcl(f)
         if self.server.peers:
             self._alert()
+
+    def _zcl(self, f):
+        """Metering / Prepayment Read Attributes (firmware/han/zclserver.py, loaded on first use)."""
+        from firmware.han import zclserver
+
+        try:
+            out = zclserver.answer(self.role, f[0], f[1], f[2])
+            if out is not None:
+                self.han.send(f[0], f[1], out)
+        except Reject as e:  # untrusted sender, malformed frame, HAN busy: logged, nothing sent
+            self.role.seclog.append("han zcl %s %s" % (e.reason, (e.detail or "")[:60]))
 
     def _alert(self):
         eng = getattr(self.role, "meter", None)
@@ -125,4 +141,7 @@ def attach(board, role, han=None, wan=None):
 
         ep = Endpoint(wan[0], wan[1], watch=getattr(board, "watch", None), unwatch=getattr(board, "unwatch", None))
         return HubNode(role, han, ep, board.ticks_ms)
+    mk = getattr(role, "han_node", None)  # a role with its own HAN application (the IHD)
+    if mk is not None:
+        return mk(han, board) if han is not None else None
     return MeterNode(role, han) if han is not None else None
