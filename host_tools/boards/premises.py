@@ -11,6 +11,23 @@ peers' KA keys (the CBKE deviation's identity table, docs/han.md §5).
     p.stop()                         # boards and air stopped, the pcap closed
 
 The bench PKI needs "chf" and "esme" devices (pki.create_bench_pki(keys, [("esme", n), ("chf", 1)])).
+
+A pre-configured premises (docs/lab.md "Pre-configured premises"): `ihd=True` adds an In-Home Display
+(role "ihd", firmware/han/ihd.py) reading the first meter; `preconfigured=True` provisions every
+board with the HAN state a join would have left (firmware/han/preset.py: the hub's network key and
+Device Log with every device's TC link key, each device's short address, network key and TC link
+key, the IHD's application link key with the meter and its entry in the meter's device log), so the
+boards boot joined: no beacon, association, Transport-Key or CBKE on site. The keys are drawn on the
+host (os.urandom) and written to <workdir>/han-keys.json (git-ignored) for Wireshark.
+
+    p = Premises(workdir, keys, meters=1, ihd=True, preconfigured=True)
+    p.start_fast()                   # air + boards from one prebuilt image under one supervisor
+    p.provision()                    # identity, keys, HAN records; every board reset into its firmware
+
+Many premises on one host (bench/bench_premises_campaign.py): `index` picks the premises' hub and
+meters from the key store (hub number index, meters index*meters...), `id_base` offsets the air's
+device ids; start_many_premises() flashes and starts them all from one image under shared
+supervisors, on one air whose topology keeps each premises' frames to itself.
 """
 import hashlib
 import os
@@ -25,6 +42,9 @@ from host_tools.keys import pki, provision
 
 PAN = 0x1A62
 CHANNEL = 11
+IHD_TYPE = 0x06  # the bench EUI scheme's device byte for an IHD (CS03 otherDeviceType "type 2 device")
+IHD_INTERVAL_MS = 5000
+_PRESET_LOCK = threading.Lock()
 
 
 def _compressed(party):
@@ -37,48 +57,97 @@ def install_code(eui):
     return hashlib.sha256(b"smlab bench install code " + bytes(eui)).digest()[:16]
 
 
+def ihd_eui(hub_eui):
+    """The bench IHD of the premises of `hub_eui`: 02 53 4D 4C 01 06 and the hub's serial."""
+    return bytes(hub_eui[:5]) + bytes((IHD_TYPE,)) + bytes(hub_eui[6:8])
+
+
+def bench_key(tag, eui):
+    """A P-256 private key derived from the device's EUI-64 (bench keys of a device the key store
+    does not hold, such as an IHD: repeatable, never a real device's)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    d = int.from_bytes(hashlib.sha256(b"smlab bench " + tag + bytes(eui)).digest(), "big") % (n - 1) + 1
+    return ec.derive_private_key(d, ec.SECP256R1())
+
+
+def _key_bytes(k):
+    return k.private_numbers().private_value.to_bytes(32, "big")
+
+
+def _compressed_pub(k):
+    return k.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+
+
 class Premises:
     def __init__(self, workdir, keys, meters=1, seed=1, topology=None, pcap=True, heap="512K", boards_dir=None,
-                 hub_name="hub", meter_prefix="m", air=None):
+                 hub_name="hub", meter_prefix="m", air=None, ihd=False, preconfigured=False, index=0,
+                 id_base=0, ihd_name="ihd", ihd_interval_ms=IHD_INTERVAL_MS, parties=None, flash_kb=2048):
         from host_tools.han.air import Air, Topology
 
         self.dir = workdir
         self.keys = keys
-        parties = pki.load_keystore(keys)
+        parties = parties if parties is not None else pki.load_keystore(keys)
         devs = sorted(e for e in parties if e[:4] == b"\x02SML" and e[4] == 1)
         hubs = [e for e in devs if e[5] == pki.DEVICE_TYPES["chf"]]
         esmes = [e for e in devs if e[5] == pki.DEVICE_TYPES["esme"]]
-        if not hubs or len(esmes) < meters:
-            raise registry.BoardError("the key store needs 1 chf and %d esme devices" % meters)
+        if len(hubs) <= index or len(esmes) < (index + 1) * meters:
+            raise registry.BoardError("the key store needs %d chf and %d esme devices" % (index + 1, (index + 1) * meters))
         self.parties = parties
-        self.hub_eui = hubs[0]
-        self.meter_euis = esmes[:meters]
+        self.hub_eui = hubs[index]
+        self.meter_euis = esmes[index * meters:(index + 1) * meters]
+        self.ihd_eui = ihd_eui(self.hub_eui) if ihd else None
+        self.preconfigured = preconfigured
+        self.id_base = id_base
+        self.ihd_interval_ms = ihd_interval_ms
+        self._preset = None
         self.pcap_path = os.path.join(workdir, "han.pcap") if pcap else None
         if air is None:
             air = Air(0, topology=Topology.parse(topology) if topology else None, seed=seed,
                       pcap_path=self.pcap_path, channel=CHANNEL)
         self.air = air
         bd = boards_dir or workdir
-        self.hub = VBoard(os.path.join(bd, hub_name), flash_kb=2048, heap=heap, eui64=self.hub_eui.hex())
-        self.meters = [VBoard(os.path.join(bd, "%s%d" % (meter_prefix, i + 1)), flash_kb=2048, heap=heap,
+        self.hub = VBoard(os.path.join(bd, hub_name), flash_kb=flash_kb, heap=heap, eui64=self.hub_eui.hex())
+        self.meters = [VBoard(os.path.join(bd, "%s%d" % (meter_prefix, i + 1)), flash_kb=flash_kb, heap=heap,
                               eui64=e.hex()) for i, e in enumerate(self.meter_euis)]
+        self.ihd = (VBoard(os.path.join(bd, ihd_name), flash_kb=flash_kb, heap=heap, eui64=self.ihd_eui.hex())
+                    if ihd else None)
         self.wan = None
 
     def boards(self):
-        return [self.hub] + self.meters
+        return [self.hub] + self.meters + ([self.ihd] if self.ihd is not None else [])
 
-    def start(self, timeout=60):
+    def role_of(self, vb):
+        return "chf" if vb is self.hub else "ihd" if vb is self.ihd else "esme"
+
+    def device_ids(self):
+        """The air's device id of each board (its ZEP device id), in boards() order."""
+        return [self.id_base + i + 1 for i in range(len(self.boards()))]
+
+    def prepare(self, air_port):
+        """Board directories configured (role and EUI, radio on the air at `air_port`, the hub's WAN
+        port) without starting anything."""
         from host_tools.han.air import configure_board
 
-        self.air.start()
-        for i, vb in enumerate(self.boards()):
-            role = "chf" if vb is self.hub else "esme"
-            registry.write_meta(vb.path, {"role": role, "eui": vb.eui64})
-            configure_board(vb.path, self.air.port, i + 1, channel=CHANNEL)
+        for vb, dev in zip(self.boards(), self.device_ids()):
+            registry.write_meta(vb.path, {"role": self.role_of(vb), "eui": vb.eui64})
+            configure_board(vb.path, air_port, dev, channel=CHANNEL)
         w = registry.ensure_wan(self.hub.path)
         self.wan = (w["host"], int(w["port"]))
+
+    def start(self, timeout=60):
+        self.air.start()
+        self.prepare(self.air.port)
         for vb in self.boards():
             vb.start(timeout=timeout)
+        return self
+
+    def start_fast(self, timeout=120):
+        """The air started, then the boards flashed from one prebuilt image and started under one
+        supervisor (start_many_premises); they boot their firmware unprovisioned."""
+        self.air.start()
+        start_many_premises([self], self.air.port, self.dir, timeout=timeout)
         return self
 
     def _parallel(self, fn, boards=None):
@@ -111,17 +180,60 @@ class Premises:
             self._parallel(one)
         return out
 
+    def preset(self):
+        """(hub records, {eui: device records}) of the pre-configured HAN (firmware/han/preset.py),
+        drawn once; the keys also go to <workdir>/han-keys.json for Wireshark."""
+        with _PRESET_LOCK:  # boards are provisioned from parallel threads: one draw per premises
+            if self._preset is None:
+                self._preset = self._draw_preset()
+        return self._preset
+
+    def _draw_preset(self):
+        import json
+
+        from firmware.han import preset as P
+        from host_tools.util import ignore_all, write_atomic
+
+        nwk = os.urandom(16)
+        devices = [(e, os.urandom(16)) for e in self.meter_euis + ([self.ihd_eui] if self.ihd_eui else [])]
+        partners = []
+        if self.ihd_eui:
+            partners.append((self.meter_euis[0], self.ihd_eui, P.TYPE2, os.urandom(16)))
+        hub, devs = P.records(self.hub_eui, nwk, devices, pan=PAN, partners=partners)
+        if self.ihd_eui:
+            devs[self.ihd_eui]["ihd"] = {"meter": self.meter_euis[0].hex(), "interval_ms": self.ihd_interval_ms}
+        os.makedirs(self.dir, exist_ok=True)
+        ignore_all(self.dir)
+        keys = {"nwk": nwk.hex().upper(), "tc_link": {e.hex().upper(): k.hex().upper() for e, k in devices},
+                "app_link": [{"a": a.hex().upper(), "b": b.hex().upper(), "key": k.hex().upper()}
+                             for a, b, _, k in partners]}
+        write_atomic(os.path.join(self.dir, "han-keys.json"), json.dumps(keys, indent=1), sync=False)
+        return hub, devs
+
     def payload(self, vb):
         eui = bytes.fromhex(vb.eui64)
         hub = self.parties[self.hub_eui]
         if vb is self.hub:
-            p = provision.payload(self.keys, eui, role="chf")
-            p["han"] = {"pan": PAN, "channel": CHANNEL,
-                        "peers": {e.hex(): _compressed(self.parties[e]).hex() for e in self.meter_euis}}
+            p = provision.payload(self.keys, eui, role="chf", parties=self.parties)
+            peers = {e.hex(): _compressed(self.parties[e]).hex() for e in self.meter_euis}
+            if self.ihd_eui:
+                peers[self.ihd_eui.hex()] = _compressed_pub(bench_key(b"ka", self.ihd_eui)).hex()
+            p["han"] = {"pan": PAN, "channel": CHANNEL, "peers": peers}
+            if self.preconfigured:
+                p["preset"] = self.preset()[0]
+            return p
+        han = {"install_code": install_code(eui).hex(), "tc": self.hub_eui.hex(),
+               "tc_ka": _compressed(hub).hex(), "channel": CHANNEL}
+        if vb is self.ihd:
+            p = {"v": 1, "role": "ihd", "eui": eui.hex(), "ka": _key_bytes(bench_key(b"ka", eui)).hex(),
+                 "ds": _key_bytes(bench_key(b"ds", eui)).hex(), "cells": [], "han": han}
+            if not self.preconfigured:
+                p["preset"] = {"ihd": {"meter": self.meter_euis[0].hex(), "interval_ms": self.ihd_interval_ms}}
         else:
-            p = provision.payload(self.keys, eui, role="esme")
-            p["han"] = {"install_code": install_code(eui).hex(), "tc": self.hub_eui.hex(),
-                        "tc_ka": _compressed(hub).hex(), "channel": CHANNEL}
+            p = provision.payload(self.keys, eui, role="esme", parties=self.parties)
+            p["han"] = han
+        if self.preconfigured:
+            p["preset"] = self.preset()[1][eui]
         return p
 
     def provision(self, boards=None):
@@ -139,6 +251,56 @@ class Premises:
             except OSError:
                 pass  # already gone
         self.air.stop()
+
+
+def start_many_premises(premises, air_port, workdir, flash_kb=2048, timeout=None, per_process=0):
+    """Every board of `premises` configured on the air at `air_port`, flashed from ONE prebuilt
+    littlefs image of the firmware (host_tools/boards/image.py, built in `workdir`), started under
+    shared supervisor processes (vboard.start_many; `per_process` boards each, 0: one for all), its
+    files' hashes checked by the board itself, and booted into its (unprovisioned) firmware."""
+    import time
+
+    from host_tools.boards import image, vboard
+
+    vbs = [vb for p in premises for vb in p.boards()]
+    timeout = timeout or max(120, len(vbs))
+    for p in premises:
+        p.prepare(air_port)
+    img = os.path.join(workdir, "firmware-%dk.img" % flash_kb)
+    with tempfile.TemporaryDirectory() as tmp:
+        image.write_image(img, flash.firmware_files("host", tmp), flash_kb)
+    offsets = [image.copy_to(img, vb.path) for vb in vbs]
+    vboard.start_many(vbs, timeout=timeout, per_process=per_process)
+    image.wait_verified(vbs, offsets, timeout=timeout)
+    # take a REPL only once the firmware idles (shows its first line), never while it imports
+    deadline = time.monotonic() + timeout
+    for vb in vbs:
+        while not any(ln.startswith(("NOT PROVISIONED", "READY")) for ln in vb.display_lines()):
+            if time.monotonic() > deadline:
+                raise registry.BoardError("%s: the firmware did not boot within %.0f s" % (vb.path, timeout))
+            time.sleep(0.05)
+    return vbs
+
+
+def provision_many(premises, workers=8):
+    """Provision every board of `premises` (Premises.payload) and reset each into its firmware, at
+    most `workers` boards at a time; BoardError naming the boards that failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(p, vb) for p in premises for vb in p.boards()]
+    errs = []
+
+    def one(job):
+        p, vb = job
+        try:
+            provision.provision_board(vb.console, p.payload(vb))
+            vb.reset_to_app()
+        except Exception as e:  # collected: every board is tried, the failures reported together
+            errs.append("%s: %s: %s" % (os.path.basename(vb.path), type(e).__name__, e))
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        list(ex.map(one, jobs))
+    if errs:
+        raise registry.BoardError("%d board(s) failed: %s" % (len(errs), "; ".join(sorted(errs)[:3])))
 
 
 class DetachedAir:
@@ -211,3 +373,55 @@ class DetachedAir:
 
     def stats(self):
         return {}
+
+
+def capture_kinds(pcap_path, nwk_key):
+    """What a premises' capture holds, decoded with its network key (or {air device id: network
+    key} for a capture of several premises) with the firmware's own parsers:
+    {"frames", "beacon", "mac_command" (beacon requests, associations), "nwk_unsecured" (a
+    Transport-Key goes NWK-unsecured), "zdp" (Device_annce ...), "clusters": {cluster: n} of the APS
+    data frames, "aps_commands", "undecoded"}. A join shows in every one of beacon, mac_command,
+    nwk_unsecured, zdp and cluster 0x0800 (CBKE); a pre-configured premises in none."""
+    import struct
+
+    from firmware.alerts import Reject
+    from firmware.zigbee import aps, mac, nwk
+    from host_tools.han import zep
+
+    out = {"frames": 0, "beacon": 0, "mac_command": 0, "nwk_unsecured": 0, "zdp": 0, "clusters": {},
+           "aps_commands": 0, "undecoded": 0}
+    with open(pcap_path, "rb") as f:
+        data = f.read()
+    p = 24
+    while len(data) - p >= 16:
+        _, _, n, _ = struct.unpack("<IIII", data[p:p + 16])
+        rec = data[p + 16:p + 16 + n]
+        p += 16 + n
+        out["frames"] += 1
+        try:
+            z = zep.decode(rec[42:])
+            m = mac.parse(z["psdu"])
+            if m.ftype == mac.BEACON:
+                out["beacon"] += 1
+                continue
+            if m.ftype == mac.COMMAND:
+                out["mac_command"] += 1
+                continue
+            if m.ftype != mac.DATA:
+                continue
+            fr = nwk.parse(m.payload)
+            if not fr.security:
+                out["nwk_unsecured"] += 1
+                continue
+            key = nwk_key.get(z["device_id"]) if isinstance(nwk_key, dict) else nwk_key
+            a = aps.parse(nwk.open_(fr, key))
+            if a.ftype == aps.COMMAND:
+                out["aps_commands"] += 1
+            elif a.ftype == aps.DATA:
+                if a.profile == aps.PROFILE_ZDP:
+                    out["zdp"] += 1
+                else:
+                    out["clusters"][a.cluster] = out["clusters"].get(a.cluster, 0) + 1
+        except (Reject, zep.ZepError, ValueError, IndexError, TypeError):  # TypeError: no key for the node
+            out["undecoded"] += 1
+    return out
