@@ -1,0 +1,27 @@
+"""A bounded slice of bench/bench_premises_campaign.py: two pre-configured premises (hub + ESME + IHD
+each, six virtual boards under one supervisor, one air keeping each premises' frames to itself),
+two rounds in each of a keypad top-up, the IHD showing the new balance over the HAN, and ECS42 routed
+WAN -> hub -> ESME: no failure, no join frame on the air, the IHD's reads and the tunnel there."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_two_premises_campaign(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench_premises_campaign.py"),
+                        "--premises", "2", "--rounds", "2", "--interval-ms", "1000", "--json",
+                        "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    rep = json.loads(r.stdout)
+    assert rep["failures"] == 0 and rep["boards"] == 6, rep["failed"]
+    lat = rep["latency_ms"]
+    assert lat["topup"]["n"] == 4 and lat["ihd_follow"]["n"] == 4 and lat["wan_ecs42"]["n"] == 4, lat
+    assert lat["ihd_follow"]["max"] < 10000  # within a few IHD intervals
+    air = rep["air"]
+    assert air["join_frames"] == 0 and air["undecoded"] == 0, air
+    assert air["clusters"].get("0702", 0) >= 8 and air["clusters"].get("0705", 0) >= 8, air
+    assert air["clusters"].get("0704", 0) >= 8, air  # tunnel: request/response + 4 x ECS42 each way
+    assert rep["memory"]["supervisors"] == 1
