@@ -1,14 +1,17 @@
 """The In-Home Display's HAN client: it reads the electricity meter's consumption and balance with
 ZCL Read Attributes (ZCL 07-5123 §2.5.1, response §2.5.2) on the ZSE Metering cluster 0x0702 and
-Prepayment cluster 0x0705 (ZSE 1.x, profile 0x0109), APS-secured with its link key with the meter
+Prepayment cluster 0x0705 (ZSE 1.x, profile 0x0109; ZCL rev. 8 §10.4 and §10.8 as public ZCL
+implementations cite them [S]), APS-secured with its link key with the meter
 (firmware/han/port.py; the meter's server end: firmware/han/zclserver.py, which lists the
 attributes and the status of their ids), and shows them on the board's display:
 
     IHD BAL 12.34 KWH 1234.567 W 500
 
-Read every poll (interval_ms): Metering 0x0000 CurrentSummationDelivered (uint48), 0x0400
-InstantaneousDemand (int24), 0x0300 UnitOfMeasure, 0x0301 Multiplier, 0x0302 Divisor (uint24);
-Prepayment 0x0001 CreditRemaining (int32, 1e-5 GBP). kWh = summation x Multiplier / Divisor,
+Read every poll (interval_ms), with the status of each id ([V] seen in DCC's RTDS GBZ payloads,
+shared/reference/gas.md; [S] stated by public ZSE implementations; [U] inferred): Metering 0x0000
+CurrentSummationDelivered uint48 [V], 0x0400 InstantaneousDemand int24 [S], 0x0300 UnitOfMeasure
+enum8, 0x0301 Multiplier, 0x0302 Divisor uint24 [V]; Prepayment 0x0001 CreditRemaining int32 [V id
+and type], in 1e-5 GBP [U: the scaling of RTDS's gas vectors]. kWh = summation x Multiplier / Divisor,
 W = 1000 x demand x Multiplier / Divisor (UnitOfMeasure 0, kWh; any other unit is refused).
 
 A missing answer (none within timeout_ms), an answer that does not parse, from another device,

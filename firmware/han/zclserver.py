@@ -1,8 +1,9 @@
 """The ESME's ZCL attribute server on the HAN: Read Attributes (ZCL 07-5123 §2.5.1 Read
 Attributes, §2.5.2 Read Attributes Response; status codes §2.6.3) on the ZSE Metering cluster
-0x0702 and Prepayment cluster 0x0705 (ZSE 1.x, profile 0x0109), answered from the meter's own
-model (firmware/meter/engine.py registers and prepayment account, firmware/meter/model.py supply)
-to APS-secured requests from the devices the meter trusts: its Trust Centre (the Comms Hub) and the
+0x0702 and Prepayment cluster 0x0705 (ZSE 1.x, profile 0x0109; ZCL rev. 8 §10.4 Metering and
+§10.8 Prepayment, formerly ZSE Annex D, as public ZCL implementations cite them [S]), answered from
+the meter's own model (firmware/meter/engine.py registers and prepayment account,
+firmware/meter/model.py supply) to APS-secured requests from the devices the meter trusts: its Trust Centre (the Comms Hub) and the
 partners in its own device log (CS03, firmware/meter/joins.py "devlog": an IHD is a type 2 device
 joined by method B). Loaded by firmware/wan/node.py MeterNode on the first such request, never on
 the GBCS command path.
