@@ -8,8 +8,10 @@ premises"; host_tools/boards/premises.py, firmware/han/preset.py). The key store
 PKI made there when absent) unless --keys names one."""
 import json
 import os
+import time
 
 from host_tools.boards import registry
+from host_tools.boards.vboard import _pid_alive
 from host_tools.errors import UsageError
 from host_tools.util import write_atomic
 
@@ -112,13 +114,7 @@ def status(args):
         shown = vb.display_lines() if os.path.exists(os.path.join(vb.path, "console.log")) else []
         rows.append(dict(b, state=vb.state(), display=shown[-1] if shown else None))
     air = DetachedAir.state(d) or {}
-    alive = False
-    if air.get("pid"):
-        try:
-            os.kill(air["pid"], 0)
-            alive = True
-        except OSError:
-            alive = False
+    alive = bool(air.get("pid")) and _pid_alive(air["pid"])
     lines = ["%-4s %-5s %s %-8s %s" % (r["name"], r["role"], r["eui"], r["state"], r["display"] or "") for r in rows]
     lines.append("WAN %s; air %s on udp %s, capture %s" % (st["wan"], "running" if alive else "stopped",
                                                          st["air_port"], st["pcap"]))
@@ -132,5 +128,8 @@ def stop(args):
     d = os.path.abspath(args.dir)
     st = _state(d)
     stop_many(_boards(st))
-    DetachedAir.stop_dir(d)
+    air = DetachedAir.stop_dir(d) or {}
+    deadline = time.monotonic() + 5
+    while air.get("pid") and _pid_alive(air["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the air closes its capture on SIGTERM
     return {"text": "premises stopped (boards and air); images, keys and capture kept in %s" % d, "data": st}

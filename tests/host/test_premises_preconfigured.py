@@ -105,3 +105,39 @@ def test_preconfigured_premises(premises):
     assert m.group(1) == "%s%d.%02d" % ("-" if bal < 0 else "", abs(bal) // 100, abs(bal) % 100), (last, bal)
     assert m.group(2) == "%d.%03d" % (ai // 1000, ai % 1000), (last, ai)
     assert bal == 1234 and ai > 100
+
+
+def test_cli_create_status_stop(tmp_path):
+    """`smlab premises create DIR --meters 1 --ihd`: one command, a paired premises whose IHD shows
+    the meter's reading; status and stop; bad input is exit status 2 with a one-line reason."""
+    import json
+    import subprocess
+    import sys
+
+    smlab = os.path.join(os.path.dirname(sys.executable), "smlab")
+    d = str(tmp_path / "prem")
+    bad = subprocess.run([smlab, "premises", "create", d, "--meters", "0", "--json"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and json.loads(bad.stderr.strip())["error"].startswith("--meters"), bad.stderr
+    r = subprocess.run([smlab, "premises", "create", d, "--ihd", "--interval-ms", "500", "--json"],
+                       capture_output=True, text=True, timeout=180)
+    try:
+        assert r.returncode == 0, r.stderr
+        st = json.loads(r.stdout)
+        assert [b["role"] for b in st["boards"]] == ["chf", "esme", "ihd"] and st["preconfigured"]
+        deadline = time.monotonic() + 20
+        while True:
+            s = json.loads(subprocess.run([smlab, "premises", "status", d, "--json"], capture_output=True,
+                                          text=True, timeout=60).stdout)
+            ihd = [b for b in s["boards"] if b["role"] == "ihd"][0]
+            if ihd["display"] == "IHD BAL 0.00 KWH 0.000 W 0" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert ihd["display"] == "IHD BAL 0.00 KWH 0.000 W 0" and s["air_running"], s
+        again = subprocess.run([smlab, "premises", "create", d, "--ihd"], capture_output=True, text=True, timeout=60)
+        assert again.returncode == 2 and "running" in again.stderr, again.stderr
+    finally:
+        subprocess.run([smlab, "premises", "stop", d], capture_output=True, text=True, timeout=60)
+    s = json.loads(subprocess.run([smlab, "premises", "status", d, "--json"], capture_output=True, text=True,
+                                  timeout=60).stdout)
+    assert {b["state"] for b in s["boards"]} == {"stopped"} and not s["air_running"], s
