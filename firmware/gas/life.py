@@ -63,10 +63,19 @@ def dlms_now(role):
 
 
 def poll(role, now=None):
-    """True when the HAN interface is due to wake at `now` (default the GSME's clock); the next
-    wake is then scheduled and the future-dated commands due are executed (run_due), in one store
-    write."""
-    t = role.now() if now is None else now
+    """True when the HAN interface is due to wake at board time `now` (epoch seconds, the
+    application's clock; default the GSME's own): wake_at() then, and role.woken is set True until
+    the HAN session (firmware/gas/node.py) runs."""
+    if wake_at(role, role.now() if now is None else now - _EPOCH_2000 + role._off):
+        role.woken = True
+        return True
+    return False
+
+
+def wake_at(role, t):
+    """True when the HAN interface is due to wake at `t` (seconds since 2000 on the GSME's clock);
+    the next wake is then scheduled and the future-dated commands due are executed (run_due), in
+    one store write."""
     gas = role.gas
     if not due(gas, t):
         return False

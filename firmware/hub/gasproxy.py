@@ -11,15 +11,24 @@
   * everything else as the router does it (the CHF, the Device Log's devices, refusals).
 
     r = GasRouter(chf_role, han, endpoint, ticks_ms, gpf_role, gsme_eui8)
-    r.poll()
+    r.poll()                       # the router's pass; the GPF's queue expiry once a second
+    gpf, gsme = open_gpf(board, chf_role)   # the hub board's GPF, when provisioned (else None, None)
+
+On a hub board the GPF is a device of its own (its EUI-64, keys, trust anchors, originator
+counters) with its own durable store in the directory `gpf` under the board's storage root
+(provisioned like any device: firmware/provisioning.py); the CHF's store record "gpf" {"gsme":
+hex EUI-64} says that the hub carries it and which GSME it serves.
 """
 from firmware.alerts import Reject
-from firmware.compat import const
+from firmware.compat import const, ticks_diff
 from firmware.wan.router import Router
 
 TUNNELING = const(0x0704)
 INTEGRITY = const(0x8F1E)
 MAX_WAITING = const(8)
+EXPIRE_MS = const(1000)  # how often the GPF's queue is checked for messages past their lifetime
+GPF_REC = const("gpf")  # CHF store: {"gsme": hex EUI-64}: this hub carries a GPF serving that GSME
+GPF_DIR = const("/gpf")  # the GPF's store, under the board's storage root
 
 
 class GasRouter(Router):
@@ -32,6 +41,7 @@ class GasRouter(Router):
         self.tunnel_end = Hub(gpf)
         self.waiting = []  # [originator counter, connection] of commands queued for the GSME
         self.stats["gpf"] = self.stats["queued"] = 0
+        self._expired = ticks_ms()
 
     def on_wan(self, conn, msg):
         from firmware.gbcs import frame
@@ -97,3 +107,35 @@ class GasRouter(Router):
                     break
         self.stats["alerts"] += 1
         self._to_wan(msg)
+
+    def poll(self):
+        Router.poll(self)
+        now = self.ticks_ms()
+        if ticks_diff(now, self._expired) >= EXPIRE_MS:
+            self._expired = now
+            self.gpf.poll()
+
+
+def open_gpf(board, chf):
+    """(GPF role, GSME EUI-64) of the hub board's GPF when the CHF's store names one (record
+    GPF_REC) and the GPF's store is provisioned; (None, None) otherwise — a GPF that does not build
+    is written to the CHF's event log and the hub runs without it."""
+    import binascii
+
+    rec = chf.store.get_json(GPF_REC, None)
+    if not isinstance(rec, dict):
+        return None, None
+    from firmware import roles
+    from firmware.store.durable import Store
+
+    root = board.storage_root().rstrip("/")
+    try:
+        gsme = binascii.unhexlify(rec.get("gsme", ""))
+        if len(gsme) != 8:
+            raise Reject("provision", None, "gpf record without a GSME EUI-64")
+        st = Store(root + GPF_DIR)
+        st.boot()
+        return roles.build("gpf", board, st, root + "/vk"), gsme
+    except (Reject, ValueError) as e:
+        chf.store.log("event").append(("gpf not started: %s" % (e,))[:120])
+        return None, None

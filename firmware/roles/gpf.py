@@ -68,10 +68,11 @@ class Gpf:
         return hht_anchor(self, issuer)
 
     def poll(self, now=None):
-        """Messages whose lifetime has passed leave the queue ("not retrieved" events)."""
+        """Messages whose lifetime has passed at board time `now` (epoch seconds, as the application
+        passes board.time(); default the GPF's clock) leave the queue ("not retrieved" events)."""
         from firmware.gas.gpf import expire
 
-        return expire(self, now)
+        return expire(self, None if now is None else now - _EPOCH_2000)
 
 
 def build(board, store, table_dir=None):

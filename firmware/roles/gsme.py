@@ -7,7 +7,7 @@ keypad share one Acceptor, firmware/utrn/accept.py: single use, exactly once).
 
     role = build(board, store, table_dir)        # as firmware.roles.build("gsme", ...) does
     response = role.process(command)             # Reject (typed, with alert code) when refused
-    role.poll(now)                               # sleepy HAN: True when the interface is awake
+    role.poll(board_time)                        # sleepy HAN: True when the interface is awake
     life.button(role) / life.keypad(role, utrn)  # firmware/gas/life.py: the consumer's button (an
     life.alerts(role) / life.delivered(role, n)  # armed valve opens), a UTRN at the keypad, the alerts
                                                  # queued for the next wake
@@ -71,7 +71,9 @@ class Gsme:
         return hht_anchor(self, issuer)
 
     def poll(self, now=None):
-        """True when the HAN interface is due to wake (the next wake is then scheduled)."""
+        """True when the HAN interface is due to wake at board time `now` (epoch seconds, as the
+        application passes board.time()); the next wake is then scheduled and `woken` set for the
+        HAN session (firmware/gas/life.py poll, firmware/gas/node.py)."""
         from firmware.gas import life
 
         return life.poll(self, now)

@@ -4,6 +4,8 @@ router (firmware/wan/router.py); on a meter the GBCS tunnel server (firmware/wan
 node's HAN, serving GBCS over the HAN exactly as over the optical port (role.process), and its ZCL
 attribute server (firmware/han/zclserver.py: ZSE Metering / Prepayment Read Attributes); on a role
 with a HAN application of its own (`role.han_node`, the IHD) that application.
+Gas: a hub carrying the Gas Proxy Function routes with it beside the CHF (firmware/hub/gasproxy.py);
+the sleepy gas meter runs its wake sessions with it (firmware/gas/node.py).
 
     net = attach(board, role)             # HAN from firmware.han.open, WAN from board.wan_address()
     net.poll()                            # from App.poll (polls the HAN port too): never blocks
@@ -23,11 +25,19 @@ HAN_IDLE_MS = 20  # a HAN port without wait_ms(): its timers need a pass this of
 
 
 class HubNode:
-    def __init__(self, role, han, endpoint, ticks_ms):
-        from firmware.wan.router import Router
+    """The hub's end: the router, or with a GPF on the hub (gpf: its role, gsme: the EUI-64 of the
+    GSME it serves) the router with the GPF beside the CHF (firmware/hub/gasproxy.py)."""
 
+    def __init__(self, role, han, endpoint, ticks_ms, gpf=None, gsme=None):
         self.han = han
-        self.router = Router(role, han, endpoint, ticks_ms)
+        if gpf is None:
+            from firmware.wan.router import Router
+
+            self.router = Router(role, han, endpoint, ticks_ms)
+        else:
+            from firmware.hub.gasproxy import GasRouter
+
+            self.router = GasRouter(role, han, endpoint, ticks_ms, gpf, gsme)
 
     def poll(self):
         if self.han is not None:
@@ -140,7 +150,18 @@ def attach(board, role, han=None, wan=None):
         from firmware.wan.endpoint import Endpoint
 
         ep = Endpoint(wan[0], wan[1], watch=getattr(board, "watch", None), unwatch=getattr(board, "unwatch", None))
-        return HubNode(role, han, ep, board.ticks_ms)
+        gpf = gsme = None
+        if role.store.get("gpf") is not None:  # a hub carrying a Gas Proxy Function
+            from firmware.hub.gasproxy import open_gpf
+
+            gpf, gsme = open_gpf(board, role)
+        return HubNode(role, han, ep, board.ticks_ms, gpf, gsme)
+    if role.name == "gsme":  # the sleepy gas meter: HAN sessions at its wakes only
+        if han is None:
+            return None
+        from firmware.gas.node import SleepyNode
+
+        return SleepyNode(board, role, han)
     mk = getattr(role, "han_node", None)  # a role with its own HAN application (the IHD)
     if mk is not None:
         return mk(han, board) if han is not None else None

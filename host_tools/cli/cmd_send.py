@@ -30,6 +30,9 @@ def register(sub):
                    help="with --via wan: the hub (sim:NAME; default: the only hub board under the home)")
     d.add_argument("--wan", metavar="HOST:PORT",
                    help="with --via wan: the hub's WAN endpoint address (a real hub; default: from the board registry)")
+    d.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS",
+                   help="with --via wan: how long to wait for the response (default 20); a sleepy gas meter "
+                        "answers at its next wake, when it fetches the command the hub holds for it")
     d.set_defaults(func=send)
 
 
@@ -81,7 +84,9 @@ def send_wan(args):
         raw, counter = usecases.build(args.use_case, ks, dev)
         label = "%s (%s)" % (args.use_case, usecases.USE_CASES[args.use_case][3])
     try:
-        with H.WanClient(host, port, timeout=20) as c:
+        if args.timeout <= 0:
+            raise UsageError("--timeout must be > 0")
+        with H.WanClient(host, port, timeout=args.timeout) as c:
             try:
                 resp = c.request(raw)
             except H.WanRefused as e:
@@ -97,9 +102,14 @@ def send_wan(args):
         if args.raw is None:
             v = usecases.verify_response(resp, ks, dev, counter)
             head = "response verified by %s: %s" % (v["auth"], ", ".join(v.get("results", [])))
-        else:
-            v = H.verify_hub_message(resp, ks, dev) if hub_eui == dev else {}
-            head = "response %s" % ("verified by " + v["auth"] if v else "received")
+        elif hub_eui == dev:
+            v = H.verify_hub_message(resp, ks, dev)
+            head = "response verified by " + v["auth"]
+        else:  # a device behind the hub (a meter, the GPF, the GSME): judged as send_raw does
+            v = _judge(ks, raw, m, resp)
+            head = v["head"]
+            if v["known"] and not v["verified"]:
+                raise DeviceRefused("%s: response via the hub does not verify: %s" % (label, v.get("reason")))
         data.update(v)
     except (usecases.UseCaseError, H.HubError) as e:
         raise DeviceRefused("%s: response via the hub does not verify: %s" % (label, e))
@@ -113,6 +123,28 @@ def frame_originator(raw):
     from firmware.gbcs import frame
 
     return frame.parse(raw).originator.hex().upper()
+
+
+def _judge(ks, raw, m, resp):
+    """The response `resp` to command `raw` (parsed `m`) checked on the host with the key store's
+    keys of the recipient and originator (runner.judge): a dict with verified, auth, known (the keys
+    were there), head (one line) and reason when it does not verify."""
+    from host_tools.gbcs import runner
+
+    ds, ka = runner.device_keys(ks, m.recipient)
+    peer = runner.originator_ka(ks, m.originator)
+    ok, why, auth, _ = runner.judge(m, resp, m.recipient, ds, ka, peer)
+    known = ds is not None if auth == "signature" else (ka is not None and peer is not None)
+    out = {"verified": ok, "auth": auth, "known": known, "message_code": "%04X" % m.message_code}
+    if ok:
+        out["head"] = "response verified by %s" % auth
+    elif not known:
+        out["head"] = "response NOT verified: the key store lacks the keys (%s)" % why
+    else:
+        out["head"] = "response NOT verified: %s" % why
+    if why:
+        out["reason"] = why
+    return out
 
 
 def send_raw(args):

@@ -134,11 +134,19 @@ def test_cs01b_top_up_exactly_once(keys, tmp_path):
 
 
 def test_sleepy_wakes_on_the_interval(keys, tmp_path):
+    from firmware.gas import life
+
     dev, _ = _gsme(keys, str(tmp_path / "g"))
-    t0 = dev.now()
-    assert dev.poll(t0) is True and dev.poll(t0 + 10) is False
-    wakes = sum(dev.poll(t0 + s) for s in range(60, 10 * 1800 + 1, 60))
+    t0 = dev.now()  # the GSME's clock (seconds since 2000)
+    assert life.wake_at(dev, t0) is True and life.wake_at(dev, t0 + 10) is False
+    wakes = sum(life.wake_at(dev, t0 + s) for s in range(60, 10 * 1800 + 1, 60))
     assert wakes == 10
+    # the role's poll takes board time (epoch seconds, as the application passes board.time()) and
+    # sets `woken` for the HAN session when a wake is due
+    b0 = dev.time() + 11 * 1800 - 60  # a minute before the 12th wake (the 11th was at t0 + 10 x 1800)
+    assert dev.poll(b0) is False and not getattr(dev, "woken", False)
+    assert dev.poll(b0 + 60) is True and dev.woken is True
+    assert dev.poll(b0 + 120) is False
 
 
 def test_smlab_rtds_role_gsme_json(report):
@@ -237,6 +245,6 @@ def test_a_wake_runs_what_is_due(keys, tmp_path):
 
     dev, _ = _gsme(keys, str(tmp_path / "g"))
     dev.process(_cmd("1.6_GCS02", "GCS02_1.6_FUTURE_DATED_SUCCESS_COMMAND_GBCS.HEX"))
-    assert dev.poll(dev.now()) is True and dev.gas.attr(0x0705, 0x0000) is None
-    assert dev.poll(0x38818890 + 60) is True and dev.gas.attr(0x0705, 0x0000) == (0x19, b"\x94\x0c")
+    assert life.wake_at(dev, dev.now()) is True and dev.gas.attr(0x0705, 0x0000) is None
+    assert life.wake_at(dev, 0x38818890 + 60) is True and dev.gas.attr(0x0705, 0x0000) == (0x19, b"\x94\x0c")
     assert [a[0] for a in life.alerts(dev)] == [0x8F66]

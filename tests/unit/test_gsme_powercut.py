@@ -120,10 +120,10 @@ def _run_step(dev, step):
     if kind == "button":
         return life.button(dev)
     if kind == "due":  # the wake at the future-dated command's time: it runs, once
-        return dev.poll(0x38818890 + 60)
+        return life.wake_at(dev, 0x38818890 + 60)
     if kind == "deliver":
         return life.delivered(dev, len(life.alerts(dev)))
-    return dev.poll(dev.now() + 1800 * (arg + 1))
+    return life.wake_at(dev, dev.now() + 1800 * (arg + 1))
 
 
 def _boot():
