@@ -93,6 +93,7 @@ class Board(BaseBoard):
         self._load = None
         self._simbuf = b""
         self._poller = None  # wait()'s select.poll over the input ptys and watched objects
+        self._ctl = None  # a supervised board: select.poll over the console's input (Ctrl-C)
         self._spins = 0
         self.simulate(self.cfg.get("sim") or {})
 
@@ -226,6 +227,7 @@ class Board(BaseBoard):
         p = self._poller
         if p is None:
             import select
+            import sys
 
             p = self._poller = select.poll()
             for name, st in self._streams.items():
@@ -234,12 +236,40 @@ class Board(BaseBoard):
                     p.register(src, select.POLLIN)
             for obj in self._watched:
                 p.register(obj, select.POLLIN)
+            if self.cfg.get("uarts") is not None:  # a supervised board: the console is its stdin
+                p.register(sys.stdin, select.POLLIN)
+                self._ctl = select.poll()
+                self._ctl.register(sys.stdin, select.POLLIN)
+        self._console_interrupt()
         if self._spins >= _SPIN:
             BaseBoard.wait(self, timeout_ms)
         if p.poll(-1 if timeout_ms is None else max(0, int(timeout_ms))):
             self._spins += 1
         else:
             self._spins = 0
+        self._console_interrupt()
+
+    def _console_interrupt(self):
+        """A Ctrl-C typed on the console while the firmware runs raises KeyboardInterrupt here, in
+        the loop's wait, as the ESP32 raises it between bytecodes. The supervisor's console pty
+        has no ISIG: the unix port's SIGINT handler raises asynchronously, wherever the C code is,
+        and one landing inside the interpreter's name pool left its lock held, so the REPL that
+        followed hung. Bytes before the Ctrl-C are dropped (a running program does not read the
+        console); those after it stay queued for the REPL (mpremote's Ctrl-A)."""
+        ctl = self._ctl
+        if ctl is None:
+            return
+        import sys
+
+        while ctl.poll(0):
+            b = sys.stdin.buffer.read(1)
+            if not b:  # the supervisor's side closed: nothing more will come
+                ctl.unregister(sys.stdin)
+                self._poller.unregister(sys.stdin)
+                self._ctl = None
+                return
+            if b == b"\x03":
+                raise KeyboardInterrupt
 
     def reset(self):
         """Virtual board: end this process; the supervisor restarts it from the flash image."""
