@@ -12,6 +12,11 @@ fragmented), the meter's gate authenticates it (ECS42: KRP signature verify, res
 ECS45: MACs) and the answer comes back the same way.
 
     .venv/bin/python bench/bench_wan_latency.py [--n 50] [--json] [--heap 1024K] [--keep DIR]
+                                                [--compare-readsize 32]
+
+The same premises is then run again with littlefs's default readsize (32) on every board, what the
+virtual boards mounted with before board.flash.READSIZE, and the p50 ratio printed (one run, one
+machine load).
 
 Prints p50 / p99 / min / max per use case; exit status 1 if a command failed to verify or the
 premises did not come up; the p50 target is reported, not enforced.
@@ -55,7 +60,17 @@ def wait_joined(c, keys, hub, dev, timeout):
     return False
 
 
-def run(n, heap, workdir):
+def _set_readsize(vb, readsize):
+    """The littlefs readsize the board's ROM mounts with from its next boot (board.json)."""
+    path = os.path.join(vb.path, "board.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    cfg["lfs_readsize"] = readsize
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
+def run(n, heap, workdir, readsize=None):
     from host_tools.boards.premises import DetachedAir, Premises, install_code
     from host_tools.gbcs import hub as H
     from host_tools.gbcs import usecases
@@ -66,10 +81,13 @@ def run(n, heap, workdir):
     # the air in its own process, as `smlab han start` runs it (not a thread beside this client)
     prem = Premises(workdir, keys, meters=1, heap=heap, pcap=False, air=DetachedAir(os.path.join(workdir, "air")))
     dev = prem.meter_euis[0]
-    out = {"n": n, "heap": heap, "use_cases": {}}
+    out = {"n": n, "heap": heap, "use_cases": {}, "lfs_readsize": readsize or "default (board.flash.READSIZE)"}
     try:
         t0 = time.monotonic()
         prem.start()
+        if readsize is not None:
+            for vb in prem.boards():
+                _set_readsize(vb, readsize)
         prem.flash()
         prem.provision()
         with H.WanClient(prem.wan[0], prem.wan[1], timeout=30) as c:
@@ -106,27 +124,43 @@ def main(argv=None):
     ap.add_argument("--heap", default="1024K", help="MicroPython heap of each virtual board (default 1024K)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     ap.add_argument("--keep", help="work directory to keep (default: a temporary one, removed)")
+    ap.add_argument("--compare-readsize", type=int, default=32, metavar="N",
+                    help="then run the same premises with littlefs readsize N on every board (default 32, "
+                         "littlefs's own default, which the boards used before board.flash.READSIZE); 0: skip")
     a = ap.parse_args(argv)
     d = a.keep or tempfile.mkdtemp(prefix="smlab-wanlat-")
     os.makedirs(d, exist_ok=True)
+    runs = [None] + ([a.compare_readsize] if a.compare_readsize else [])
+    res = []
     try:
-        try:
-            r = run(a.n, a.heap, d)
-        except Exception as e:  # the premises did not come up or a response failed: say why, exit 1
-            print("bench_wan_latency: FAILED: %s: %s" % (type(e).__name__, e))
-            return 1
+        for i, rs in enumerate(runs):
+            try:
+                res.append(run(a.n, a.heap, os.path.join(d, "run%d" % i), rs))
+            except Exception as e:  # the premises did not come up or a response failed: say why, exit 1
+                print("bench_wan_latency: FAILED: %s: %s" % (type(e).__name__, e))
+                return 1
     finally:
         if not a.keep:
             shutil.rmtree(d, ignore_errors=True)
+    r = res[0]
+    if len(res) > 1:
+        r["compare"] = res[1]
+        r["ratio_p50_compare_over_now"] = {uc: round(res[1]["use_cases"][uc]["p50_ms"] / v["p50_ms"], 2)
+                                           for uc, v in r["use_cases"].items()}
     if a.json:
         print(json.dumps(r, indent=1, sort_keys=True))
-    else:
-        for uc, v in r["use_cases"].items():
+        return 0
+    for label, x in zip(("now", "compare"), res):
+        print("-- %s: littlefs readsize %s" % (label, x["lfs_readsize"]))
+        for uc, v in x["use_cases"].items():
             print("%s  WAN -> hub -> HAN -> meter -> WAN: p50 %.1f ms  p99 %.1f ms  (min %.1f, max %.1f, n %d; "
                   "first with tunnel set-up %.1f ms)  target p50 <= %.0f ms: %s" % (
-                      uc, v["p50_ms"], v["p99_ms"], v["min_ms"], v["max_ms"], v["samples"], r["first_ms"][uc],
+                      uc, v["p50_ms"], v["p99_ms"], v["min_ms"], v["max_ms"], v["samples"], x["first_ms"][uc],
                       TARGET_P50_MS, "met" if v["p50_ms"] <= TARGET_P50_MS else "NOT met"))
-        print("one premises (hub + 1 ESME), heap %s, set-up %.1f s" % (r["heap"], r["setup_s"]))
+        print("one premises (hub + 1 ESME), heap %s, set-up %.1f s" % (x["heap"], x["setup_s"]))
+    if len(res) > 1:
+        print("p50 with readsize %d / p50 now: %s" % (a.compare_readsize, ", ".join(
+            "%s %.2fx" % kv for kv in sorted(r["ratio_p50_compare_over_now"].items()))))
     return 0
 
 

@@ -22,6 +22,13 @@ _IOCTL_ERASE = const(6)
 
 _EIO = const(-5)
 
+# littlefs read granularity the virtual board mounts with (VfsLfs2 readsize; cache = 4 x 512 =
+# 2 KB). littlefs's default of 32 reads a metadata block in 128-byte pieces: ~4,300 readblocks
+# calls per record write here, each a Python call and two syscalls (an ESP32 reads memory-mapped
+# flash in C), which made one durable write ~9 ms. Reads only: the on-flash format (prog size 32,
+# block 4096) is unchanged, so host-built images mount as before. Measured by bench/bench_flash_io.py.
+READSIZE = const(512)
+
 
 class NorFlash:
     """NOR flash of `block_count` blocks of `block_size` bytes over a bytearray or image file."""
@@ -108,7 +115,11 @@ class NorFlash:
         if self.dead:
             return _EIO
         addr = block * self.bs + offset
-        buf[:] = self._get(addr, len(buf))
+        if self.mem is not None:
+            buf[:] = memoryview(self.mem)[addr:addr + len(buf)]
+        else:  # straight into littlefs's buffer: no bytes object per read (littlefs reads often)
+            self.f.seek(addr)
+            self.f.readinto(buf)
         return 0
 
     def writeblocks(self, block, buf, offset=None):

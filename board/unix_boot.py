@@ -26,7 +26,7 @@ import vfs  # noqa: E402
 
 import board  # noqa: E402,F401
 from board import unix  # noqa: E402
-from board.flash import NorFlash  # noqa: E402
+from board.flash import READSIZE, NorFlash  # noqa: E402
 import board.hal  # noqa: E402,F401
 import firmware.alerts  # noqa: E402,F401  (the ROM's modules stay loaded after "/" changes)
 
@@ -146,8 +146,9 @@ def main():
     events.write("boot\n")
     events.flush()
     vfs.umount("/")
+    rs = cfg.get("lfs_readsize", READSIZE)  # board.json may set it (bench/bench_wan_latency.py compares)
     try:
-        vfs.mount(vfs.VfsLfs2(dev), "/")
+        vfs.mount(vfs.VfsLfs2(dev, readsize=rs), "/")
     except OSError as e:
         if not _blank(img, 2 * dev.bs):
             # never format over a flash that holds something: that would silently reset all
@@ -156,8 +157,8 @@ def main():
             events.write("mount failed: %r\n" % (e,))
             events.flush()
             return
-        vfs.VfsLfs2.mkfs(dev)  # blank flash: format it, as the ESP32 port does on first boot
-        vfs.mount(vfs.VfsLfs2(dev), "/")
+        vfs.VfsLfs2.mkfs(dev, readsize=rs)  # blank flash: format it, as the ESP32 port does on first boot
+        vfs.mount(vfs.VfsLfs2(dev, readsize=rs), "/")
     os.chdir("/")
     sys.path[:] = ["", "/lib", ".frozen"]
     # The ROM's own modules (board, board.hal/unix/flash, firmware.alerts/compat) stay loaded like

@@ -66,6 +66,25 @@ def test_flash_clean_cut_and_torn_erase():
     assert d.ioctl(6, 0) == -5 and img[:256] == b"\xff" * 256 and img[256:512] == b"\x00" * 256
 
 
+def test_flash_image_file_reads_into_the_callers_buffer():
+    # the virtual board's flash: an image file; littlefs hands readblocks its own buffer
+    path = _tmpdir() + ".img"
+    with open(path, "wb") as f:
+        f.write(b"\xff" * 2048)
+    try:
+        with open(path, "r+b") as f:
+            d = NorFlash(f, 512)
+            assert d.writeblocks(2, b"\x12\x34\x56", 100) == 0
+            buf = bytearray(5)
+            assert d.readblocks(2, buf, 99) == 0 and buf == b"\xff\x12\x34\x56\xff"
+            whole = bytearray(512)
+            assert d.readblocks(3, whole) == 0 and whole == b"\xff" * 512
+        with open(path, "rb") as f:
+            assert f.read()[1024 + 100:1024 + 103] == b"\x12\x34\x56"
+    finally:
+        os.remove(path)
+
+
 def test_flash_rejects_small_image():
     _t.raises(ValueError, NorFlash, bytearray(512), 512)
 

@@ -52,6 +52,24 @@ def test_store_roundtrip_on_littlefs():
     vfs.umount("/lfst")
 
 
+def test_store_readable_across_read_sizes():
+    # host-built images use littlefs's read size 32; the virtual board mounts with board.flash.READSIZE:
+    # the read size is not part of the on-flash format, either side reads what the other wrote
+    vfs = _vfs()
+    from board.flash import READSIZE, NorFlash, blank
+    from firmware.store.durable import Store
+
+    img = blank(512, 40)
+    vfs.VfsLfs2.mkfs(NorFlash(img, 512), readsize=32)
+    for i, rs in enumerate((32, READSIZE, 32)):
+        vfs.mount(vfs.VfsLfs2(NorFlash(img, 512), readsize=rs), "/lfsr")
+        s = Store("/lfsr/state")
+        for j in range(i):
+            assert s.get("r%d" % j) == bytes([j]) * 100, (rs, j)
+        s.put("r%d" % i, bytes([i]) * 100)
+        vfs.umount("/lfsr")
+
+
 def test_small_power_cut_sweep_on_littlefs():
     _vfs()
     from board import unix_powercut as powercut
