@@ -10,8 +10,9 @@ through `smlab send --via wan` (the CLI, a separate process):
     CLI's WAN connection (signature verified on the host);
   * an HHT at the GSME board's optical port (pass-through, host_tools/hht) applies item 1 of a
     supplier-signed gas work order (GCS39 arm; GCS32 close not applied): signed response verified;
+  * a £10.00 UTRN typed at the GSME board's keypad is accepted;
   * after the next wake, read from the boards' flash: the GSME's valve armed (closed by the WAN
-    command, then armed by the HHT), and the GPF's mirror the same.
+    command, then armed by the HHT), and the GPF's mirror the same, its credit £10.00.
 The hub runs with HUB_HEAP (the hub with the GPF boots and passes at 448K; at 384K the GPF's store
 does not load at boot — docs/gas.md). Skips without ../shared's RTDS corpus and keystore."""
 import json
@@ -45,6 +46,30 @@ def _mirror_supply(vb, root_suffix):
     line = [ln for ln in out.splitlines() if ln.startswith("SUPPLY ")]
     assert line, out
     return int(line[0].split()[1])
+
+
+def _mirror_credit(vb):
+    """The credit remaining (1e-5 GBP) in the GPF's mirror on the hub's flash, as the GSME last
+    reported it (the mirror's credit base: a GPF has no UTRN acceptor)."""
+    out = vb.exec("import board\nfrom firmware.store.durable import Store\nfrom firmware.gas.model import GasModel\n"
+                  "g = GasModel(Store(board.get().storage_root().rstrip('/') + '/gpf'))\n"
+                  "print('CREDIT', g.credit())\n")
+    line = [ln for ln in out.splitlines() if ln.startswith("CREDIT ")]
+    assert line, out
+    return int(line[0].split()[1])
+
+
+def _keypad_top_up(p, keys, pennies):
+    """A UTRN for `pennies` from the RTDS supplier (its prepayment KA key x the GSME's KA key) typed at
+    the GSME board's keypad; the display lines it printed."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from host_tools.boards.gaspremises import GSME, SUPPLIER
+    from host_tools.codes import utrn
+
+    pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), keys.device_pub(GSME, "ka"))
+    z = keys.parties[SUPPLIER].priv["pp-ka"].exchange(ec.ECDH(), pub)
+    return p.gsme.type_keys(utrn.topup(z, SUPPLIER, GSME, 500, pennies) + "#", 20)
 
 
 def _hht_work_order(p, keys, tmp_path):
@@ -168,14 +193,18 @@ def test_gas_premises_on_boards(tmp_path):
         resp_arm = _hht_work_order(p, keys, tmp_path)
         dt_hht = time.monotonic() - t_hht
         assert resp_arm.originator == GSME and resp_arm.cra == frame.CRA_RESPONSE
+        # a £10.00 UTRN top-up typed at the GSME board's keypad (the RTDS supplier's prepayment key)
+        shown = _keypad_top_up(p, keys, 1000)
+        assert any("ACCEPTED" in ln for ln in shown), shown
         off = p.gsme.log_size()
-        p.advance(1800)  # the next wake reports the armed valve to the mirror
+        p.advance(1800)  # the next wake reports the armed valve and the credit to the mirror
         assert p.wait_console(p.gsme, "gsme wake 3: fetched 0, answered 0", off, 20), p.console(p.gsme, off)
 
         # the state on the boards' flash: the valve closed by the WAN command, then armed by the HHT
         # on the GSME, and the same in the GPF's mirror after the wake
         assert _mirror_supply(p.gsme, "") == 1
         assert _mirror_supply(p.hub, "/gpf") == 1
+        assert _mirror_credit(p.hub) == 1000 * 1000  # £10.00 in 1e-5 GBP (the GSME started at 0)
     finally:
         p.stop()
     total = time.monotonic() - t_start
