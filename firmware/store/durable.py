@@ -333,8 +333,11 @@ class Log:
         for n in self._segs:
             try:
                 self._frames(self._fname(n), out)
-            except OSError:
-                pass
+            except OSError as e:  # a segment rotated away since the scan (ENOENT), or unreadable:
+                if e.args and e.args[0] == 2:  # the other segment's entries are still returned
+                    continue
+                self._segs = None  # rescanned at the next call
+                raise
         return out
 
 

@@ -202,6 +202,18 @@ def test_log_rotation_is_bounded_and_keeps_newest():
         assert again.entries()[-1] == "e20" and len(again.entries()) <= 6
 
 
+def test_log_segment_gone_since_the_scan_leaves_the_other_readable():
+    with Tmp() as d:
+        s = Store(d)
+        lg = s.log("event", max_entries=4)
+        for i in range(4):  # two segments of two entries
+            lg.append("e%d" % i)
+        segs = sorted(n for n in os.listdir(d) if n.startswith("L.event."))
+        assert len(segs) == 2 and lg.entries() == ["e0", "e1", "e2", "e3"]
+        os.remove(d + "/" + segs[0])  # rotated away by another reader of the same store
+        assert lg.entries() == ["e2", "e3"]
+
+
 def test_log_torn_tail_repaired_at_boot():
     with Tmp() as d:
         s = Store(d)
