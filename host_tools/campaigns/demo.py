@@ -9,10 +9,12 @@ the Device Log is refused; ECS42 travels WAN -> hub -> HAN (GBCS tunnel, ZSE Tun
 its signed response back. Then a hand-held terminal logs in over the optical port and applies a
 supplier-signed work order, a replay is refused, the consumer tops up at the keypad, a duplicate is
 refused, a configuration code re-enables the supply, and the security log is read back. Gas
-(host_tools/campaigns/gasdemo.py, RTDS GSME and GPF): the GSME joins the hub and reports to its mirror
-on the Gas Proxy Function, a GPF read over the WAN is answered at once from the mirror, a valve close
-over the WAN waits at the hub until the sleepy GSME's wake fetches it and its signed response comes
-back on the WAN, and a top-up at the gas meter's keypad reaches the mirror. Last, the
+(host_tools/campaigns/gasdemo.py add_board_steps, on two more virtual boards: the RTDS hub carrying
+the Gas Proxy Function and the RTDS GSME, host_tools/boards/gaspremises.py): the GSME joins the hub
+and reports to its mirror on the GPF, a GPF read over the WAN is answered at once from the mirror, a
+valve close over the WAN waits at the hub until the sleepy GSME's wake fetches it and its signed
+response comes back on the WAN, and a top-up at the gas meter's keypad is reported to the mirror at
+the next wake. Last, the
 HAN capture is written (and summarised by tshark when it is installed). Every response and alert is
 verified on the host with `cryptography`, independently of the firmware.
 
@@ -159,7 +161,7 @@ class Demo:
             if st.get("wan") is not None:
                 st["wan"].close()
             prem.stop()
-        gasdemo.add_steps(self, self.dir)
+        gasdemo.add_board_steps(self, self.dir)
         self.step("HAN capture", "the HAN capture (every frame the air carried), summarised by tshark when installed",
                   lambda: self.capture(prem))
         return self.summary()
