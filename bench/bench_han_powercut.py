@@ -9,36 +9,25 @@ from its store, the scenario finishes; then every secured frame on air is checke
 is intact. Exit status 1 on any violation.
 Usage: .venv/bin/python bench/bench_han_powercut.py [device counts (default 1,2,4,8)] [traffic rounds (default 3)]
 """
-import os
-import re
-import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MP = os.path.join(os.path.dirname(sys.executable), "micropython")
+import devicerun
 
 
 def main():
     counts = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "1,2,4,8").split(",")]
-    traffic = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    traffic = devicerun.arg(2, 3)
     points = bad = 0
     t0 = time.monotonic()
     for n in counts:
-        code = ("import sys\nsys.path.insert(0, %r)\nsys.path.insert(0, %r)\n"
-                "import test_han_powercut as t\nt.main(%d, %d)\n"
-                % (os.path.join(ROOT, "tests", "unit"), ROOT, n, traffic))
-        p = subprocess.run([MP, "-X", "heapsize=2M", "-c", code], cwd=ROOT, capture_output=True,
-                           text=True, timeout=7200)
-        sys.stdout.write(p.stdout)
-        sys.stderr.write(p.stderr[-3000:])
-        m = re.search(r"@@HAN_POWERCUT devices=(\d+) writes=(\d+) cut_points=(\d+) violations=(\d+)",
-                      p.stdout)
-        if not m:
-            print("bench_han_powercut: %d meters: campaign did not finish (rc %d)" % (n, p.returncode))
+        r = devicerun.campaign("import test_han_powercut as t\nt.main(%d, %d)" % (n, traffic), "HAN_POWERCUT",
+                               heap="2M", timeout=7200, echo_err=3000)
+        if r is None:
+            print("bench_han_powercut: %d meters: campaign did not finish" % n)
             return 1
-        points += int(m.group(3))
-        bad += int(m.group(4))
+        points += r["cut_points"]
+        bad += r["violations"]
     print("bench_han_powercut: meters %s, cut points %d (clean + torn), violations %d "
           "(reused frame counter, meter not joined, key mismatch, Device Log), %.1f s"
           % (",".join(map(str, counts)), points, bad, time.monotonic() - t0))
