@@ -7,7 +7,7 @@ gpf_rtds.py, gsme_rtds.py); HAN records as host_tools/gbcs/gas_premises.py han_p
 (the GSME's install code, the hub's and the GSME's bench KA keys for CBKE). Both boards' clocks are
 virtual (sim.json), from the RTDS corpus time.
 
-    p = GasPremises(workdir, hub_heap="1024K")
+    p = GasPremises(workdir, hub_heap="1024K")  # air=premises.DetachedAir(dir): the air outlives us
     p.start(); p.flash(); p.provision()       # boards up, firmware image, identities + reset
     p.log_gsme()                              # CCS01 from the ACB over the WAN: the GSME may join
     p.provision_gsme()                        # the GSME provisioned and reset: it joins, wakes, reports
@@ -78,14 +78,18 @@ def ccs01(keys, counter, supp_counter, device=GSME, code=CODE, window=3600):
 
 class GasPremises:
     def __init__(self, workdir, keys=None, hub_heap="1024K", gsme_heap="512K", boards_dir=None,
-                 hub_name="hub", gsme_name="gsme", pcap=True):
+                 hub_name="hub", gsme_name="gsme", pcap=True, air=None):
         from host_tools.han.air import Air
 
         self.dir = workdir
         self.keys = keys or C.Keystore(C.KEYSTORE)
         os.makedirs(workdir, exist_ok=True)
-        self.pcap_path = os.path.join(workdir, "han.pcap") if pcap else None
-        self.air = Air(0, seed=1, pcap_path=self.pcap_path, channel=CHANNEL)
+        if air is None:  # the air in this process (else e.g. premises.DetachedAir, its own process)
+            self.pcap_path = os.path.join(workdir, "han.pcap") if pcap else None
+            air = Air(0, seed=1, pcap_path=self.pcap_path, channel=CHANNEL)
+        else:
+            self.pcap_path = getattr(air, "pcap", None)
+        self.air = air
         bd = boards_dir or workdir
         self.hub = VBoard(os.path.join(bd, hub_name), flash_kb=2048, heap=hub_heap, eui64=HUB.hex())
         self.gsme = VBoard(os.path.join(bd, gsme_name), flash_kb=2048, heap=gsme_heap, eui64=GSME.hex())

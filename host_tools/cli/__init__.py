@@ -19,7 +19,7 @@ import sys
 from host_tools.errors import EXIT_BAD_INPUT, SmlabError, UsageError
 
 # subcommand modules, in the order `smlab --help` lists them
-COMMANDS = ("pki", "build", "sim", "flash", "provision", "send", "hub", "han", "premises", "utrn", "keypad", "hht", "logs", "bench",
+COMMANDS = ("pki", "build", "sim", "flash", "provision", "send", "hub", "han", "premises", "gas", "utrn", "keypad", "hht", "logs", "bench",
             "lab")
 OPTIONAL = ("rtds",)  # registered when its module is installed
 
