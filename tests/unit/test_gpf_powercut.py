@@ -23,12 +23,11 @@ The heap holds the flash image, hence MP_HEAPSIZE. Under CPython (no littlefs) t
 full campaign: bench/bench_gpf_powercut.py.
 """
 MP_HEAPSIZE = "1M"
+import _cuts
 import _t
 
-_MP = "/gpfcut"
-_ROOT = _MP + "/state"
-_BS = 1024
-_BLOCKS = 64
+_FL = _cuts.Flash("/gpfcut", 1024, 64)
+_ROOT = _FL.mp + "/state"
 T0 = 1420070400
 EUI = _t.unhex("00db1234567890a3")
 _VEC = None
@@ -159,136 +158,60 @@ def _canon(v):
     return repr(v)
 
 
-def _mount(img, cut_after=None, torn=True):
-    import vfs
-    from board.flash import NorFlash
-
-    try:
-        vfs.umount(_MP)
-    except OSError:
-        pass
-    dev = NorFlash(img, _BS, cut_after=cut_after, torn=torn)
-    vfs.mount(vfs.VfsLfs2(dev), _MP)
-    return dev
-
-
-def _umount():
-    import vfs
-
-    vfs.umount(_MP)
-
-
-def _provision(img):
-    import vfs
-    from board.flash import NorFlash
+def _provision():
+    img = _FL.blank()
     from firmware import provisioning
     from firmware.store.durable import Store
 
-    ff = b"\xff" * _BS
-    for o in range(0, len(img), _BS):
-        img[o:o + _BS] = ff
-    vfs.VfsLfs2.mkfs(NorFlash(img, _BS))
-    _mount(img)
+    _FL.mount(img)
     provisioning.apply(Store(_ROOT), _vec()["payload"], EUI, None)
-    _umount()
+    _FL.umount()
+    return img
 
 
 def run(rounds=1, torn_modes=(False, True), progress=None, max_cuts=None):
     """Returns (cut points, violations, steps)."""
-    img = bytearray(_BS * _BLOCKS)
-    work = bytearray(len(img))
-    ref_img = bytearray(len(img))
-    _provision(img)
+    img = _provision()
     steps = workload(rounds)
-    cuts = 0
-    bad = []
-    for i in range(len(steps)):
-        step = steps[i]
-        work[:] = img
-        _mount(work)
-        dev, before = _boot()
-        _run_step(dev, step)
-        after = _snap(dev)
-        _umount()
-        if after == before and step[0] not in ("get", "read"):
-            bad.append("step %d (%s) changed nothing" % (i, step[0]))
-        ref_img[:] = work
-        n = 0
-        done = False
-        while not done and (max_cuts is None or cuts < max_cuts):
-            for torn in torn_modes:
-                work[:] = img
-                fl = _mount(work, n, torn)
-                try:
-                    dev, _ = _boot()
-                    _run_step(dev, step)
-                    done = True
-                except OSError:
-                    if not fl.dead:
-                        raise
-                _umount()
-                if done:
-                    break
-                cuts += 1
-                bad += _check_cut(work, step, i, n, torn, before, after)
-            n += 1
-        img[:] = ref_img
-        if progress:
-            progress(i, cuts, len(bad))
+
+    reference, attempt = _cuts.boot_and_run(_boot, _run_step, _snap)
+    cuts, bad = _cuts.sweep(_FL, img, steps, reference, attempt, _check_cut, torn_modes, progress, max_cuts)
     return cuts, bad, len(steps)
 
 
-def _check_cut(work, step, i, n, torn, before, after):
+def _check_cut(i, step, ctx, where):
+    """After a cut: the GPF boots (else a violation, _cuts), its state is before, after or the
+    command burned, and a resent command or PUT is never taken twice."""
     from firmware.alerts import Reject
     from firmware.gas import gpf
 
-    where = "step %d (%s) cut %d%s: " % (i, step[0], n, " torn" if torn else "")
-    try:
-        _mount(work)
-    except OSError as e:
-        return [where + "mount failed %r" % e]
+    before, after = ctx
     out = []
-    try:
-        dev, s = _boot()
-        if s != before and s != after and not (s[0] == before[0] and s[1] == after[1]):
-            out.append(where + ("state is neither before nor after: %r" % (s,))[:300])
-        raw = _raw(dev, step)
-        if raw is not None:
-            try:
-                dev.process(raw)
-                if s != before or _snap(dev) != after:
-                    out.append(where + "the command ran again after its counter was written")
-            except Reject:
-                if _snap(dev) != s:
-                    out.append(where + "a refused resend changed the state")
-        elif step[0] == "put" and s == after:
-            if gpf.put(dev, _cmd(step[1])) is not None or _snap(dev) != s:
-                out.append(where + "the same PUT was taken twice")
-    except Exception as e:  # the GPF must always boot: anything else is a violation
-        out.append(where + "raised %r" % (e,))
-    _umount()
+    dev, s = _boot()
+    if s != before and s != after and not (s[0] == before[0] and s[1] == after[1]):
+        out.append(where + ("state is neither before nor after: %r" % (s,))[:300])
+    raw = _raw(dev, step)
+    if raw is not None:
+        try:
+            dev.process(raw)
+            if s != before or _snap(dev) != after:
+                out.append(where + "the command ran again after its counter was written")
+        except Reject:
+            if _snap(dev) != s:
+                out.append(where + "a refused resend changed the state")
+    elif step[0] == "put" and s == after:
+        if gpf.put(dev, _cmd(step[1])) is not None or _snap(dev) != s:
+            out.append(where + "the same PUT was taken twice")
     return out
 
 
 def main(rounds=3, show=20, max_cuts=None):
     c, bad, steps = run(rounds, max_cuts=max_cuts)
-    for line in bad[:show]:
-        print(line)
-    print("@@GPF_POWERCUT steps=%d cut_points=%d violations=%d" % (steps, c, len(bad)))
-    return len(bad)
-
-
-def _need_vfs():
-    try:
-        import vfs
-
-        return vfs.VfsLfs2
-    except (ImportError, AttributeError):
-        _t.skip("needs MicroPython littlefs2 (vfs.VfsLfs2); runs under tests/mprun.py")
+    return _cuts.report("GPF_POWERCUT", steps, c, bad, show)
 
 
 def test_powercut_queue_and_mirror_bounded():
-    _need_vfs()
+    _cuts.need_vfs()
     cuts, bad, steps = run(rounds=1)
     assert steps >= 10 and cuts >= 200, (steps, cuts)
     assert bad == [], bad[:5]
@@ -297,7 +220,7 @@ def test_powercut_queue_and_mirror_bounded():
 def test_campaign_catches_a_tap_off_written_apart_from_its_dequeue():
     """A GPF that applies the tap-off in one write and takes the message off the queue in a second
     one: a cut between them leaves the mirror changed with the message still queued."""
-    _need_vfs()
+    _cuts.need_vfs()
     from firmware.gas import gpf as G
 
     orig = G.put

@@ -18,12 +18,10 @@ MP_HEAPSIZE. Under CPython (no littlefs) the tests skip. The full campaign:
 bench/bench_chf_powercut.py.
 """
 MP_HEAPSIZE = "1M"
-import _t
+import _cuts
 
-_MP = "/hpcut"
-_ROOT = _MP + "/state"
-_BS = 1024
-_BLOCKS = 64
+_FL = _cuts.Flash("/hpcut", 1024, 64)
+_ROOT = _FL.mp + "/state"
 T0 = 1420070400
 CAP = 4
 HIST = 3
@@ -107,21 +105,6 @@ def _snap(chf):
             [tuple(q) for q in s["q"]])
 
 
-def _mount(img, cut_after=None, torn=True):
-    import vfs
-    from board.flash import NorFlash
-
-    dev = NorFlash(img, _BS, cut_after=cut_after, torn=torn)
-    vfs.mount(vfs.VfsLfs2(dev), _MP)
-    return dev
-
-
-def _umount():
-    import vfs
-
-    vfs.umount(_MP)
-
-
 def _consistent(s):
     """A CS14 alert is queued for the log as it is (the newest 8F12 payload names the log's
     entries): the change and its alert landed together."""
@@ -136,105 +119,52 @@ def _consistent(s):
 
 def run(rounds=1, torn_modes=(False, True), progress=None, max_cuts=None):
     """Returns (cut points, violations, steps)."""
-    import vfs
-    from board.flash import NorFlash
-
-    img = bytearray(_BS * _BLOCKS)
-    work = bytearray(len(img))
-    ref_img = bytearray(len(img))
-    ff = b"\xff" * _BS
-    for o in range(0, len(img), _BS):
-        img[o:o + _BS] = ff
-    vfs.VfsLfs2.mkfs(NorFlash(img, _BS))
-    _mount(img)
     from firmware.store.durable import Store
 
+    img = _FL.blank()
+    _FL.mount(img)
     _provision(Store(_ROOT))
-    _umount()
+    _FL.umount()
     steps = workload(rounds)
-    cuts = 0
-    bad = []
-    for i in range(len(steps)):
-        step = steps[i]
-        work[:] = img
-        _mount(work)
+
+    def reference(i, step):
         chf, before = _boot()
-        ref = _run_step(chf, step)
+        _run_step(chf, step)
         after = _snap(chf)
-        _umount()
-        if not _consistent(after):
-            bad.append("step %d: reference state inconsistent" % i)
-        ref_img[:] = work
-        n = 0
-        done = False
-        while not done and (max_cuts is None or cuts < max_cuts):
-            for torn in torn_modes:
-                work[:] = img
-                dev = _mount(work, n, torn)
-                try:
-                    chf, _ = _boot()
-                    _run_step(chf, step)
-                    done = True
-                except OSError:
-                    if not dev.dead:
-                        raise
-                _umount()
-                if done:
-                    break
-                cuts += 1
-                bad += _check_cut(work, step, i, n, torn, before, after)
-            n += 1
-        img[:] = ref_img
-        if progress:
-            progress(i, cuts, len(bad))
-    return cuts, bad, len(steps)
+        return (before, after), ([] if _consistent(after) else ["step %d: reference state inconsistent" % i])
 
+    def attempt(i, step, ctx):
+        chf, _ = _boot()
+        _run_step(chf, step)
+        return []
 
-def _check_cut(work, step, i, n, torn, before, after):
-    where = "step %d (%s) cut %d%s: " % (i, step[0], n, " torn" if torn else "")
-    try:
-        _mount(work)
-    except OSError as e:
-        return [where + "mount failed %r" % e]
-    out = []
-    try:
-        chf, s = _boot()
+    def check(i, step, ctx, where):
+        before, after = ctx
+        chf, s = _boot()  # the hub must always boot
         if s != before and s != after:
-            out.append(where + "state %r is neither before %r nor after %r" % (s, before, after))
-        elif not _consistent(s):
-            out.append(where + "CS14 queue does not match the log")
-    except Exception as e:  # the hub must always boot: anything else is a violation
-        out.append(where + "raised %r" % (e,))
-    _umount()
-    return out
+            return [where + "state %r is neither before %r nor after %r" % (s, before, after)]
+        if not _consistent(s):
+            return [where + "CS14 queue does not match the log"]
+        return []
+
+    cuts, bad = _cuts.sweep(_FL, img, steps, reference, attempt, check, torn_modes, progress, max_cuts)
+    return cuts, bad, len(steps)
 
 
 def main(rounds=3, show=20, max_cuts=None):
     c, bad, steps = run(rounds, max_cuts=max_cuts)
-    for line in bad[:show]:
-        print(line)
-    print("@@CHF_POWERCUT steps=%d cut_points=%d violations=%d" % (steps, c, len(bad)))
-    return len(bad)
-
-
-def _need_vfs():
-    try:
-        import vfs
-
-        return vfs.VfsLfs2
-    except (ImportError, AttributeError):
-        _t.skip("needs MicroPython littlefs2 (vfs.VfsLfs2); runs under tests/mprun.py")
+    return _cuts.report("CHF_POWERCUT", steps, c, bad, show)
 
 
 def test_powercut_device_log_bounded():
-    _need_vfs()
+    _cuts.need_vfs()
     cuts, bad, steps = run(rounds=1)
     assert steps >= 15 and cuts >= 400, (steps, cuts)
     assert bad == [], bad[:5]
 
 
 def test_campaign_catches_a_change_written_apart_from_its_alert():
-    _need_vfs()
+    _cuts.need_vfs()
     from firmware.hub import devicelog as D
 
     orig = D.DeviceLog._cs14

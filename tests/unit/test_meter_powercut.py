@@ -22,15 +22,14 @@ The full campaign (>= 2,000 cut points): bench/bench_meter_powercut.py.
 """
 MP_HEAPSIZE = "1M"
 
+import _cuts
 import _t
 from firmware.alerts import Reject
 
 T0 = 1774987200  # 2026-03-31 20:00 UTC: midnight and a month end within the first rounds
 HH = 1800
-_BS = 1024
-_BLOCKS = 96
-_MP = "/mcut"
-_ROOT = _MP + "/state"
+_FL = _cuts.Flash("/mcut", 1024, 96)
+_ROOT = _FL.mp + "/state"
 LOAD_W = 4000
 
 
@@ -131,21 +130,6 @@ def _run_step(d, step):
     return res
 
 
-def _mount(img, cut_after=None, torn=True):
-    import vfs
-    from board.flash import NorFlash
-
-    dev = NorFlash(img, _BS, cut_after=cut_after, torn=torn)
-    vfs.mount(vfs.VfsLfs2(dev), _MP)
-    return dev
-
-
-def _umount():
-    import vfs
-
-    vfs.umount(_MP)
-
-
 def _fd_once(s):
     """Every future-dated outcome alert appears once (by its counter)."""
     seen = []
@@ -160,117 +144,69 @@ def _fd_once(s):
 def run(rounds=1, torn_modes=(False, True), progress=None, max_cuts=None):
     """Returns (cut points, violations, steps, activations run)."""
     import test_utrn_powercut as U
-    import vfs
-    from board.flash import NorFlash
 
-    img = bytearray(_BS * _BLOCKS)
-    work = bytearray(len(img))
-    ref_img = bytearray(len(img))
-    ff = b"\xff" * _BS
-    for o in range(0, len(img), _BS):
-        img[o:o + _BS] = ff
+    img = _FL.blank()
     v = U._vec()
-    vfs.VfsLfs2.mkfs(NorFlash(img, _BS))
-    _mount(img)
-    d = Dev(v, T0)
-    _setup(d)
-    _umount()
+    _FL.mount(img)
+    _setup(Dev(v, T0))
+    _FL.umount()
     steps = workload(v, rounds)
-    cuts = 0
-    bad = []
-    fds = 0
-    for i in range(len(steps)):
-        step = steps[i]
-        work[:] = img
-        _mount(work)
+    fds = [0]
+
+    def reference(i, step):
         d = Dev(v, step[2])
         before = d.snap()
         ref = _run_step(d, step)
         after = d.snap()
-        _umount()
-        ref_img[:] = work
-        if not _fd_once(after):
-            bad.append("step %d: reference run doubled a future-dated alert" % i)
-        fds += len([a for a in after[9] if a[1] == 0x8F66 and a[0] >= before[8]])
-        n = 0
-        done = False
-        while not done and (max_cuts is None or cuts < max_cuts):
-            for torn in torn_modes:
-                work[:] = img
-                dev = _mount(work, n, torn)
-                try:
-                    d = Dev(v, step[2])
-                    got = _run_step(d, step)
-                    if got != ref:
-                        bad.append("step %d n %d: result %r != reference %r" % (i, n, got, ref))
-                    done = True
-                except OSError:
-                    if not dev.dead:
-                        raise
-                _umount()
-                if done:
-                    break
-                cuts += 1
-                bad += _check_cut(v, work, step, i, n, torn, before, after, ref)
-            n += 1
-        img[:] = ref_img
-        if progress:
-            progress(i, cuts, len(bad))
-    return cuts, bad, len(steps), fds
+        fds[0] += len([a for a in after[9] if a[1] == 0x8F66 and a[0] >= before[8]])
+        return (before, after, ref), ([] if _fd_once(after) else
+                                      ["step %d: reference run doubled a future-dated alert" % i])
+
+    def attempt(i, step, ctx):
+        got = _run_step(Dev(v, step[2]), step)
+        return [] if got == ctx[2] else ["step %d: result %r != reference %r" % (i, got, ctx[2])]
+
+    def check(i, step, ctx, where):
+        return _check_cut(v, step, ctx, where)
+
+    cuts, bad = _cuts.sweep(_FL, img, steps, reference, attempt, check, torn_modes, progress, max_cuts)
+    return cuts, bad, len(steps), fds[0]
 
 
-def _check_cut(v, work, step, i, n, torn, before, after, ref):
-    where = "step %d (%s) cut %d%s: " % (i, step[0], n, " torn" if torn else "")
-    try:
-        _mount(work)
-    except OSError as e:
-        return [where + "mount failed %r" % e]
+def _check_cut(v, step, ctx, where):
+    """After a cut: registers, credit and alert sequence before or after, no doubled future-dated
+    alert, and the step run again (code re-entered, device polling again) converges on the reference."""
+    before, after, ref = ctx
     out = []
-    try:
-        d = Dev(v, step[2])
-        s = d.snap()
-        for k, name in ((0, "import"), (1, "export"), (2, "TOU"), (3, "charged")):
-            if s[k] not in (before[k], after[k]):
-                out.append(where + "%s %r neither before %r nor after %r" % (name, s[k], before[k], after[k]))
-        if s[4] not in (before[4], after[4]):
-            out.append(where + "credit accepted %r neither %r nor %r" % (s[4], before[4], after[4]))
-        if s[8] not in (before[8], after[8]):
-            out.append(where + "alert sequence %r neither %r nor %r" % (s[8], before[8], after[8]))
-        if not _fd_once(s):
-            out.append(where + "a future-dated alert doubled")
-        got = _run_step(d, step)  # the consumer enters the code again / the device polls again
-        s2 = d.snap()
-        if s2 != after:
-            out.append(where + "after the step again %r != reference %r" % (s2, after))
-        if step[0] == "key" and s[4] == after[4] and after[4] != before[4] and got != 0x8F51:
-            out.append(where + "applied top-up entered again gave %r" % (got,))
-    except Exception as e:  # the device must always boot and converge: anything else is a violation
-        out.append(where + "raised %r" % (e,))
-    _umount()
+    d = Dev(v, step[2])
+    s = d.snap()
+    for k, name in ((0, "import"), (1, "export"), (2, "TOU"), (3, "charged")):
+        if s[k] not in (before[k], after[k]):
+            out.append(where + "%s %r neither before %r nor after %r" % (name, s[k], before[k], after[k]))
+    if s[4] not in (before[4], after[4]):
+        out.append(where + "credit accepted %r neither %r nor %r" % (s[4], before[4], after[4]))
+    if s[8] not in (before[8], after[8]):
+        out.append(where + "alert sequence %r neither %r nor %r" % (s[8], before[8], after[8]))
+    if not _fd_once(s):
+        out.append(where + "a future-dated alert doubled")
+    got = _run_step(d, step)  # the consumer enters the code again / the device polls again
+    s2 = d.snap()
+    if s2 != after:
+        out.append(where + "after the step again %r != reference %r" % (s2, after))
+    if step[0] == "key" and s[4] == after[4] and after[4] != before[4] and got != 0x8F51:
+        out.append(where + "applied top-up entered again gave %r" % (got,))
     return out
 
 
 def main(rounds=3, show=20, max_cuts=None):
     c, bad, steps, fds = run(rounds, max_cuts=max_cuts)
-    for line in bad[:show]:
-        print(line)
-    print("@@METER_POWERCUT steps=%d cut_points=%d violations=%d activations=%d" % (steps, c, len(bad), fds))
-    return len(bad)
-
-
-def _need_vfs():
-    try:
-        import vfs
-
-        return vfs.VfsLfs2
-    except (ImportError, AttributeError):
-        _t.skip("needs MicroPython littlefs2 (vfs.VfsLfs2); runs under tests/mprun.py")
+    return _cuts.report("METER_POWERCUT", steps, c, bad, show, (("activations", fds),))
 
 
 def test_powercut_slice():
     """A bounded slice of the campaign: the first steps of a prepayment life (top-up, accounting
     steps with half-hour profile entries, the run-down to interruption), clean and torn cuts."""
-    _need_vfs()
+    _cuts.need_vfs()
     c, bad, steps, fds = run(1, max_cuts=400)
     assert bad == [], bad[:5]
     assert c >= 400
@@ -279,16 +215,10 @@ def test_powercut_slice():
 def test_workload_reaches_every_state():
     """The scripted life is not vacuous: without cuts it interrupts, takes emergency credit, runs both
     activations once each and crosses midnight and the month end."""
-    _need_vfs()
+    _cuts.need_vfs()
     import test_utrn_powercut as U
-    import vfs
-    from board.flash import NorFlash
 
-    img = bytearray(_BS * _BLOCKS)
-    for o in range(0, len(img), _BS):
-        img[o:o + _BS] = b"\xff" * _BS
-    vfs.VfsLfs2.mkfs(NorFlash(img, _BS))
-    _mount(img)
+    _FL.mount(_FL.blank())
     try:
         v = U._vec()
         d = Dev(v, T0)
@@ -305,13 +235,13 @@ def test_workload_reaches_every_state():
         assert d.store.log(E.DAILY, 31).entries() and d.store.log(E.BILLING, 12).entries()
         assert len(d.e.profile()) > 10
     finally:
-        _umount()
+        _FL.umount()
 
 
 def test_campaign_catches_an_accounting_step_split_in_two_writes():
     """The checks are not a rubber stamp: an engine that persists energy and charge of one step in
     two record writes (energy first) is caught by a cut between them."""
-    _need_vfs()
+    _cuts.need_vfs()
     from firmware.meter import engine as E
 
     good = E.Engine._commit

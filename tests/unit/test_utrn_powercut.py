@@ -21,13 +21,12 @@ littlefs) the tests skip. The full campaign: bench/bench_utrn_powercut.py.
 MP_HEAPSIZE = "1M"
 import json
 
+import _cuts
 import _t
 from firmware.alerts import Reject
 
-_MP = "/upcut"
-_ROOT = _MP + "/state"
-_BS = 1024
-_BLOCKS = 96
+_FL = _cuts.Flash("/upcut", 1024, 96)
+_ROOT = _FL.mp + "/state"
 T0 = 1700000000
 
 
@@ -129,137 +128,73 @@ def _run_step(dev, step):
     return ("ok", r.get("amount", 0))
 
 
-def _mount(img, cut_after=None, torn=True):
-    import vfs
-    from board.flash import NorFlash
-
-    dev = NorFlash(img, _BS, cut_after=cut_after, torn=torn)
-    vfs.mount(vfs.VfsLfs2(dev), _MP)
-    return dev
-
-
-def _umount():
-    import vfs
-
-    vfs.umount(_MP)
-
-
 def run(rounds=2, torn_modes=(False, True), acceptor_cls=None, progress=None, max_cuts=None):
     """Returns (cut points, violations, steps, acknowledged credit total)."""
-    import vfs
-    from board.flash import NorFlash
-
-    # the three flash images first, while the heap is unfragmented; reused for every cut
-    img = bytearray(_BS * _BLOCKS)
-    work = bytearray(len(img))  # scratch image
-    ref_img = bytearray(len(img))  # image after the reference run of a step
-    ff = b"\xff" * _BS
-    for o in range(0, len(img), _BS):
-        img[o:o + _BS] = ff  # erased flash
+    img = _FL.blank()
     if acceptor_cls is None:
         from firmware.utrn.accept import Acceptor as acceptor_cls
     v = _vec()
-    vfs.VfsLfs2.mkfs(NorFlash(img, _BS))
-    _mount(img)
+    _FL.mount(img)
     d = Dev(v, acceptor_cls, T0)
     d.a.configure(max_balance=1 << 30)
-    _umount()
+    _FL.umount()
     steps = workload(v, rounds)
-    cuts = 0
-    bad = []
-    acked = 0  # sum of acknowledged credits
-    for i in range(len(steps)):
-        step = steps[i]
-        # reference: the step without a cut
-        work[:] = img
-        _mount(work)
+    acked = [0]  # sum of acknowledged credits before the current step
+
+    def reference(i, step):
         d = Dev(v, acceptor_cls, step[2])
         before = d.snap()
         ref = _run_step(d, step)
-        after = d.snap()
-        _umount()
-        ref_img[:] = work
-        n = 0
-        done = False
-        while not done and (max_cuts is None or cuts < max_cuts):
-            for torn in torn_modes:
-                work[:] = img
-                dev = _mount(work, n, torn)
-                try:
-                    d = Dev(v, acceptor_cls, step[2])
-                    got = _run_step(d, step)
-                    if got != ref:
-                        bad.append("step %d n %d: result %r != reference %r" % (i, n, got, ref))
-                    done = True
-                except OSError:
-                    if not dev.dead:
-                        raise
-                _umount()
-                if done:
-                    break
-                cuts += 1
-                bad += _check_cut(v, acceptor_cls, work, step, i, n, torn, before, after, ref, acked)
-            n += 1
-        img[:] = ref_img
+        ctx = (before, d.snap(), ref, acked[0])
         if ref[0] == "ok":
-            acked += ref[1]
-        if progress:
-            progress(i, cuts, len(bad))
-    return cuts, bad, len(steps), acked
+            acked[0] += ref[1]
+        return ctx, []
+
+    def attempt(i, step, ctx):
+        got = _run_step(Dev(v, acceptor_cls, step[2]), step)
+        return [] if got == ctx[2] else ["step %d: result %r != reference %r" % (i, got, ctx[2])]
+
+    def check(i, step, ctx, where):
+        return _check_cut(v, acceptor_cls, step, ctx, where)
+
+    cuts, bad = _cuts.sweep(_FL, img, steps, reference, attempt, check, torn_modes, progress, max_cuts)
+    return cuts, bad, len(steps), acked[0]
 
 
-def _check_cut(v, acceptor_cls, work, step, i, n, torn, before, after, ref, acked):
-    where = "step %d (%s) cut %d%s: " % (i, step[0], n, " torn" if torn else "")
-    try:
-        _mount(work)
-    except OSError as e:
-        return [where + "mount failed %r" % e]
+def _check_cut(v, acceptor_cls, step, ctx, where):
+    """After a cut: state before or after, the balance what was acknowledged (+ this step's credit),
+    the lockout never back, and a code entered again applied exactly once overall."""
+    before, after, ref, acked = ctx
     out = []
-    try:
-        d = Dev(v, acceptor_cls, step[2])
-        s = d.snap()
-        if s != before and s != after:
-            out.append(where + "state %r is neither before %r nor after %r" % (s, before, after))
-        extra = after[0] - before[0]
-        if s[0] != acked and s[0] != acked + extra:
-            out.append(where + "balance %d != acknowledged %d (+%d)" % (s[0], acked, extra))
-        if s[7] < before[7] or len(s[6]) < len(before[6]) and s[7] == before[7]:
-            out.append(where + "lockout went back: %r / %r" % (s[6:8], before[6:8]))
-        if step[0] in ("key", "remote"):
-            got = _run_step(d, step)  # the user enters the code again
-            if s == after and ref[0] == "ok":
-                if got != ("rej", 0x8F51):
-                    out.append(where + "applied code entered again gave %r" % (got,))
-            elif s == before:
-                if got != ref:
-                    out.append(where + "re-entry %r != reference %r" % (got, ref))
-                elif d.snap() != after:
-                    out.append(where + "re-entry state %r != reference %r" % (d.snap(), after))
-    except Exception as e:  # the device must always boot and answer: anything else is a violation
-        out.append(where + "raised %r" % (e,))
-    _umount()
+    d = Dev(v, acceptor_cls, step[2])
+    s = d.snap()
+    if s != before and s != after:
+        out.append(where + "state %r is neither before %r nor after %r" % (s, before, after))
+    extra = after[0] - before[0]
+    if s[0] != acked and s[0] != acked + extra:
+        out.append(where + "balance %d != acknowledged %d (+%d)" % (s[0], acked, extra))
+    if s[7] < before[7] or len(s[6]) < len(before[6]) and s[7] == before[7]:
+        out.append(where + "lockout went back: %r / %r" % (s[6:8], before[6:8]))
+    if step[0] in ("key", "remote"):
+        got = _run_step(d, step)  # the user enters the code again
+        if s == after and ref[0] == "ok":
+            if got != ("rej", 0x8F51):
+                out.append(where + "applied code entered again gave %r" % (got,))
+        elif s == before:
+            if got != ref:
+                out.append(where + "re-entry %r != reference %r" % (got, ref))
+            elif d.snap() != after:
+                out.append(where + "re-entry state %r != reference %r" % (d.snap(), after))
     return out
 
 
 def main(rounds=12, show=20, max_cuts=None):
     c, bad, steps, acked = run(rounds, max_cuts=max_cuts)
-    for line in bad[:show]:
-        print(line)
-    print("@@UTRN_POWERCUT steps=%d cut_points=%d violations=%d credited=%d" % (steps, c, len(bad), acked))
-    return len(bad)
-
-
-def _need_vfs():
-    try:
-        import vfs
-
-        return vfs.VfsLfs2
-    except (ImportError, AttributeError):
-        _t.skip("needs MicroPython littlefs2 (vfs.VfsLfs2); runs under tests/mprun.py")
+    return _cuts.report("UTRN_POWERCUT", steps, c, bad, show, (("credited", acked),))
 
 
 def test_powercut_exactly_once_bounded():
-    _need_vfs()
+    _cuts.need_vfs()
     cuts, bad, steps, acked = run(rounds=4)  # covers every step kind, incl. a lockout
     assert steps >= 25 and cuts >= 500, (steps, cuts)
     assert bad == [], bad[:5]
@@ -267,7 +202,7 @@ def test_powercut_exactly_once_bounded():
 
 
 def test_campaign_catches_credit_written_apart_from_the_cache():
-    _need_vfs()
+    _cuts.need_vfs()
     from firmware.utrn.accept import Acceptor, pack_state
 
     class Split(Acceptor):
