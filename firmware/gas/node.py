@@ -1,14 +1,13 @@
 """The sleepy GSME's HAN node in the application loop (shared/reference/gas.md §4.4, §4.5; ZSE
 Tunneling 0x0704 as firmware/gas/sleepy.py uses it): the GSME joins the hub on its HAN port
 (firmware/han: association, network key, CBKE), and at every wake its clock schedules
-(firmware/roles/gsme.py poll() sets the role's `woken`, every 30 min by default) it runs one session with the
-Gas Proxy Function over that port — its own tunnel, GET until the GPF's queue is empty, each
-message through the GSME's gate and its response PUT, its queued alerts PUT, its mirror report last
-(sleepy.wake over sleepy.PortLink). Between wakes it sends nothing; application frames that arrive
-then are dropped (only the session's replies are expected).
-
-[Deviation: the board's radio stays on between wakes, serving MAC/NWK frames (the HAN stack has no
-sleepy end-device polling); the GSME talks to the hub only during its wake sessions.]
+(firmware/roles/gsme.py poll() sets the role's `woken`, every 30 min by default) it runs one session
+with the Gas Proxy Function over that port — its own tunnel, GET until the GPF's queue is empty,
+each message through the GSME's gate and its response PUT, its queued alerts PUT, its mirror report
+last (sleepy.wake over sleepy.PortLink). Its radio is on while it joins and during a session only:
+between sessions the node neither polls the port nor lets the radio end the loop's idle wait
+(board.unwatch), and what the air carried to it meanwhile is dropped when the radio comes back on,
+as a receiver switched off never heard it.
 
     node = SleepyNode(board, role, han)    # han: the GSME's HAN port (firmware.han.open)
     node.poll()                            # from App.poll; a wake's session runs inside it
@@ -32,17 +31,40 @@ class SleepyNode:
         tc = rec.get("tc", "") if isinstance(rec, dict) else ""
         self.hub = binascii.unhexlify(tc) if len(tc) == 16 else None
         self.wakes = 0
+        self.on = True  # the radio (watched by the board since firmware.han.open)
         self.last = None  # (messages fetched, responses put) of the last session
 
     def poll(self):
         han = self.han
+        role = self.role
+        woken = getattr(role, "woken", False)
+        joined = self.hub is not None and han.joined(self.hub)
+        if joined and not woken:
+            self._radio(False)  # asleep: the HAN interface is off until the next wake
+            return
+        self._radio(True)
         han.poll()
         while han.recv() is not None:  # outside a session nothing is expected from the hub
             pass
-        role = self.role
-        if getattr(role, "woken", False) and self.hub is not None and han.joined(self.hub):
+        if woken and joined:
             role.woken = False
             self.session()
+            self._radio(False)
+
+    def _radio(self, on):
+        """Switch the HAN interface on (frames that reached it while off dropped) or off."""
+        if on == self.on:
+            return
+        self.on = on
+        r = self.board.radio()
+        sock = getattr(r, "sock", None)
+        if on:
+            while r.recv() is not None:
+                pass
+            if sock is not None:
+                self.board.watch(sock)
+        elif sock is not None:
+            self.board.unwatch(sock)
 
     def session(self):
         """One wake: tunnel, GET/PUT, alerts, mirror report (firmware/gas/sleepy.py wake)."""
