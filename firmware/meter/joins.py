@@ -22,11 +22,15 @@ with a PPMID. Method C needs the partner's key-agreement certificate (absent -> 
 
 Method A needs a partner link key from a CBKE with the partner over the HAN (ZSE cluster 0x0800,
 firmware/zigbee/cbke.py). When the device has a HAN hook `device.partner_cbke(eui, initiator,
-deadline)`, the join is PENDING (device._djp) while the hook runs it; the HAN layer reports with
-outcome(device, eui, status, key): a Terminate status (cbke.py) gives 6-11, success without a key
-12, success with the key the entry (and key) in one store write; no outcome by the deadline (the
-role's clock, CBKE_TIMEOUT) gives 13. Without the hook (RTDS runner, benches) the partner link is
-taken as established and the entry is written.
+deadline)` (firmware/han/partner.py on a meter with a HAN), the join is PENDING (device._djp) while
+the hook runs it; the HAN layer reports with outcome(device, eui, status, key): a Terminate status
+(cbke.py) gives 6-11, success without a key 12, success with the key the entry (and key) in one
+store write; no outcome by the deadline (device.join_clock() + CBKE_TIMEOUT seconds) gives 13.
+The initiator's hook returns once the CBKE has ended, and its code answers the CS03. A hook that
+returns True has armed the device as RESPONDER: the CS03 is answered 0 at once (ready for the
+initiator's CBKE) and the outcome, when the HAN layer reports it, writes the entry or not; its code
+is returned to the HAN layer, which logs it. Without the hook (RTDS runner, benches) the partner
+link is taken as established and the entry is written.
 
 CS04 unjoin: EUI-64 -> INTEGER 0 success, 1 not in the device log, 2 other failure (write failed).
 CS07: SEQUENCE {INTEGER 0, SEQUENCE OF SEQUENCE {OCTET STRING EUI-64, INTEGER device type}};
@@ -136,8 +140,10 @@ def join_device(device, m, party, log):
     return D.integer(_cbke_join(device, hook, eui, dtype, method == 0, log))
 
 
-def _now(device):
-    c = getattr(getattr(device, "gate", None), "clock", None)
+def now(device):
+    """Seconds on the clock join deadlines run on: device.join_clock() (the HAN layer's), else
+    the RTC."""
+    c = getattr(device, "join_clock", None)
     if c is None:
         import time
 
@@ -147,19 +153,27 @@ def _now(device):
 
 def _cbke_join(device, hook, eui, dtype, initiator, log):
     h = _hex(eui)
-    deadline = _now(device) + CBKE_TIMEOUT
+    deadline = now(device) + CBKE_TIMEOUT
     p = getattr(device, "_djp", None)
     if p is None:
         p = device._djp = {}
-    p[h] = [dtype, deadline, None]
+    e = p[h] = [dtype, deadline, None, False]
+    armed = False
     try:
-        hook(eui, initiator, deadline)
-    except (Reject, OSError, ValueError) as e:  # the HAN layer failed: no CBKE response
-        log.append("cs03 cbke hook %s" % e)
-    code = p.pop(h)[2]
-    if code is None:
-        code = 13
-    return code
+        armed = hook(eui, initiator, deadline) is True
+    except (Reject, OSError, ValueError) as x:  # the HAN layer failed: no CBKE response
+        log.append("cs03 cbke hook %s" % x)
+    if armed and not initiator and e[2] is None:
+        e[3] = True  # the responder waits for the initiator: the outcome comes later
+        return 0
+    p.pop(h, None)
+    return 13 if e[2] is None else e[2]
+
+
+def pending(device, eui):
+    """True while a method A join with `eui` waits for its CBKE outcome."""
+    e = (getattr(device, "_djp", None) or {}).get(_hex(eui))
+    return e is not None and e[2] is None
 
 
 def outcome(device, eui, status, key=None):
@@ -167,10 +181,13 @@ def outcome(device, eui, status, key=None):
     partner link key, KeyData) or a Terminate status of firmware/zigbee/cbke.py; None: no CBKE
     response. Returns the join response code (None: no such pending join)."""
     p = getattr(device, "_djp", None) or {}
-    e = p.get(_hex(eui))
+    h = _hex(eui)
+    e = p.get(h)
     if e is None or e[2] is not None:
         return None
-    if status is None or _now(device) > e[1]:
+    if e[3]:  # an armed responder: nobody waits for this entry
+        del p[h]
+    if status is None or now(device) > e[1]:
         code = 13
     elif status:
         code = TERMINATE_CODE.get(status, 9)

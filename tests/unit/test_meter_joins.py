@@ -50,6 +50,9 @@ class Dev:
     def __exit__(self, *a):
         _t.rmtree(self.root)
 
+    def join_clock(self):
+        return self.gate.t
+
     def do(self, code, content):
         return der.answer(self, Msg(code, content), None, self.log)
 
