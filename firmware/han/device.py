@@ -25,6 +25,11 @@ link key between the two (ZigBee spec 4.4 APS security with a link key other tha
 Centre's; in GB the link of a type 2 device joined to a meter by CS03 method B, no CBKE between
 them). A partner's frames are accepted NWK-secured from its short address and, for the
 application, only APS-secured with that key; everyone else's are refused as before.
+The partner link keys of CS03 method A joins (CBKE between the two devices, firmware/han/partner.py)
+are in the meter's device log ("devlog" entries with a key): such a partner's short address is
+learnt from its first frame APS-secured with that key. While `on_peer` is set (partner.py, during
+a method A join), APS-unsecured data frames of other devices of the network (NWK_addr_req/rsp,
+Key Establishment) go to it instead of being refused.
 """
 from firmware.alerts import Reject
 from firmware.compat import const, ticks_diff
@@ -32,6 +37,7 @@ from firmware.han.node import CFG_REC, Link, eui_int, hexb
 from firmware.zigbee import aps, mac, zcl
 
 JOIN_REC = const("han_join")
+DEVLOG_REC = const("devlog")  # the meter's own device log (firmware/meter/joins.py)
 STEP_MS = const(400)
 CBKE_MS = const(2500)  # per CBKE step (ZSE: >= 2 s for the Initiate Response; the hub's ECDH)
 REFUSED_MS = const(3000)
@@ -71,7 +77,11 @@ class Joiner:
         self.state = IDLE
         self.t = ms()
         self._jitter = (self.eui & 7) * 64  # devices that started together do not retry together
-        self.partners = {}  # eui -> (short, application link key)
+        self.partners = {}  # eui -> (short or None until heard, application link key)
+        self.on_peer = None  # firmware/han/partner.py: unsecured frames of other devices (CS03 method A)
+        for x in store.get_json(DEVLOG_REC, None) or ():  # partner link keys of CS03 method A joins
+            if len(x) > 2:
+                self.partners[int(x[0], 16)] = (None, hexb(x[2]))
         j = store.get_json(JOIN_REC, None)
         if j is not None:
             for k, v in (j.get("partners") or {}).items():
@@ -96,8 +106,14 @@ class Joiner:
         return self.partners[peer][0]
 
     def linked(self, peer):
-        """True when this device holds an APS link key with `peer` and is on the network."""
-        return self.state == JOINED and (peer == self.tc or peer in self.partners)
+        """True when this device holds an APS link key with `peer` (and knows its short address)
+        and is on the network."""
+        if self.state != JOINED:
+            return False
+        if peer == self.tc:
+            return True
+        p = self.partners.get(peer)
+        return p is not None and p[0] is not None
 
     def _network(self, pan, short, key, seq):
         from firmware.zigbee.secure import NwkSecurity
@@ -180,14 +196,22 @@ class Joiner:
         src = n.aux.src
         if src != self.tc:
             p = self.partners.get(src)
-            if p is None or n.src != p[0]:
+            known = p is not None and (p[0] is None or n.src == p[0])
+            if not known and self.on_peer is None:
                 raise Reject("format", None, "NWK frame from neither the Trust Centre nor a partner")
-            a = lk.aps.open(n.payload, src)
+            a = lk.aps.open(n.payload, src)  # a partner's link key; an unknown device's unsecured only
+            if known and p[0] is None and a.security:  # a partner from the device log, first heard
+                self.partners[src] = (n.src, p[1])
             if a.ftype == aps.ACK:
-                if self.on_ack is not None:
+                if known and self.on_ack is not None:
                     self.on_ack(src, a)
-            elif a.ftype == aps.DATA and a.security and st == JOINED and self.on_app is not None:
-                self.on_app(src, a)
+            elif a.ftype == aps.DATA and a.security:
+                if known and st == JOINED and self.on_app is not None:
+                    self.on_app(src, a)
+            elif a.ftype == aps.DATA and self.on_peer is not None and st == JOINED:
+                self.on_peer(src, n.src, a)
+            elif not known:
+                raise Reject("format", None, "frame from a device that is not a partner")
             return
         if n.src != self.coord:
             raise Reject("format", None, "NWK frame not from the Trust Centre")

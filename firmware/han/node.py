@@ -70,13 +70,15 @@ class Link:
         self.sent += 1
         self.radio.send(psdu)
 
-    def send_nwk(self, dst_short, payload, secure=True, radius=30):
-        """A NWK data frame to dst_short in a MAC data frame (secured with the network key)."""
+    def send_nwk(self, dst_short, payload, secure=True, radius=30, mac_dst=None):
+        """A NWK data frame to dst_short in a MAC data frame (secured with the network key);
+        mac_dst: the MAC destination when it is not dst_short (0xFFFF under a NWK broadcast)."""
         self._nwk = (self._nwk + 1) & 0xFF
         f = nwk.Frame(nwk.DATA, dst_short, self.short, self._nwk, radius=radius, payload=payload,
                       src_ext=self.eui if secure else None)
         raw = self.nwk.seal(f) if secure else nwk.build(f)
-        self.send(mac.data(self.mac_seq(), self.pan, dst_short, self.short, raw, ack_req=False))
+        self.send(mac.data(self.mac_seq(), self.pan, dst_short if mac_dst is None else mac_dst,
+                           self.short, raw, ack_req=False))
 
     def send_zcl(self, dst_short, cluster, cmd, payload, direction, seq=None, peer=None,
                  ftype=zcl.CLUSTER, profile=aps.PROFILE_SE, ep=EP, delivery=aps.UNICAST):

@@ -63,6 +63,8 @@ class MeterNode:
         self.role = role
         rec = role.store.get_json(ALERT_REC, None)
         self.sent = rec.get("seq", 0) if isinstance(rec, dict) else 0
+        self.partner = None  # firmware/han/partner.py, loaded by the first CS03 method A
+        role.partner_cbke = self._partner_cbke
 
     def poll(self):
         han = self.han
@@ -80,6 +82,16 @@ class MeterNode:
                 self._zcl(f)
         if self.server.peers:
             self._alert()
+        if self.partner is not None:
+            self.partner.poll()
+
+    def _partner_cbke(self, eui, initiator, deadline):
+        """The CS03 method A hook of firmware/meter/joins.py: CBKE with the partner on the HAN."""
+        if self.partner is None:
+            from firmware.han.partner import Partner
+
+            self.partner = Partner(self.role, self.han)
+        return self.partner.cbke(eui, initiator, deadline)
 
     def _zcl(self, f):
         """Metering / Prepayment Read Attributes (firmware/han/zclserver.py, loaded on first use)."""
