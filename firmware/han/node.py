@@ -9,7 +9,7 @@ None (never blocks): board.radio() on a board, an in-memory medium in tests.
 Configuration (store record "han", JSON, written at provisioning; docs/han.md §11):
     hub:    {"pan": PAN id, "channel": n, "peers": {"<EUI-64 hex>": "<KA public key hex>"}}
     device: {"install_code": "<hex, no CRC>", "tc": "<hub EUI-64 hex>", "tc_ka": "<hub KA pub hex>",
-             "channel": n}
+             "channel": n, "peers": {...} (optional: CS03 method A partners, firmware/han/partner.py)}
 The KA public keys are the GBCS key-agreement keys CBKE runs with (docs/han.md §5, the P-256
 deviation). No MAC acknowledgments or retransmissions: a joining device repeats its step after a
 timeout instead, and the hub answers a repeated step again.
