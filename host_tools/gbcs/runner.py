@@ -312,10 +312,11 @@ def _partner(cmd, commands):
 
 
 def classify(uc):
-    """{command file: analysis} for the ERROR commands of UseCase `uc`: "cause" "fault" (the
-    command is its SUCCESS command's, counter-derived bytes aside: the device condition differs,
-    set by the fault hook at "item") or "command" (left to the device), "same_cmd", "item" (where
-    the RTDS ERROR response departs from SUCCESS in the device-failure shape, or None)."""
+    """{command file: analysis} for the ERROR commands of UseCase `uc`: "cause" "fault" (the RTDS
+    ERROR response departs from SUCCESS in the device-failure shape at "item": hardware fault,
+    then other-reason; a device condition, set by the fault hook, for a DLMS command whether or
+    not it is its SUCCESS command's, counter-derived bytes aside, for DER content only when it is) or "command" (left to the device),
+    "same_cmd", "differs", "item" (or None)."""
     out = {}
     for c in uc.commands:
         if c.variant != "ERROR":
@@ -330,7 +331,12 @@ def classify(uc):
             a["differs"] = [w for w, x, y in zip(("originator", "recipient", "message code", "content"), mc, ms)
                             if x != y]
             a["item"] = _fault_item(frame.parse(c.expected).content, frame.parse(s.expected).content)
-            if a["same_cmd"] and a["item"] is not None:
+            # a DLMS hardware-fault (1) names a device condition, whatever else differs in the
+            # command (a value, the originator): no parameter or access verdict answers it, so the
+            # fault hook sets it (usecases.md: "the error code gives no content reason"). A DER
+            # status 1 is the use case's own code (CS04 1: not in the device log): same command only
+            dlms_items = response_items(frame.parse(c.expected).content) is not None
+            if a["item"] is not None and (a["same_cmd"] or dlms_items):
                 a["cause"] = "fault"
         out[c.name] = a
     return out
@@ -1335,12 +1341,13 @@ def not_reproduced_reason(r):
     if r.get("cause") == "fault":
         return ("fault hook at item %d: the answer differs before the faulted item or, for a DER "
                 "command, the role's failure answer (table.der_fault) differs" % r.get("fault_item", -1))
-    if r.get("rtds_item") is not None:
-        return ("the command differs from its SUCCESS command (%s), yet RTDS answers hardware fault (1) "
-                "at item %d: a device condition the command does not carry; the fault hook is applied to "
-                "same-command variants only" % (", ".join(r.get("differs") or ["?"]), r["rtds_item"]))
     if r.get("same_cmd"):
         return "same command as SUCCESS, but the RTDS ERROR response is not the device-failure shape"
+    if int(r["message_code"], 16) in (0x0125, 0x0126) and "ERROR" in r["file"]:
+        return ("CS02g: the altered byte ends the signature of the certification path's CA certificate, which "
+                "only the root trust anchor verifies (RTDS answers 10, no trust anchor); RTDS publishes no root "
+                "key, so a device provisioned from it holds no root cell and ends the path at that CA "
+                "(firmware/core/credentials.py)")
     return ("command-caused (it differs from its SUCCESS command: %s): the device's answer differs from RTDS"
             % ", ".join(r.get("differs") or ["no SUCCESS command"]))
 

@@ -86,9 +86,11 @@ def _implemented(esme, keys, tmp):
 
 
 def test_error_variants_seeding_and_faults(cli_run, keys, esme, tmp_path):
-    """ERROR variants: those of the same command as their SUCCESS command are answered through the
-    fault hook at the item RTDS fails, and equal RTDS whenever the SUCCESS answer does (the items
-    before K are the device's own); the rest are left to the device and listed with a reason.
+    """ERROR variants: those RTDS answers in the device-failure shape (hardware fault at item K) are
+    answered through the fault hook at K when they are their SUCCESS command again or a DLMS command
+    differing in a value or the originator (hardware fault is a device condition), and equal RTDS
+    whenever the SUCCESS answer does (the items before K are the device's own); the rest are left to
+    the device and listed with a reason.
     SUCCESS: every GET-only command whose objects the device implements as stored values equals
     RTDS once seeded."""
     from firmware.gbcs import dlms
@@ -109,6 +111,9 @@ def test_error_variants_seeding_and_faults(cli_run, keys, esme, tmp_path):
             r = res[c.name]
             assert r["cause"] == a[c.name]["cause"] and r.get("fault_item") == (
                 a[c.name]["item"] if a[c.name]["cause"] == "fault" else None)
+            dlms_cmd = c.msg.content.startswith(b"\xd9")
+            assert (a[c.name]["cause"] == "fault") == (a[c.name]["item"] is not None and (
+                a[c.name]["same_cmd"] or dlms_cmd)), (name, c.name)
             if r["cause"] != "fault" or not c.msg.content.startswith(b"\xd9"):
                 continue
             suc = res[a[c.name]["success"]]
