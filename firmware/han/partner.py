@@ -90,6 +90,8 @@ class Partner:
         if eui not in self.trusted:
             joins.outcome(self.role, eui8, cbke.UNKNOWN_ISSUER)
             return None
+        if initiator and not self.node.joined:
+            return None  # not on the network (no network key yet): no CBKE response, 13
         s = self.s[eui] = _Session(initiator, deadline, self.ms())
         if not initiator:
             return True  # armed: the initiator's Initiate Request starts it

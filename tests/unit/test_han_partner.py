@@ -5,7 +5,8 @@ initiator finds it by NWK_addr_req and runs the CBKE on the air; both device log
 with the same partner link key (one write each); a ZCL frame APS-secured with that key reaches the
 partner's application, one sealed with another key is refused. Failures: an initiator without
 the partner's KA key (7, nothing on the air), a partner not armed (13 inside INITIATOR_MS), a
-responder provisioned with another KA key for the initiator (11 on both sides), an armed
+responder provisioned with another KA key for the initiator (11 on both sides), an initiator not
+on the network (13, nothing sent), an armed
 responder nobody calls (13 at its deadline, logged), a failed device-log write at the responder
 (its MACV withheld: 5 there, 6 at the initiator). After a reboot a partner from the device log is
 learnt from its first secured frame.
@@ -67,9 +68,10 @@ def jd(method, eui, dtype):
 class Pair:
     """Hub + devices 0 (A) and 1 (B), both joined; trust[i]: {device j: KA key index} in i's han."""
 
-    def __init__(self, trust=({1: 1}, {0: 0}), n=2):
-        self.net = net = H.Net(n, logged=tuple(range(n)), record=True)
-        assert net.run(lambda: all(d.joined for d in net.devs), max_polls=8000) is not None
+    def __init__(self, trust=({1: 1}, {0: 0}), n=2, logged=None):
+        logged = tuple(range(n)) if logged is None else logged
+        self.net = net = H.Net(n, logged=logged, record=True)
+        assert net.run(lambda: all(net.devs[i].joined for i in logged), max_polls=8000) is not None
         self.roles, self.ports, self.parts = [], [], []
         for i in range(n):
             self.setup(i, trust[i] if i < len(trust) else {})
@@ -178,11 +180,13 @@ def test_method_a_on_the_air_keys_and_secured_exchange():
 
 
 def test_untrusted_unarmed_and_wrong_key():
-    p = Pair(trust=({}, {0: 0}))
+    p = Pair(trust=({}, {0: 0}, {1: 1}), n=3, logged=(0, 1))
     try:
         n0 = len(p.net.air.frames)
         assert p.do(0, 0x000D, jd(0, B, 1)) == INT[7]  # no KA key for B at A: nothing sent
         assert len(p.net.air.frames) == n0
+        assert not p.net.devs[2].joined  # not on the network: no CBKE response, nothing sent
+        assert p.do(2, 0x000D, jd(0, B, 1)) == INT[13] and len(p.net.air.frames) == n0
         p.setup(0, {1: 1})
         t0 = p.net.clock.t
         assert p.do(0, 0x000D, jd(0, B, 1)) == INT[13]  # B not armed: no address, no CBKE
@@ -209,7 +213,8 @@ def test_untrusted_unarmed_and_wrong_key():
         s.short = p.net.devs[1].link.short
         p.parts[0]._initiate(int.from_bytes(B, "big"), s)
         p.idle(0, 5)
-        assert p.net.devs[1].link.dropped == before + 1 and len(p.net.air.frames) == sent + 1
+        assert p.net.devs[1].link.dropped == before + 1
+        assert [w for w, _ in p.net.air.frames[sent:] if w in (1, 2)] == [1]  # A's Initiate, no answer
     finally:
         p.cleanup()
 
