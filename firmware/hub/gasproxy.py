@@ -136,6 +136,6 @@ def open_gpf(board, chf):
         st = Store(root + GPF_DIR)
         st.boot()
         return roles.build("gpf", board, st, root + "/vk"), gsme
-    except (Reject, ValueError) as e:
+    except (Reject, ValueError, OSError) as e:  # not provisioned, a bad record, its store unreadable
         chf.store.log("event").append(("gpf not started: %s" % (e,))[:120])
         return None, None
