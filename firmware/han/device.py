@@ -206,7 +206,9 @@ class Joiner:
                 if known and self.on_ack is not None:
                     self.on_ack(src, a)
             elif a.ftype == aps.DATA and a.security:
-                if known and st == JOINED and self.on_app is not None:
+                if not known:
+                    raise Reject("format", None, "partner frame from another short address")
+                if st == JOINED and self.on_app is not None:
                     self.on_app(src, a)
             elif a.ftype == aps.DATA and self.on_peer is not None and st == JOINED:
                 self.on_peer(src, n.src, a)

@@ -175,6 +175,13 @@ def test_method_a_on_the_air_keys_and_secured_exchange():
         p.ports[0].send(B, zcl.METERING, z)
         pb.poll()
         assert pb.recv() == (A, zcl.METERING, z) and pb.joined(A)
+        # the partner's key from another short address: refused
+        short, before = da.link.short, b.link.dropped
+        da.link.short = short ^ 0x5555
+        p.ports[0].send(B, zcl.METERING, z)
+        da.link.short = short
+        pb.poll()
+        assert pb.recv() is None and b.link.dropped == before + 1
     finally:
         p.cleanup()
 
