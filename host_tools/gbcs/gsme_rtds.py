@@ -11,9 +11,10 @@ Per session the GSME starts from the state RTDS assumes, written into its GasMod
 attribute values its SUCCESS responses read, the data its Get... commands publish (calendar, price,
 billing period, snapshots, logs; encrypted replies decrypted on the host with the recipient's
 published KA key), the credit before a top-up. Every answer is then computed by the GSME. For an
-ERROR command whose GBZ content equals its SUCCESS command's (a device failure RTDS injected), the
-GSME's fault hook (firmware/gas/model.py arm_fault) is armed at the component (and attribute) where
-the RTDS ERROR response fails. The clock is the RTDS corpus time, 2015-01-01 00:00:00 UTC.
+ERROR command whose RTDS response shows a hardware failure (0xC0) where its SUCCESS command's does
+not (a device failure RTDS injected; the command may also differ in a parameter, which no gas ERROR
+response points at), the GSME's fault hook (firmware/gas/model.py arm_fault) is armed at the
+component (and attribute) where the RTDS ERROR response fails. The clock is the RTDS corpus time, 2015-01-01 00:00:00 UTC.
 """
 import hashlib
 
@@ -122,7 +123,11 @@ def seed_commands(dev, commands, keys):
     for c in commands:
         if c.variant != "ERROR" or c.expected is None or c.msg.content[:2] != b"\x01\x09":
             continue
-        s = next((x for x in sucs if bytes(x.msg.content) == bytes(c.msg.content)), None)
+        # the SUCCESS command with the same GBZ content, else its namesake: a hardware failure
+        # (0xC0) names a device condition whatever parameter differs (gas.md §1.5: no content
+        # reason is known for GCS05, GCS15c, GCS16a, GCS20, GCS23, GCS25a)
+        s = next((x for x in sucs if bytes(x.msg.content) == bytes(c.msg.content)), None) or \
+            next((x for x in sucs if x.name == c.name.replace("_ERROR_", "_SUCCESS_")), None)
         if s is None:
             continue
         hit = fault_point(keys, dev.eui, frame.parse(c.expected), frame.parse(s.expected))

@@ -231,11 +231,12 @@ def use_cases(top, eui, only=None):
 
 
 # -- ERROR variants and seeding ------------------------------------------------------------------
-# Use cases (the folder name after its section) whose commands are independent scenarios that change the trust anchors (a CS02b/CS02g
-# IMMEDIATE success replaces the cells the folder's later commands are signed under; a CS06 IMMEDIATE
-# success changes the running firmware its ERROR variant reports): every command of such a folder
-# starts from the freshly provisioned device.
-FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06")
+# Use cases (the folder name after its section) whose commands are independent scenarios, each
+# changing what the next one assumes (a CS02b/CS02g IMMEDIATE success replaces the cells the folder's
+# later commands are signed under; a CS06 IMMEDIATE success changes the running firmware its ERROR
+# variant reports; a GCS28 success sets the GSME's clock its ERROR variant reports as RTDS's time):
+# every command of such a folder starts from the freshly provisioned device.
+FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06", "GCS28")
 
 
 def _masked(msg):
