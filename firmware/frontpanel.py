@@ -6,7 +6,8 @@ wired the one way boards and tests both use.
   pass-through of GBCS commands to `role.process`, restricted HHT view and readout over
   `role.model` (firmware.optical.restricted).
 * Consumer keypad entry of UTRNs and configuration codes (GBCS §9.4 manual entry,
-  firmware.utrn.keypad) on `role.acceptor`; 'A' is the supply button.
+  firmware.utrn.keypad) on `role.acceptor`, through `role.keypad_accept(code, now)` when the role
+  keeps more than the acceptor (the GSME's top-up log); 'A' is the supply button.
 * Engineering menu (firmware.optical.menu) with code entry on the same acceptor.
 
 Keypad routing: the MENU_KEY ('D', behind the terminal cover on a real meter) opens the menu's PIN
@@ -60,14 +61,14 @@ class FrontPanel:
         if acc is not None:
             from firmware.utrn.keypad import KeypadEntry
 
-            self.entry = KeypadEntry(acc, self.keypad, board.display, board.time)
+            self.entry = KeypadEntry(acc, self.keypad, board.display, board.time,
+                                     getattr(role, "keypad_accept", None))
 
     def menu_code(self, digits):
-        """The menu's code entry: the consumer keypad's acceptance function (source KEYPAD);
-        a refusal raises Reject, which the menu audits and shows."""
-        from firmware.utrn.accept import KEYPAD
-
-        return code_text(self.role.acceptor.accept(digits, source=KEYPAD, now=self.board.time()))
+        """The menu's code entry: the consumer keypad's acceptance function (source KEYPAD, the
+        role's own `keypad_accept` when it has one); a refusal raises Reject, which the menu audits
+        and shows."""
+        return code_text(self.entry.accept(digits, self.board.time()))
 
     def key(self, k):
         """One key press from the keypad, routed to the menu or to consumer entry."""

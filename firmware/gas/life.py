@@ -36,6 +36,7 @@ def start(role, board):
         if fl:
             a.set_floor64(fl)
         role.acceptor = a
+        role.keypad_accept = lambda code, now=None: keypad_accept(role, code, now)
     role.gas.acceptor = role.acceptor
     boot(role.gas)
     return role
@@ -47,6 +48,26 @@ def keypad(role, code):
     from firmware.utrn.accept import KEYPAD
 
     return top_up(role, code, KEYPAD)
+
+
+def keypad_accept(role, code, now=None):
+    """The front panel's code entry on the GSME (firmware/frontpanel.py, set as role.keypad_accept
+    by start()): a credit UTRN through keypad(), so it lands in the top-up log (GCS15e) exactly
+    once; any other code (a configuration code, or one that does not decode: refused, logged and
+    counted towards the lockout there) straight to the acceptor. The acceptor's result shape, in
+    pennies: {"kind": "credit", "amount", "balance"}."""
+    from firmware.alerts import Reject
+    from firmware.utrn import codec
+    from firmware.utrn.accept import KEYPAD
+
+    try:
+        credit = codec.decode(code).amount_pennies() is not None
+    except Reject:
+        credit = False
+    if not credit:
+        return role.acceptor.accept(code, source=KEYPAD, now=now)
+    amount = keypad(role, code)
+    return {"kind": "credit", "amount": amount // 1000, "balance": role.gas.credit() // 1000}
 
 
 def set_clock(role, t2000):

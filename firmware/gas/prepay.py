@@ -46,7 +46,12 @@ def top_up(dev, utrn, source, counter64=None, target=None, now=None):
         raise Reject("no-utrn", None, "no UTRN acceptor (credit mode)")
     gas = dev.gas
     now = dev.now() if now is None else now
-    p, counter = acc.authenticate(utrn, source, counter64, target)
+    try:
+        p, counter = acc.authenticate(utrn, source, counter64, target)
+    except Reject:
+        # refused there too, and logged: a wrong keypad code counts towards the lockout (GBCS §9.6)
+        acc.accept(utrn, source, counter64, target)
+        raise
     amount = p.amount_pennies() * 1000
     if counter in acc.cache or counter <= acc.floor:
         acc.accept(utrn, source, counter64, target)  # a used UTRN: refused (and logged) there
