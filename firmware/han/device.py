@@ -79,19 +79,28 @@ class Joiner:
         self._jitter = (self.eui & 7) * 64  # devices that started together do not retry together
         self.partners = {}  # eui -> (short or None until heard, application link key)
         self.on_peer = None  # firmware/han/partner.py: unsecured frames of other devices (CS03 method A)
-        for x in store.get_json(DEVLOG_REC, None) or ():  # partner link keys of CS03 method A joins
+        dl = store.get_json(DEVLOG_REC, None)
+        logged = None if dl is None else [int(x[0], 16) for x in dl]
+        for x in dl or ():  # partner link keys of CS03 method A joins
             if len(x) > 2:
                 self.partners[int(x[0], 16)] = (None, hexb(x[2]))
         j = store.get_json(JOIN_REC, None)
         if j is not None:
             for k, v in (j.get("partners") or {}).items():
-                self.partners[int(k, 16)] = (int(v[0]), hexb(v[1]))
+                e = int(k, 16)
+                if logged is None or e in logged:  # a device with a device log: its entries only (CS04)
+                    self.partners[e] = (int(v[0]), hexb(v[1]))
             self._network(j["pan"], j["short"], hexb(j["nwk"]), j["seq"])
             if j.get("tc_link"):
                 self.tc_link = hexb(j["tc_link"])
                 self.state = JOINED
             else:
                 self._start_cbke()
+
+    def forget(self, peer):
+        """Drop partner `peer` (EUI-64 as int) and its link key: its frames are refused from now on
+        (CS04 removed it from the device log, which the partners are loaded from at boot)."""
+        self.partners.pop(peer, None)
 
     def _link_key(self, peer):
         if peer == self.tc:

@@ -214,7 +214,12 @@ def unjoin_device(device, m, party, log):
     keep = [x for x in lg if x[0] != h]
     if len(keep) == len(lg):
         return D.integer(1)
-    return D.integer(0 if _put(st, keep) else 2)
+    if not _put(st, keep):
+        return D.integer(2)
+    forget = getattr(device, "partner_forget", None)  # the HAN's copy of the partner link key
+    if forget is not None:
+        forget(bytes(buf[top[1]:top[2]]))
+    return D.integer(0)
 
 
 def read_details(device, m, party, log):

@@ -65,6 +65,9 @@ class MeterNode:
         self.sent = rec.get("seq", 0) if isinstance(rec, dict) else 0
         self.partner = None  # firmware/han/partner.py, loaded by the first CS03 method A
         role.partner_cbke = self._partner_cbke
+        node = getattr(han, "node", None)
+        if node is not None and hasattr(node, "forget"):  # CS04: the unjoined partner's key goes at once
+            role.partner_forget = lambda eui8: node.forget(int.from_bytes(bytes(eui8), "big"))
 
     def poll(self):
         han = self.han

@@ -16,6 +16,7 @@ process."""
 MP_HEAPSIZE = "512K"
 import han_fixtures as H
 from firmware.han import partner as P
+from firmware.han.node import eui_int
 from firmware.han.port import Port
 from firmware.meter import der, joins
 from firmware.zigbee import aps, cbke, mac, nwk, zcl
@@ -86,6 +87,7 @@ class Pair:
         port = Port(d)
         part = P.Partner(role, port, idle=lambda ms, i=i: self.idle(i, ms))
         role.partner_cbke = part.cbke
+        role.partner_forget = lambda e, d=d: d.forget(eui_int(e))  # as firmware/wan/node.py MeterNode
         if i < len(self.roles):
             self.roles[i], self.ports[i], self.parts[i] = role, port, part
         else:
@@ -180,6 +182,33 @@ def test_method_a_on_the_air_keys_and_secured_exchange():
         da.link.short = short ^ 0x5555
         p.ports[0].send(B, zcl.METERING, z)
         da.link.short = short
+        pb.poll()
+        assert pb.recv() is None and b.link.dropped == before + 1
+    finally:
+        p.cleanup()
+
+
+def test_unjoined_partner_is_refused_at_once_and_after_a_reboot():
+    p = Pair()
+    try:
+        net = p.net
+        assert p.do(1, 0x00AB, jd(1, A, 1)) == INT[0] and p.do(0, 0x000D, jd(0, B, 1)) == INT[0]
+        z = zcl.build(zcl.Header(zcl.GLOBAL, 9, zcl.READ_ATTRIBUTES), zcl.read_attributes([0]))
+        p.ports[0].send(B, zcl.METERING, z)
+        p.idle(0, 5)
+        assert p.ports[1].recv() == (A, zcl.METERING, z)
+        # CS04 on B removes A: the entry and, at once, the link key B's HAN held for it
+        assert p.do(1, 0x000F, bytes((4, 8)) + A) == INT[0]
+        assert der.device_log(net.devs[1].store) == [] and eui_int(A) not in net.devs[1].partners
+        before = net.devs[1].link.dropped
+        p.ports[0].send(B, zcl.METERING, z)  # A still holds the key: its frame is refused
+        p.idle(0, 5)
+        assert p.ports[1].recv() is None and net.devs[1].link.dropped == before + 1
+        net.devs[1] = b = net.boot_dev(1)  # and after a reboot (the device log is the source)
+        assert eui_int(A) not in b.partners
+        p.ports[1] = pb = Port(b)
+        before = b.link.dropped
+        p.ports[0].send(B, zcl.METERING, z)
         pb.poll()
         assert pb.recv() is None and b.link.dropped == before + 1
     finally:
