@@ -9,7 +9,10 @@ own MicroPython process on one air, flashed from one image and provisioned alrea
   * the IHD shows the ESME's balance and consumption from the HAN, and follows it: a UTRN top-up
     typed on the ESME's keypad, then a 2 kW load with the meter clock running; with the clock
     stopped its last line equals the ESME's own balance and import register, read on the ESME;
-  * a WAN command routed hub -> HAN -> ESME (ECS42, signed) is answered and verified on the host.
+  * a WAN command routed hub -> HAN -> ESME (ECS42, signed) is answered and verified on the host;
+  * the hub's Device Log holds both devices with the hashes of the TC link keys they use, and no join
+    attempt, Device Log change or CS14 alert was ever recorded.
+The command itself (`smlab premises create / status / stop`) is the second test.
 """
 import os
 import re
@@ -105,6 +108,18 @@ def test_preconfigured_premises(premises):
     assert m.group(1) == "%s%d.%02d" % ("-" if bal < 0 else "", abs(bal) // 100, abs(bal) % 100), (last, bal)
     assert m.group(2) == "%d.%03d" % (ai // 1000, ai % 1000), (last, ai)
     assert bal == 1234 and ai > 100
+
+    # the hub's Device Log: both devices with the hashes of the TC link keys they hold, as a
+    # completed join leaves it; no join attempt or Device Log change logged, no CS14 waiting
+    from firmware.hub.devicelog import hashed_key
+    from host_tools.cli.cmd_hub import read_hub
+
+    hub = read_hub(p.hub.console)
+    want = sorted([{"eui": e.upper(), "hashed_key": hashed_key(bytes.fromhex(k)).hex().upper()}
+                   for e, k in keys["tc_link"].items()], key=lambda x: x["eui"])
+    assert sorted(hub["devices"], key=lambda x: x["eui"]) == want and len(want) == 2, hub
+    assert hub["historic"] == [] and hub["pending_alerts"] == 0, hub
+    assert not [e for e in hub["security"] + hub["events"] if e["code"] in ("8F12", "8F48")], hub
 
 
 def test_cli_create_status_stop(tmp_path):
