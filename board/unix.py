@@ -251,11 +251,12 @@ class Board(BaseBoard):
 
     def _console_interrupt(self):
         """A Ctrl-C typed on the console while the firmware runs raises KeyboardInterrupt here, in
-        the loop's wait, as the ESP32 raises it between bytecodes. The supervisor's console pty
-        has no ISIG: the unix port's SIGINT handler raises asynchronously, wherever the C code is,
-        and one landing inside the interpreter's name pool left its lock held, so the REPL that
-        followed hung. Bytes before the Ctrl-C are dropped (a running program does not read the
-        console); those after it stay queued for the REPL (mpremote's Ctrl-A)."""
+        the loop's wait, as the ESP32 raises it between bytecodes. The ROM turns the console's ISIG
+        off while the firmware's main.py runs (board/unix_boot.py): the unix port's SIGINT handler
+        raises asynchronously, wherever the C code is, and one landing inside the interpreter's name
+        pool left its lock held, so the REPL that followed hung. Bytes before the Ctrl-C are dropped
+        (a running program does not read the console); those after it stay queued for the REPL
+        (mpremote's Ctrl-A)."""
         ctl = self._ctl
         if ctl is None:
             return

@@ -22,7 +22,10 @@ ROOT = _parent(_parent(__file__)) if __file__.startswith("/") else _parent(_pare
 sys.path.insert(0, ROOT)
 
 import json  # noqa: E402
+import termios  # noqa: E402
 import vfs  # noqa: E402
+
+from firmware.compat import const  # noqa: E402
 
 import board  # noqa: E402,F401
 from board import unix  # noqa: E402
@@ -100,6 +103,25 @@ def _verify(events):
         return False
     events.write("verified %d files\n" % n)
     return True
+
+
+_ISIG = const(1)  # termios c_lflag ISIG (Linux); MicroPython's termios names no flags
+
+
+def _console_signal_off():
+    """While the firmware runs, a Ctrl-C on the console is a byte its board.wait turns into
+    KeyboardInterrupt between two polls (board/unix.py), as an ESP32 raises it between bytecodes:
+    the unix port's SIGINT handler raises wherever its C code is, and one landing while a name was
+    interned left the name pool's lock held (the REPL that followed hung). The console keeps ISIG
+    for any other main.py; returns the attributes to restore when main.py ends."""
+    try:
+        attr = termios.tcgetattr(0)
+    except OSError:  # stdin is not a tty (a board run by hand with a pipe): nothing to change
+        return None
+    saved = [x if not isinstance(x, list) else list(x) for x in attr]
+    attr[3] &= ~_ISIG
+    termios.tcsetattr(0, termios.TCSANOW, attr)
+    return saved
 
 
 def main():
@@ -180,15 +202,20 @@ def main():
             if name == "main.py":  # lets the host see a board whose main.py never returns as up
                 events.write("boot %s: main.py running\n" % boot_no)
                 events.flush()
+            with open("/" + name) as f:
+                code = f.read()
+            # the firmware's application loop reads Ctrl-C itself (host_tools/boards/flash.py MAIN_PY)
+            saved = _console_signal_off() if name == "main.py" and "from firmware import app" in code else None
             try:
-                with open("/" + name) as f:
-                    code = f.read()
                 exec(code, {"__name__": "__main__"})
             except KeyboardInterrupt:
                 print("%s interrupted" % name)
                 break
             except Exception as e:  # a failing main.py leaves the board at the REPL, as on ESP32
                 sys.print_exception(e)
+            finally:
+                if saved is not None:
+                    termios.tcsetattr(0, termios.TCSANOW, saved)
 
 
 main()

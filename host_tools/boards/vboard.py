@@ -471,17 +471,22 @@ def stop_many(vbs, timeout=30):
 # (epoll) over all of them: SIGCHLD and the control socket wake it, nothing is polled on a timer.
 
 
-def _openpty_raw():
-    """A pty pair in raw mode, without echo and without ISIG: a Ctrl-C on the console is a byte
-    that the firmware's board.wait turns into KeyboardInterrupt (board/unix.py), never a SIGINT
-    raised asynchronously inside the unix port's C code."""
+def _openpty_raw(isig=False):
+    """A pty pair in raw mode, without echo; isig: Ctrl-C (only) raises SIGINT in the foreground
+    process (the console: a main.py that is not the firmware is interrupted as on an ESP32; the
+    ROM turns it off while the firmware runs, board/unix_boot.py)."""
     import termios
     import tty
 
     m, s = os.openpty()
     tty.setraw(s)
     attr = termios.tcgetattr(s)
-    attr[3] &= ~(termios.ECHO | termios.ISIG)
+    attr[3] &= ~termios.ECHO
+    if isig:
+        attr[3] |= termios.ISIG
+        attr[6][termios.VINTR] = 3
+        attr[6][termios.VQUIT] = 0  # disabled: only Ctrl-C is a signal key
+        attr[6][termios.VSUSP] = 0
     termios.tcsetattr(s, termios.TCSANOW, attr)
     os.set_blocking(m, False)
     return m, s, os.ttyname(s)
@@ -521,7 +526,7 @@ class Slot:
             with open(img, "wb") as f:
                 f.write(b"\xff" * (flash_kb * 1024))
         # console: board side (micropython's stdio) <-> host side (mpremote)
-        self.cb_m, self.cb_s, self.cb_name = _openpty_raw()
+        self.cb_m, self.cb_s, self.cb_name = _openpty_raw(isig=True)
         import termios
 
         self.cb_attr = termios.tcgetattr(self.cb_s)
