@@ -104,6 +104,7 @@ def attach(role, board):
     (firmware/meter/live.py) on the role's attribute store."""
     e = Engine(role.store, role.model, role.acceptor, getattr(board, "load_w", None), board.time())
     role.meter = e
+    e.clock = board.time
     role.poll = e.poll
     role.registers = e.readout
     from firmware.meter import objects, live
@@ -512,6 +513,15 @@ class Engine:
     def alerts(self):
         """Queued alerts, oldest first: [seq, meter time, code, extra]."""
         return list(self.r["a"])
+
+    def raise_alert(self, code, extra=""):
+        """Queue alert `code` raised outside the accounting (a device join's outcome): one record
+        write, at the board's time (the engine's last accounted time without a board)."""
+        clock = getattr(self, "clock", None)
+        now = clock() if clock is not None else self.r["t"]
+        r = self._next(now)
+        self._alert(r, now, code, extra)
+        self._commit(r)
 
 
 def _at_raw(b):

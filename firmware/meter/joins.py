@@ -36,12 +36,21 @@ CS04 unjoin: EUI-64 -> INTEGER 0 success, 1 not in the device log, 2 other failu
 CS07: SEQUENCE {INTEGER 0, SEQUENCE OF SEQUENCE {OCTET STRING EUI-64, INTEGER device type}};
 a read failure is SEQUENCE {INTEGER 1} (as RTDS 8.9_CS07 ERROR). Every change is one store write of the record "devlog"
 ([[EUI-64 hex, device type(, partner link key hex)], ...]).
+On a meter with a metering engine each outcome queues its alert after that write: 0x8F49 joined /
+0x8F48 join failed (codes 3-13; 1 and 2 refuse the command itself), 0x8F4B unjoined / 0x8F4A
+unjoin failed; an armed responder's at its CBKE outcome.
 """
 from firmware.alerts import Reject
 from firmware.core import asn1 as D
 
 DEVLOG_REC = "devlog"
 DEVICE_LOG_SIZE = 5  # [U] no normative size found for the ESME device log
+# alerts of a join's outcome (shared/reference/han.md §7, gbcs.md §8): which response codes count as
+# a failed join is not stated [U]; here every CS03 whose method and role were valid (codes 3-13)
+JOIN_FAILED = 0x8F48
+JOINED = 0x8F49
+UNJOIN_FAILED = 0x8F4A
+UNJOINED = 0x8F4B
 CBKE_TIMEOUT = 60  # [U] seconds on the role's clock a method A join waits for the partner CBKE
 
 METHOD = {0x000D: 0, 0x00AB: 1, 0x000E: 2, 0x00AF: 3}
@@ -128,16 +137,27 @@ def join_device(device, m, party, log):
     rules = ALLOWED.get(_ROLE_TYPE.get(getattr(device, "name", None)), {})
     if method in rules and dtype not in rules[method]:
         return D.integer(2)
-    if method == 3 and not cert:
-        return D.integer(11)
     st = device.store
-    c = check(st, eui, dtype)
-    if c:
-        return D.integer(c)
-    hook = getattr(device, "partner_cbke", None)
-    if method > 1 or hook is None:
-        return D.integer(add(st, eui, dtype))
-    return D.integer(_cbke_join(device, hook, eui, dtype, method == 0, log))
+    code = 11 if method == 3 and not cert else check(st, eui, dtype)
+    if not code:
+        hook = getattr(device, "partner_cbke", None)
+        if method > 1 or hook is None:
+            code = add(st, eui, dtype)
+        else:
+            code = _cbke_join(device, hook, eui, dtype, method == 0, log)
+            if pending(device, eui):  # an armed responder: outcome() raises the alert
+                return D.integer(code)
+    _alert(device, JOINED if code == 0 else JOIN_FAILED)
+    return D.integer(code)
+
+
+def _alert(device, code):
+    """Queue alert `code` on the meter's engine, which sends its alerts through the hub
+    (firmware/wan/node.py); a role without one (the GSME keeps its own queue) raises nothing here.
+    After the device log's write: a power cut between loses the alert, never the join."""
+    f = getattr(getattr(device, "meter", None), "raise_alert", None)
+    if f is not None:
+        f(code)
 
 
 def now(device):
@@ -196,6 +216,8 @@ def outcome(device, eui, status, key=None):
     else:
         code = add(device.store, eui, e[0], key)
     e[2] = code
+    if e[3]:
+        _alert(device, JOINED if code == 0 else JOIN_FAILED)
     return code
 
 
@@ -213,9 +235,12 @@ def unjoin_device(device, m, party, log):
     lg = _log(st)
     keep = [x for x in lg if x[0] != h]
     if len(keep) == len(lg):
+        _alert(device, UNJOIN_FAILED)
         return D.integer(1)
     if not _put(st, keep):
+        _alert(device, UNJOIN_FAILED)
         return D.integer(2)
+    _alert(device, UNJOINED)
     forget = getattr(device, "partner_forget", None)  # the HAN's copy of the partner link key
     if forget is not None:
         forget(bytes(buf[top[1]:top[2]]))

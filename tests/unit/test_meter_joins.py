@@ -230,3 +230,26 @@ def test_method_a_cbke_failures_give_codes_6_to_13():
         assert d.do(0x000D, jd(0, HCALCS, 4)) == INT[13]
         assert der.device_log(d.store) == []
         assert joins.outcome(d, HCALCS, 0, bytes(16)) is None  # nothing pending: ignored
+
+
+def test_join_and_unjoin_outcomes_queue_their_alerts_on_the_engine():
+    from firmware.meter.engine import Engine
+    from firmware.meter.model import MeterModel
+
+    with Dev() as d:
+        d.meter = e = Engine(d.store, MeterModel(d.store), now=1000)
+        e.clock = lambda: 5000
+
+        def codes():
+            return [(a[1], a[2]) for a in e.alerts()]
+
+        assert d.do(0x000D, jd(0, HCALCS, 4)) == INT[0]
+        assert d.do(0x000D, jd(0, HCALCS, 5)) == INT[3]  # incompatible with the entry: a failed join
+        assert d.do(0x000D, jd(1, OTHER, 1)) == INT[1]  # the command itself refused: no alert
+        assert d.do(0x000F, U("0408") + HCALCS) == INT[0]
+        assert d.do(0x000F, U("0408") + HCALCS) == INT[1]  # no longer there
+        assert codes() == [(5000, joins.JOINED), (5000, joins.JOIN_FAILED), (5000, joins.UNJOINED),
+                           (5000, joins.UNJOIN_FAILED)]
+        # durable: a new engine on the same store has them queued, in order
+        assert [a[2] for a in Engine(d.store, MeterModel(d.store), now=1000).alerts()] == [
+            0x8F49, 0x8F48, 0x8F4B, 0x8F4A]
