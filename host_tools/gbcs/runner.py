@@ -234,9 +234,11 @@ def use_cases(top, eui, only=None):
 # Use cases (the folder name after its section) whose commands are independent scenarios, each
 # changing what the next one assumes (a CS02b/CS02g IMMEDIATE success replaces the cells the folder's
 # later commands are signed under; a CS06 IMMEDIATE success changes the running firmware its ERROR
-# variant reports; a GCS28 success sets the GSME's clock its ERROR variant reports as RTDS's time):
-# every command of such a folder starts from the freshly provisioned device.
-FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06", "GCS28")
+# variant reports): every command of such a folder starts from the freshly provisioned device.
+# (GCS28 is not one: from a fresh GSME its ERROR variant would answer its own clock, which on a
+# board has moved on from RTDS's instant by the time the command arrives, so the board and the
+# in-process run would differ.)
+FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06")
 
 
 def _masked(msg):
