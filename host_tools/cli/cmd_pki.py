@@ -17,6 +17,8 @@ def register(sub):
     c.add_argument("--esme", type=int, default=1, help="number of ESME device identities (default 1)")
     c.add_argument("--gsme", type=int, default=0, help="number of GSME device identities (default 0)")
     c.add_argument("--chf", type=int, default=0, help="number of comms hub identities (default 0)")
+    c.add_argument("--gpf", type=int, default=0,
+                   help="number of Gas Proxy Function identities, one for each hub serving a GSME (default 0)")
     c.set_defaults(func=create)
     i = s.add_parser("import", help="import a ZAZ1-layout keystore (e.g. ../shared/interop/rtds/keystore)")
     i.add_argument("src", help="the keystore directory to read")
@@ -55,7 +57,7 @@ def _warn_private(path):
 
 def create(args):
     d = _dir(args)
-    devices = [(k, n) for k, n in (("esme", args.esme), ("gsme", args.gsme), ("chf", args.chf)) if n]
+    devices = [(k, n) for k, n in (("esme", args.esme), ("gsme", args.gsme), ("chf", args.chf), ("gpf", args.gpf)) if n]
     parties = pki.create_bench_pki(d, devices)
     _warn_private(d)
     return _result(parties, "created bench PKI in %s (%d parties)" % (d, len(parties)))

@@ -36,7 +36,7 @@ _NAMES = parties.NAMES.split() if isinstance(parties.NAMES, str) else \
     [parties.NAMES[n] for n in sorted(parties.NAMES) if n <= parties.LOAD_CONTROLLER]
 ROLES = {name: n for n, name in enumerate(_NAMES)}
 ROLE_NAMES = {v: k for k, v in ROLES.items()}
-DEVICE_TYPES = {"esme": 1, "gsme": 2, "chf": 3}
+DEVICE_TYPES = {"esme": 1, "gsme": 2, "chf": 3, "gpf": 4}  # gpf: the Gas Proxy Function a hub carries
 USAGES = ("ds", "ka", "pp-ka")
 
 OID_X500_UNIQUE_ID = ObjectIdentifier("2.5.4.45")
