@@ -24,6 +24,13 @@ host (os.urandom) and written to <workdir>/han-keys.json (git-ignored) for Wires
     p.start_fast()                   # air + boards from one prebuilt image under one supervisor
     p.provision()                    # identity, keys, HAN records; every board reset into its firmware
 
+`gsme=True` adds a gas meter (role "gsme", its own board, firmware/gas/node.py SleepyNode) and the
+Gas Proxy Function that serves it on the hub board (firmware/hub/gasproxy.py: the GPF's store under
+gpf/ provisioned as a device of its own, the CHF's record "gpf" naming the GSME): both from the key
+store ("gsme" and "gpf" devices, number `index`); pre-configured, the GSME is in the hub's Device Log
+with its TC link key and boots joined like a meter, and sleeps between its wakes. The hub's heap must
+hold the GPF (docs/gas.md: 448K at least).
+
 Many premises on one host (bench/bench_premises_campaign.py): `index` picks the premises' hub and
 meters from the key store (hub number index, meters index*meters...), `id_base` offsets the air's
 device ids; start_many_premises() flashes and starts them all from one image under shared
@@ -44,12 +51,29 @@ PAN = 0x1A62
 CHANNEL = 11
 IHD_TYPE = 0x06  # the bench EUI scheme's device byte for an IHD (CS03 otherDeviceType "type 2 device")
 IHD_INTERVAL_MS = 5000
+# GPF reads (gas_read): message code and [(cluster, Read Attributes payload: attribute ids LE)]
+GAS_READS = {"GCS13a": (0x0074, [(0x0702, "0203010300030000")]),
+             "GCS60a": (0x012A, [(0x0702, "000a"), (0x0705, "0100")])}
 _PRESET_LOCK = threading.Lock()
 
 
 def _compressed(party):
     return party.public["ka"].public_bytes(serialization.Encoding.X962,
                                            serialization.PublicFormat.CompressedPoint)
+
+
+def _org(parties, role):
+    """The key store's first party of organisation role `role` (pki.ROLES)."""
+    return [q for _, q in sorted(parties.items()) if q.role == pki.ROLES[role]][0]
+
+
+def credit_remaining(components):
+    """CreditRemaining (Prepayment 0x0705 attribute 0x0001, int32, 1e-5 GBP) from the components of
+    a Read Attributes Response (check_gas_read); None when absent or not SUCCESS."""
+    for cluster, cmd, pl in components:
+        if cluster == 0x0705 and cmd == 0x01 and pl[:4] == b"\x01\x00\x00\x2b" and len(pl) >= 8:
+            return int.from_bytes(pl[4:8], "little", signed=True)
+    return None
 
 
 def install_code(eui):
@@ -83,7 +107,8 @@ def _compressed_pub(k):
 class Premises:
     def __init__(self, workdir, keys, meters=1, seed=1, topology=None, pcap=True, heap="512K", boards_dir=None,
                  hub_name="hub", meter_prefix="m", air=None, ihd=False, preconfigured=False, index=0,
-                 id_base=0, ihd_name="ihd", ihd_interval_ms=IHD_INTERVAL_MS, parties=None, flash_kb=2048):
+                 id_base=0, ihd_name="ihd", ihd_interval_ms=IHD_INTERVAL_MS, parties=None, flash_kb=2048,
+                 gsme=False, gsme_name="gsme"):
         from host_tools.han.air import Air, Topology
 
         self.dir = workdir
@@ -94,6 +119,13 @@ class Premises:
         esmes = [e for e in devs if e[5] == pki.DEVICE_TYPES["esme"]]
         if len(hubs) <= index or len(esmes) < (index + 1) * meters:
             raise registry.BoardError("the key store needs %d chf and %d esme devices" % (index + 1, (index + 1) * meters))
+        self.gsme_eui = self.gpf_eui = None
+        if gsme:
+            gsmes = [e for e in devs if e[5] == pki.DEVICE_TYPES["gsme"]]
+            gpfs = [e for e in devs if e[5] == pki.DEVICE_TYPES["gpf"]]
+            if len(gsmes) <= index or len(gpfs) <= index:
+                raise registry.BoardError("the key store needs %d gsme and %d gpf devices" % (index + 1, index + 1))
+            self.gsme_eui, self.gpf_eui = gsmes[index], gpfs[index]
         self.parties = parties
         self.hub_eui = hubs[index]
         self.meter_euis = esmes[index * meters:(index + 1) * meters]
@@ -113,13 +145,17 @@ class Premises:
                               eui64=e.hex()) for i, e in enumerate(self.meter_euis)]
         self.ihd = (VBoard(os.path.join(bd, ihd_name), flash_kb=flash_kb, heap=heap, eui64=self.ihd_eui.hex())
                     if ihd else None)
+        self.gsme = (VBoard(os.path.join(bd, gsme_name), flash_kb=flash_kb, heap=heap, eui64=self.gsme_eui.hex())
+                     if gsme else None)
         self.wan = None
 
     def boards(self):
-        return [self.hub] + self.meters + ([self.ihd] if self.ihd is not None else [])
+        return ([self.hub] + self.meters + ([self.ihd] if self.ihd is not None else [])
+                + ([self.gsme] if self.gsme is not None else []))
 
     def role_of(self, vb):
-        return "chf" if vb is self.hub else "ihd" if vb is self.ihd else "esme"
+        return ("chf" if vb is self.hub else "ihd" if vb is self.ihd else "gsme" if vb is self.gsme
+                else "esme")
 
     def device_ids(self):
         """The air's device id of each board (its ZEP device id), in boards() order."""
@@ -195,7 +231,8 @@ class Premises:
         from host_tools.util import ignore_all, write_atomic
 
         nwk = os.urandom(16)
-        devices = [(e, os.urandom(16)) for e in self.meter_euis + ([self.ihd_eui] if self.ihd_eui else [])]
+        devices = [(e, os.urandom(16)) for e in self.meter_euis + ([self.ihd_eui] if self.ihd_eui else [])
+                   + ([self.gsme_eui] if self.gsme_eui else [])]
         partners = []
         if self.ihd_eui:
             partners.append((self.meter_euis[0], self.ihd_eui, P.TYPE2, os.urandom(16)))
@@ -218,6 +255,8 @@ class Premises:
             peers = {e.hex(): _compressed(self.parties[e]).hex() for e in self.meter_euis}
             if self.ihd_eui:
                 peers[self.ihd_eui.hex()] = _compressed_pub(bench_key(b"ka", self.ihd_eui)).hex()
+            if self.gsme_eui:
+                peers[self.gsme_eui.hex()] = _compressed(self.parties[self.gsme_eui]).hex()
             p["han"] = {"pan": PAN, "channel": CHANNEL, "peers": peers}
             if self.preconfigured:
                 p["preset"] = self.preset()[0]
@@ -229,6 +268,9 @@ class Premises:
                  "ds": _key_bytes(bench_key(b"ds", eui)).hex(), "cells": [], "han": han}
             if not self.preconfigured:
                 p["preset"] = {"ihd": {"meter": self.meter_euis[0].hex(), "interval_ms": self.ihd_interval_ms}}
+        elif vb is self.gsme:
+            p = provision.payload(self.keys, eui, role="gsme", parties=self.parties)
+            p["han"] = han
         else:
             p = provision.payload(self.keys, eui, role="esme", parties=self.parties)
             p["han"] = han
@@ -236,13 +278,65 @@ class Premises:
             p["preset"] = self.preset()[1][eui]
         return p
 
+    def gpf_payload(self):
+        """The provisioning payload of the hub's Gas Proxy Function (a device of the key store)."""
+        return provision.payload(self.keys, self.gpf_eui, role="gpf", parties=self.parties)
+
+    def provision_one(self, vb):
+        """One board provisioned (its payload; on the hub, then the GPF in its own store and the CHF's
+        record naming the GSME) and reset into its firmware."""
+        provision.provision_board(vb.console, self.payload(vb))
+        if vb is self.hub and self.gsme_eui:
+            from host_tools.boards.flash import Board
+            from host_tools.boards.gaspremises import gpf_code
+
+            with Board(vb.console) as b:
+                out = b.exec(gpf_code(self.gpf_payload(), self.gsme_eui)).decode()
+            if "GPF-OK" not in out:
+                raise registry.BoardError("the hub did not provision its GPF: %s" % out.strip()[-300:])
+        vb.reset_to_app()
+
+    def gas_read(self, use_case="GCS13a", counter=None):
+        """A GPF read over the WAN for the bench PKI, as RTDS has it (GAS_READS: GCS13a "Read GSME
+        Consumption", Read Attributes on Metering; GCS60a "Read Meter Balance", Metering and
+        Prepayment CreditRemaining), from the key store's supplier, MAC'd with its ACB's KA key (a
+        non-critical command; GBCS §4.3.3). Returns (raw, originator counter)."""
+        from firmware.gbcs import gbz
+        from host_tools.gbcs import usecases
+        from host_tools.gbcs import verify as V
+
+        code, reads = GAS_READS[use_case]
+        sup, acb = _org(self.parties, "supplier"), _org(self.parties, "accessControlBroker")
+        if counter is None:
+            counter = usecases.next_counter(self.keys, sup.eui, self.gpf_eui)
+        comps = [gbz.Component(cl, 0x00, i, 0x00, bytes.fromhex(attrs)) for i, (cl, attrs) in enumerate(reads)]
+        raw = V.build_command(sup.eui, self.gpf_eui, counter, code, gbz.build(gbz.Gbz(comps)),
+                              acb_ka_priv=acb.private["ka"],
+                              device_ka_pub=_compressed(self.parties[self.gpf_eui]))
+        return raw, counter
+
+    def check_gas_read(self, resp, counter):
+        """The GPF's response to gas_read(): its MAC verified with the supplier's KA key and the GPF's,
+        the counter and originator matched; returns [(cluster, ZCL command, payload)] of its GBZ."""
+        from firmware.gbcs import frame, gbz
+        from host_tools.gbcs import verify as V
+
+        m = frame.parse(bytes(resp))
+        sup = _org(self.parties, "supplier")
+        if m.cra != frame.CRA_RESPONSE or bytes(m.originator) != self.gpf_eui or m.counter != counter:
+            raise registry.BoardError("not the GPF's response to %d: %r" % (counter, (m.cra, m.originator, m.counter)))
+        if not V.verify_mac(m, sup.private["ka"], _compressed(self.parties[self.gpf_eui])):
+            raise registry.BoardError("the GPF's response MAC does not verify")
+        return [(c.cluster, c.cmd, bytes(c.payload)) for c in gbz.parse(m.content, m.message_code).components]
+
     def provision(self, boards=None):
         """Provision the boards (default: all; identity, keys, trust anchors, its "han" record) and
-        reset each into its firmware, in parallel."""
-        def one(vb):
-            provision.provision_board(vb.console, self.payload(vb))
-            vb.reset_to_app()
-        self._parallel(one, boards)
+        reset each into its firmware, in parallel; a GSME after the others, once its hub runs (a wake
+        the hub does not answer is not retried before the next one, 30 min later)."""
+        boards = boards or self.boards()
+        for phase in ([vb for vb in boards if vb is not self.gsme], [vb for vb in boards if vb is self.gsme]):
+            if phase:
+                self._parallel(self.provision_one, phase)
 
     def stop(self):
         for vb in self.boards():
@@ -284,21 +378,23 @@ def start_many_premises(premises, air_port, workdir, flash_kb=2048, timeout=None
 
 def provision_many(premises, workers=8):
     """Provision every board of `premises` (Premises.payload) and reset each into its firmware, at
-    most `workers` boards at a time; BoardError naming the boards that failed."""
+    most `workers` boards at a time, the GSMEs once every other board runs (Premises.provision);
+    BoardError naming the boards that failed."""
     from concurrent.futures import ThreadPoolExecutor
 
-    jobs = [(p, vb) for p in premises for vb in p.boards()]
+    jobs = [(p, vb) for p in premises for vb in p.boards() if vb is not p.gsme]
+    gas = [(p, p.gsme) for p in premises if p.gsme is not None]
     errs = []
 
     def one(job):
         p, vb = job
         try:
-            provision.provision_board(vb.console, p.payload(vb))
-            vb.reset_to_app()
+            p.provision_one(vb)
         except Exception as e:  # collected: every board is tried, the failures reported together
             errs.append("%s: %s: %s" % (os.path.basename(vb.path), type(e).__name__, e))
-    with ThreadPoolExecutor(max_workers=workers) as ex:
-        list(ex.map(one, jobs))
+    for phase in (jobs, gas):
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            list(ex.map(one, phase))
     if errs:
         raise registry.BoardError("%d board(s) failed: %s" % (len(errs), "; ".join(sorted(errs)[:3])))
 

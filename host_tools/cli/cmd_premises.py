@@ -3,7 +3,9 @@ and an In-Home Display on one HAN (the air in its own process, every frame to DI
 from one prebuilt image and provisioned ALREADY PAIRED: the hub's Device Log holds every device with
 its TC link key, every device its network key, short address and TC link key, the IHD its
 application link key with the first meter (in the meter's device log as a CS03 method B partner),
-so the boards work from their first boot with no join on site (docs/lab.md "Pre-configured
+and with --gsme a gas meter in the hub's Device Log likewise, served by the Gas Proxy Function the
+hub board carries (its store under gpf/, the CHF's record naming the GSME), so the boards work from
+their first boot with no join on site (docs/lab.md "Pre-configured
 premises"; host_tools/boards/premises.py, firmware/han/preset.py). The key store is DIR/pki (a bench
 PKI made there when absent) unless --keys names one."""
 import json
@@ -19,7 +21,8 @@ STATE = "premises.json"
 
 
 def register(sub):
-    p = sub.add_parser("premises", help="a pre-configured premises (hub, ESMEs, IHD) already paired: create / status / stop")
+    p = sub.add_parser("premises", help="a pre-configured premises (hub, ESMEs, IHD, GSME) already paired: "
+                                        "create / status / stop")
     s = p.add_subparsers(dest="action", metavar="ACTION", help="what to do with the premises")
     s.required = True
     c = s.add_parser("create", help="start the air and the boards in DIR, flash them from one image and provision "
@@ -27,11 +30,14 @@ def register(sub):
     c.add_argument("dir", metavar="DIR", help="folder of the premises (boards, capture, keys; created)")
     c.add_argument("--meters", type=int, default=1, help="number of ESMEs (1..15, default 1)")
     c.add_argument("--ihd", action="store_true", help="add an In-Home Display reading the first ESME")
+    c.add_argument("--gsme", action="store_true",
+                   help="add a gas meter (GSME) pre-joined, and the Gas Proxy Function serving it on the hub board")
     c.add_argument("--interval-ms", type=int, default=5000,
                    help="how often the IHD reads the meter, in ms (default 5000)")
     c.add_argument("--heap", default="512K", help="MicroPython heap of each board (default 512K)")
     c.add_argument("--seed", type=int, default=1, help="the air's RNG seed for losses (default 1)")
-    c.add_argument("--keys", metavar="DIR", help="key store holding 1 chf and N esme devices "
+    c.add_argument("--keys", metavar="DIR", help="key store holding 1 chf and N esme devices (--gsme: and 1 gsme "
+                                                  "and 1 gpf) "
                                                   "(default DIR/pki, a bench PKI created when absent)")
     c.set_defaults(func=create)
     for name, fn, hlp in (("status", status, "the premises' boards, the IHD's last line, the air"),
@@ -39,6 +45,15 @@ def register(sub):
         q = s.add_parser(name, help=hlp)
         q.add_argument("dir", metavar="DIR", help="folder of the premises")
         q.set_defaults(func=fn)
+
+
+def _kib(heap):
+    """KiB of a --heap value ("512K", "1M" or bytes); 0 when it does not parse (the board refuses it)."""
+    h = heap.strip().upper()
+    try:
+        return int(h[:-1]) * (1024 if h.endswith("M") else 1) if h[-1:] in ("K", "M") else int(h) // 1024
+    except ValueError:
+        return 0
 
 
 def _state(d):
@@ -61,6 +76,11 @@ def create(args):
 
     if not 1 <= args.meters <= 15:
         raise UsageError("--meters must be 1..15 (the hub's Device Log holds 16 devices)")
+    if args.meters + args.ihd + args.gsme > 16:
+        raise UsageError("--meters %d with%s%s is more than the hub's Device Log holds (16 devices)"
+                         % (args.meters, " --ihd" if args.ihd else "", " --gsme" if args.gsme else ""))
+    if args.gsme and _kib(args.heap) < 448:
+        raise UsageError("--heap %s is too small for a hub carrying the GPF (448K at least, docs/gas.md)" % args.heap)
     if args.interval_ms < 100:
         raise UsageError("--interval-ms must be at least 100")
     d = os.path.abspath(args.dir)
@@ -73,13 +93,15 @@ def create(args):
     if not os.path.exists(os.path.join(ks, "index.json")):
         if args.keys:
             raise UsageError("no key store at %s" % ks)
-        pki.create_bench_pki(ks, [("esme", args.meters), ("chf", 1)])
+        pki.create_bench_pki(ks, [("esme", args.meters), ("chf", 1)]
+                             + ([("gsme", 1), ("gpf", 1)] if args.gsme else []))
     if DetachedAir.state(d):
         DetachedAir.stop_dir(d)
     air = DetachedAir(d, args.seed)
     try:
         prem = Premises(d, ks, meters=args.meters, heap=args.heap, boards_dir=os.path.join(d, "boards"),
-                        air=air, ihd=args.ihd, preconfigured=True, ihd_interval_ms=args.interval_ms)
+                        air=air, ihd=args.ihd, preconfigured=True, ihd_interval_ms=args.interval_ms,
+                        gsme=args.gsme)
     except registry.BoardError as e:
         raise UsageError(str(e))
     air.start()
@@ -94,12 +116,17 @@ def create(args):
     st = {"dir": d, "keys": ks, "hub_eui": prem.hub_eui.hex().upper(), "wan": "%s:%d" % prem.wan,
           "boards": boards, "air_port": air.port, "pcap": air.pcap,
           "han_keys": os.path.join(d, "han-keys.json"), "preconfigured": True}
+    if prem.gpf_eui:
+        st["gpf_eui"] = prem.gpf_eui.hex().upper()
     write_atomic(os.path.join(d, STATE), json.dumps(st, indent=1), sync=False)
     lines = ["%-4s %-5s %s  %s" % (b["name"], b["role"], b["eui"], b["dir"]) for b in boards]
     lines.append("paired: the hub's Device Log holds %d devices with their TC link keys; no join on site"
                  % (len(boards) - 1))
     lines.append("WAN %s (smlab send <port> ECS45 --via wan --wan %s --eui %s --keys %s)"
                  % (st["wan"], st["wan"], boards[1]["eui"], ks))
+    if prem.gpf_eui:
+        lines.append("GPF %s on the hub board, serving the GSME %s (wakes every 30 min of its clock)"
+                     % (st["gpf_eui"], prem.gsme_eui.hex().upper()))
     lines.append("air udp 127.0.0.1:%d, capture %s, HAN keys %s" % (air.port, air.pcap, st["han_keys"]))
     return {"text": "\n".join(lines), "data": st}
 
