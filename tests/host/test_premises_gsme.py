@@ -11,8 +11,8 @@ paired from one bench PKI. Then:
     bench keys) are answered at once from the mirror, their MACs verified on the host: no credit yet;
   * a UTRN top-up typed at the GSME board's keypad is accepted by the GSME (life.keypad_accept through
     the front panel) and, at the GSME's next wake (both clocks 30 min on), reaches the GPF's mirror:
-    GCS13a then carries the later report's time, GCS60a the credit, as does the mirror on the hub's
-    flash;
+    GCS60a then reads the credit (once the hub applied the wake's mirror report), GCS13a the later
+    report's time, and the mirror on the hub's flash holds the credit;
   * the hub's Device Log holds the GSME with the hash of the TC link key the GSME uses.
 """
 import json
@@ -93,15 +93,22 @@ def test_gsme_preconfigured_top_up_reaches_the_mirror(premises):
     for vb in (hub, gsme):
         simctl.clock(vb.path, advance=1800)
     assert _wait(gsme, "gsme wake 2: fetched 0, answered 0", off, 20), gsme.display_lines()[-5:]
+    # the balance read over the WAN (GCS60a) is the mirror's: the top-up is there once the hub has
+    # applied the wake's last frame, the mirror report (read again meanwhile, at most 5 s)
+    deadline = time.monotonic() + 5
+    while True:
+        raw, ctr = p.gas_read("GCS60a")
+        with H.WanClient(p.wan[0], p.wan[1], timeout=10) as c:
+            credit = credit_remaining(p.check_gas_read(c.request(raw), ctr))
+        if credit != credit0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert credit == 789 * 1000
     raw, ctr = p.gas_read()
     with H.WanClient(p.wan[0], p.wan[1], timeout=10) as c:
         resp2 = c.request(raw)
     p.check_gas_read(resp2, ctr)
     assert frame.parse(resp2).date_time != stamp1
-    # the balance read over the WAN (GCS60a) is the mirror's: the top-up is there
-    raw, ctr = p.gas_read("GCS60a")
-    with H.WanClient(p.wan[0], p.wan[1], timeout=10) as c:
-        assert credit_remaining(p.check_gas_read(c.request(raw), ctr)) == 789 * 1000
 
     # no join frame on the air at any time; the GSME's tunnel is there
     keys = json.load(open(os.path.join(p.dir, "han-keys.json")))
