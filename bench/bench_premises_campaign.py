@@ -311,7 +311,7 @@ def main(argv=None):
         print("%d premises (%d boards%s), %d rounds: %d steps, %d failures, wall %.1f s"
               % (rep["premises"], rep["boards"], ", with gas" if rep["gas"] else "", rep["rounds"], rep["steps"], rep["failures"], rep["wall_s"]))
         for k, v in rep["latency_ms"].items():
-            print("  %-11s p50 %8.1f ms  p95 %8.1f ms  max %8.1f ms  n %d" % (k, v["p50"], v["p95"], v["max"], v["n"]))
+            print("  %-13s p50 %8.1f ms  p95 %8.1f ms  max %8.1f ms  n %d" % (k, v["p50"], v["p95"], v["max"], v["n"]))
         print("  setup: %s" % ", ".join("%s %.1f s" % kv for kv in rep["setup_s"].items()))
         print("  air: %d frames, %d join frames, clusters %s" % (rep["air"]["frames"], rep["air"]["join_frames"],
                                                                 rep["air"]["clusters"]))
