@@ -285,15 +285,19 @@ class Premises:
     def provision_one(self, vb):
         """One board provisioned (its payload; on the hub, then the GPF in its own store and the CHF's
         record naming the GSME) and reset into its firmware."""
-        provision.provision_board(vb.console, self.payload(vb))
         if vb is self.hub and self.gsme_eui:
             from host_tools.boards.flash import Board
             from host_tools.boards.gaspremises import gpf_code
 
+            # one raw-REPL session for the CHF and its GPF: leaving the raw REPL between the two lets
+            # the provisioned firmware start, and the next connection then races its boot
             with Board(vb.console) as b:
-                out = b.exec(gpf_code(self.gpf_payload(), self.gsme_eui)).decode()
-            if "GPF-OK" not in out:
-                raise registry.BoardError("the hub did not provision its GPF: %s" % out.strip()[-300:])
+                out = b.exec(provision.device_code(self.payload(vb)) + gpf_code(self.gpf_payload(), self.gsme_eui))
+            out = out.decode()
+            if "PROVISIONED " not in out or "GPF-OK" not in out:
+                raise registry.BoardError("the hub did not provision its CHF and GPF: %s" % out.strip()[-300:])
+        else:
+            provision.provision_board(vb.console, self.payload(vb))
         vb.reset_to_app()
 
     def gas_read(self, use_case="GCS13a", counter=None):
