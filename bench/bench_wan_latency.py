@@ -44,22 +44,6 @@ def pct(xs, p):
     return s[i] + (s[j] - s[i]) * (k - i)
 
 
-def wait_joined(c, keys, hub, dev, timeout):
-    from firmware.gbcs import dlms, frame
-    from host_tools.gbcs import hub as H
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        for a in c.drain_alerts(0.5):
-            v = H.verify_hub_message(a, keys, hub)
-            if v.get("alert") == "8F12":
-                m = frame.parse(a)
-                log = dlms.decode(bytes(m.content[6:]))[1][2][1][2][1]
-                if any(e[1][0][1] == dev and e[1][1][1] for e in log):
-                    return True
-    return False
-
-
 def _set_readsize(vb, readsize):
     """The littlefs readsize the board's ROM mounts with from its next boot (board.json)."""
     path = os.path.join(vb.path, "board.json")
@@ -94,7 +78,7 @@ def run(n, heap, workdir, readsize=None):
             raw, _ = H.ccs01(keys, prem.hub_eui, dev, install_code(dev), 600)
             if not H.verify_hub_message(c.request(raw), keys, prem.hub_eui)["ok"]:
                 raise RuntimeError("CCS01 refused")
-            if not wait_joined(c, keys, prem.hub_eui, dev, JOIN_WAIT_S):
+            if not H.wait_joined(c, keys, prem.hub_eui, [dev], JOIN_WAIT_S):
                 raise RuntimeError("the meter did not join within %d s" % JOIN_WAIT_S)
             out["setup_s"] = round(time.monotonic() - t0, 1)
             for uc in ("ECS42", "ECS45"):

@@ -457,8 +457,11 @@ class DetachedAir:
             return None
 
     @staticmethod
-    def stop_dir(state_dir):
+    def stop_dir(state_dir, wait=5.0):
+        """SIGTERM the air whose state is in state_dir and wait (at most `wait` s) until it has
+        ended: it closes its capture on the way out. Returns its state (None: no air there)."""
         import signal
+        import time
 
         st = DetachedAir.state(state_dir)
         if st and st.get("pid"):
@@ -466,7 +469,18 @@ class DetachedAir:
                 os.kill(st["pid"], signal.SIGTERM)
             except ProcessLookupError:
                 pass  # already gone
+            deadline = time.monotonic() + wait
+            while DetachedAir.running(state_dir) and time.monotonic() < deadline:
+                time.sleep(0.05)
         return st
+
+    @staticmethod
+    def running(state_dir):
+        """True while the air of state_dir runs (a zombie counts as ended)."""
+        from host_tools.boards.vboard import _pid_alive
+
+        st = DetachedAir.state(state_dir)
+        return bool(st and st.get("pid")) and _pid_alive(st["pid"])
 
     def stop(self):
         DetachedAir.stop_dir(self.dir)
@@ -525,3 +539,26 @@ def capture_kinds(pcap_path, nwk_key):
         except (Reject, zep.ZepError, ValueError, IndexError, TypeError):  # TypeError: no key for the node
             out["undecoded"] += 1
     return out
+
+
+def stop_detached(names, home, air_dir):
+    """Stop the virtual boards `names` (one already removed is skipped) and the detached air whose
+    state is in air_dir (`smlab han stop`, `smlab gas stop`)."""
+    for name in names:
+        try:
+            registry.vboard(name, home).stop()
+        except registry.BoardError:
+            pass  # removed meanwhile: nothing to stop
+    DetachedAir.stop_dir(air_dir)
+
+
+def status_detached(st, names, home, air_dir):
+    """{"text", "data"} of a premises started by a `start` command: its state `st`, a row per board
+    of `names` and whether the detached air of air_dir still runs (`smlab han|gas status`)."""
+    rows = [registry.describe(n, home) for n in names]
+    alive = DetachedAir.running(air_dir)
+    lines = ["%-8s %-5s %-16s %-8s %s" % (r["name"], r["role"], r["eui"], r["state"], r.get("wan") or "")
+             for r in rows]
+    lines.append("air %s on udp %s, capture %s" % ("running" if alive else "stopped", st["air_port"], st["pcap"]))
+    return {"text": "\n".join(lines), "data": dict(st, boards=rows, air_running=alive)}
+

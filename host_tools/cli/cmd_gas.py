@@ -104,32 +104,15 @@ def start(args):
 
 
 def stop(args):
-    from host_tools.boards.premises import DetachedAir
+    from host_tools.boards.premises import stop_detached
 
     st = _state(args)
-    for name in (st["hub"], st["gsme"]):
-        try:
-            registry.vboard(name, args.home).stop()
-        except registry.BoardError:
-            pass  # removed meanwhile: nothing to stop
-    DetachedAir.stop_dir(_dir(args))
+    stop_detached((st["hub"], st["gsme"]), args.home, _dir(args))
     return {"text": "gas premises stopped (boards and air); capture kept at %s" % st["pcap"], "data": st}
 
 
 def status(args):
-    from host_tools.boards.premises import DetachedAir
+    from host_tools.boards.premises import status_detached
 
     st = _state(args)
-    rows = [registry.describe(n, args.home) for n in (st["hub"], st["gsme"])]
-    air = DetachedAir.state(_dir(args)) or {}
-    alive = False
-    if air.get("pid"):
-        try:
-            os.kill(air["pid"], 0)
-            alive = True
-        except OSError:
-            alive = False
-    data = dict(st, boards=rows, air_running=alive)
-    lines = ["%-8s %-5s %-16s %-8s %s" % (r["name"], r["role"], r["eui"], r["state"], r.get("wan") or "") for r in rows]
-    lines.append("air %s on udp %s, capture %s" % ("running" if alive else "stopped", st["air_port"], st["pcap"]))
-    return {"text": "\n".join(lines), "data": data}
+    return status_detached(st, (st["hub"], st["gsme"]), args.home, _dir(args))

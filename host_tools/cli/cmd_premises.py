@@ -10,10 +10,8 @@ premises"; host_tools/boards/premises.py, firmware/han/preset.py). The key store
 PKI made there when absent) unless --keys names one."""
 import json
 import os
-import time
 
 from host_tools.boards import registry
-from host_tools.boards.vboard import _pid_alive
 from host_tools.errors import UsageError
 from host_tools.util import write_atomic
 
@@ -140,8 +138,7 @@ def status(args):
     for b, vb in zip(st["boards"], _boards(st)):
         shown = vb.display_lines() if os.path.exists(os.path.join(vb.path, "console.log")) else []
         rows.append(dict(b, state=vb.state(), display=shown[-1] if shown else None))
-    air = DetachedAir.state(d) or {}
-    alive = bool(air.get("pid")) and _pid_alive(air["pid"])
+    alive = DetachedAir.running(d)
     lines = ["%-4s %-5s %s %-8s %s" % (r["name"], r["role"], r["eui"], r["state"], r["display"] or "") for r in rows]
     lines.append("WAN %s; air %s on udp %s, capture %s" % (st["wan"], "running" if alive else "stopped",
                                                          st["air_port"], st["pcap"]))
@@ -155,8 +152,5 @@ def stop(args):
     d = os.path.abspath(args.dir)
     st = _state(d)
     stop_many(_boards(st))
-    air = DetachedAir.stop_dir(d) or {}
-    deadline = time.monotonic() + 5
-    while air.get("pid") and _pid_alive(air["pid"]) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the air closes its capture on SIGTERM
+    DetachedAir.stop_dir(d)  # waits until the air has closed its capture
     return {"text": "premises stopped (boards and air); images, keys and capture kept in %s" % d, "data": st}

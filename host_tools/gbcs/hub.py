@@ -95,6 +95,23 @@ def verify_hub_message(raw, keys, hub):
     return out
 
 
+def wait_joined(client, keys, hub, devs, timeout):
+    """True once the hub's CS14 alerts (0x8F12, MAC verified) on WanClient `client` have named every
+    EUI-64 of `devs` as joined (a TC link key hash in its Device Log entry), within timeout seconds."""
+    import time
+
+    end = time.monotonic() + timeout
+    done = set()
+    while time.monotonic() < end:
+        for a in client.drain_alerts(0.5):
+            if verify_hub_message(a, keys, hub).get("alert") == "8F12":
+                log = dlms.decode(bytes(frame.parse(a).content[6:]))[1][2][1][2][1]
+                done |= {bytes(e[1][0][1]) for e in log if e[1][1][1]}
+        if all(bytes(d) in done for d in devs):
+            return True
+    return False
+
+
 def alert_code(raw):
     """The alert code of a GBCS alert message (data-notification {code, date-time, ...})."""
     m = frame.parse(raw)

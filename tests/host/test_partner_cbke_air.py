@@ -64,24 +64,6 @@ def _send(p, dev, code, content, critical=True):
     return bytes.fromhex(v["content"]), dt
 
 
-def _wait_joined(c, keys, hub, devs, timeout):
-    from firmware.gbcs import dlms, frame
-    from host_tools.gbcs import hub as H
-
-    end = time.monotonic() + timeout
-    done = set()
-    while time.monotonic() < end:
-        for a in c.drain_alerts(0.5):
-            v = H.verify_hub_message(a, keys, hub)
-            if v.get("alert") == "8F12":
-                m = frame.parse(a)
-                log = dlms.decode(bytes(m.content[6:]))[1][2][1][2][1]
-                done |= {e[1][0][1] for e in log if e[1][1][1]}
-        if all(d in done for d in devs):
-            return True
-    return False
-
-
 @pytest.fixture(scope="module")
 def prem(tmp_path_factory):
     from host_tools.boards.premises import Premises, _compressed, install_code
@@ -111,7 +93,7 @@ def prem(tmp_path_factory):
             for dev in p.meter_euis:
                 raw, _ = H.ccs01(keys, p.hub_eui, dev, install_code(dev), 600)
                 assert H.verify_hub_message(c.request(raw), keys, p.hub_eui)["ok"]
-            assert _wait_joined(c, keys, p.hub_eui, p.meter_euis, 40), "the meters did not join"
+            assert H.wait_joined(c, keys, p.hub_eui, p.meter_euis, 40), "the meters did not join"
             print("premises up and joined in %.1f s" % (time.monotonic() - t0))
             yield {"p": p, "keys": keys, "wan": c, "a": p.meter_euis[0], "b": p.meter_euis[1]}
     finally:
