@@ -132,6 +132,27 @@ def report(tag, steps, cuts, bad, show=20, extra=()):
     return len(bad)
 
 
+def canon(v):
+    """A canonical text of a JSON value, for state snapshots (MicroPython's json has no sort_keys)."""
+    if isinstance(v, dict):
+        return "{" + ",".join("%r:%s" % (k, canon(v[k])) for k in sorted(v)) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(canon(x) for x in v) + "]"
+    return repr(v)
+
+
+def provisioned(fl, root, payload, eui):
+    """A blank image of `fl` with the store at `root` provisioned by firmware/provisioning.py."""
+    from firmware import provisioning
+    from firmware.store.durable import Store
+
+    img = fl.blank()
+    fl.mount(img)
+    provisioning.apply(Store(root), payload, eui, None)
+    fl.umount()
+    return img
+
+
 def need_vfs():
     try:
         import vfs

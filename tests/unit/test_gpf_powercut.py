@@ -147,31 +147,12 @@ def _snap(dev):
     from firmware.gbcs.parties import ACB
 
     acb = dev.trust.cell(ACB, "ka")
-    return (_canon(dev.gas.st), dev.trust.counter(ACB, acb.eui).value)
-
-
-def _canon(v):
-    if isinstance(v, dict):
-        return "{" + ",".join("%r:%s" % (k, _canon(v[k])) for k in sorted(v)) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(_canon(x) for x in v) + "]"
-    return repr(v)
-
-
-def _provision():
-    img = _FL.blank()
-    from firmware import provisioning
-    from firmware.store.durable import Store
-
-    _FL.mount(img)
-    provisioning.apply(Store(_ROOT), _vec()["payload"], EUI, None)
-    _FL.umount()
-    return img
+    return (_cuts.canon(dev.gas.st), dev.trust.counter(ACB, acb.eui).value)
 
 
 def run(rounds=1, torn_modes=(False, True), progress=None, max_cuts=None):
     """Returns (cut points, violations, steps)."""
-    img = _provision()
+    img = _cuts.provisioned(_FL, _ROOT, _vec()["payload"], EUI)
     steps = workload(rounds)
 
     reference, attempt = _cuts.boot_and_run(_boot, _run_step, _snap)

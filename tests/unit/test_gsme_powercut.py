@@ -142,16 +142,7 @@ def _snap(dev):
 
     sup = dev.trust.cell(SUPPLIER, "ds")
     ctr = dev.trust.counter(SUPPLIER, sup.eui).value if sup is not None else None
-    return (_canon(dev.gas.st), bytes(pack_state(dev.acceptor._st)), ctr)
-
-
-def _canon(v):
-    """A canonical text of a JSON value (MicroPython's json has no sort_keys)."""
-    if isinstance(v, dict):
-        return "{" + ",".join("%r:%s" % (k, _canon(v[k])) for k in sorted(v)) + "}"
-    if isinstance(v, list):
-        return "[" + ",".join(_canon(x) for x in v) + "]"
-    return repr(v)
+    return (_cuts.canon(dev.gas.st), bytes(pack_state(dev.acceptor._st)), ctr)
 
 
 def _supply(s):
@@ -159,20 +150,9 @@ def _supply(s):
     return 2 if i < 0 else int(s[0][i + 15:i + 17], 16)
 
 
-def _provision():
-    img = _FL.blank()
-    from firmware import provisioning
-    from firmware.store.durable import Store
-
-    _FL.mount(img)
-    provisioning.apply(Store(_ROOT), _vec()["payload"], EUI, None)
-    _FL.umount()
-    return img
-
-
 def run(rounds=1, torn_modes=(False, True), progress=None, max_cuts=None):
     """Returns (cut points, violations, steps)."""
-    img = _provision()
+    img = _cuts.provisioned(_FL, _ROOT, _vec()["payload"], EUI)
     steps = workload(rounds)
 
     reference, attempt = _cuts.boot_and_run(_boot, _run_step, _snap)
