@@ -18,7 +18,9 @@ import struct
 import time
 
 
-def _recv(sock, pump, polls=4000):
+def recv_response(sock, pump, polls=4000):
+    """The next response (or 2-byte refusal) on a WAN connection, calling pump() between reads;
+    the hub's alerts skipped; None after `polls` tries."""
     from firmware.gbcs import frame
 
     buf = b""
@@ -77,7 +79,7 @@ def add_steps(demo, workdir):
     def gpf_read():
         raw = remac(keys, "GCS13a_4.1.1_SUCCESS_RELIABLE_GPF_COMMAND_GBCS.HEX", 7000, keys.device_pub(GPF, "ka"))
         st["sock"].sendall(struct.pack(">H", len(raw)) + raw)
-        rsp = _recv(st["sock"], pump)
+        rsp = recv_response(st["sock"], pump)
         m = frame.parse(raw)
         ok, why, _, _ = runner.judge(m, rsp, GPF, GpfRole().ds_pub(), keys.device_pub(GPF, "ka"),
                                      keys.parties[m.originator].priv["ka"])
@@ -90,13 +92,13 @@ def add_steps(demo, workdir):
         raw = C.load_hex(f)
         sock = st["sock"]
         sock.sendall(struct.pack(">H", len(raw)) + raw)
-        if _recv(sock, pump, polls=200) is not None or not G.pending(p["gpf"]):
+        if recv_response(sock, pump, polls=200) is not None or not G.pending(p["gpf"]):
             return False, "the command was not held for the sleeping GSME"
         p["board"].t += 1800  # 30 min of virtual time: the GSME's next wake
         if not p["gsme"].poll():
             return False, "no wake due"
         got, put = wake(p["gsme"], PortLink(p["dp"], HUB, pump, p["ms"]))
-        rsp = _recv(sock, pump)
+        rsp = recv_response(sock, pump)
         ok, why, _, _ = runner.judge(m, rsp, GSME, GsmeRole().ds_pub(), keys.device_pub(GSME, "ka"),
                                      keys.parties[m.originator].priv["ka"])
         ok = ok and p["gsme"].gas.supply() == 0 and p["gpf"].gas.supply() == 0

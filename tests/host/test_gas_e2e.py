@@ -16,32 +16,13 @@ import struct
 import pytest
 
 from host_tools.gbcs import corpus as C
+from host_tools.campaigns.gasdemo import recv_response
 from host_tools.gbcs.gas_premises import HUB, han_premises
 
 pytestmark = pytest.mark.skipif(not C.available(), reason="../shared/interop RTDS corpus not present")
 
 GSME = bytes.fromhex("00db1234567890a1")
 GPF = bytes.fromhex("00db1234567890a3")
-
-
-def _recv(sock, p, polls=4000):
-    """The next response (or 2-byte refusal) on the WAN connection; the hub's alerts skipped."""
-    from firmware.gbcs import frame
-
-    buf = b""
-    sock.setblocking(False)
-    for _ in range(polls):
-        p["pump"]()
-        try:
-            buf += sock.recv(65536)
-        except BlockingIOError:
-            pass
-        while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
-            n = struct.unpack(">H", buf[:2])[0]
-            msg, buf = buf[2:2 + n], buf[2 + n:]
-            if n == 2 or frame.parse(msg).cra != frame.CRA_ALERT:
-                return msg
-    return None
 
 
 def test_gas_command_waits_for_the_wake_and_gpf_read_is_immediate(tmp_path):
@@ -67,7 +48,7 @@ def test_gas_command_waits_for_the_wake_and_gpf_read_is_immediate(tmp_path):
         # a GPF read: answered at once from the mirror
         raw = remac(keys, "GCS13a_4.1.1_SUCCESS_RELIABLE_GPF_COMMAND_GBCS.HEX", 7000, keys.device_pub(GPF, "ka"))
         sock.sendall(struct.pack(">H", len(raw)) + raw)
-        rsp = _recv(sock, p)
+        rsp = recv_response(sock, p["pump"])
         m = frame.parse(raw)
         ok, why, _, _ = runner.judge(m, rsp, GPF, GpfRole().ds_pub(), keys.device_pub(GPF, "ka"),
                                      keys.parties[m.originator].priv["ka"])
@@ -77,14 +58,14 @@ def test_gas_command_waits_for_the_wake_and_gpf_read_is_immediate(tmp_path):
             "GCS32_7.2_SUCCESS_COMMAND_GBCS.HEX")
         close = C.load_hex(f)
         sock.sendall(struct.pack(">H", len(close)) + close)
-        assert _recv(sock, p, polls=400) is None
+        assert recv_response(sock, p["pump"], polls=400) is None
         assert G.pending(p["gpf"]) == G.TUNNEL_PENDING and p["gsme"].gas.supply() == 2
         # the GSME's next wake (30 min on): fetched over the HAN, executed, answered over the WAN
         p["board"].t += 1800
         assert p["gsme"].poll()
         got, put = wake(p["gsme"], PortLink(p["dp"], HUB, p["pump"], p["ms"]))
         assert (got, put) == (1, 1)
-        rsp = _recv(sock, p)
+        rsp = recv_response(sock, p["pump"])
         assert rsp is not None
         m = frame.parse(close)
         ok, why, _, r = runner.judge(m, rsp, GSME, GsmeRole().ds_pub(), keys.device_pub(GSME, "ka"),
