@@ -261,7 +261,7 @@ class Joiner:
         self._network(lk.pan, lk.short, nk, seq)
         annce = (bytes((lk.zcl_seq(),)) + lk.short.to_bytes(2, "little")
                  + self.eui.to_bytes(8, "little") + b"\x80")
-        f = aps.Frame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=0x0013,
+        f = aps.ApsFrame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=0x0013,
                       profile=aps.PROFILE_ZDP, src_ep=0, payload=annce, delivery=aps.BROADCAST)
         lk.send_nwk(0xFFFD, aps.build(f))
         self._start_cbke()

@@ -74,7 +74,7 @@ class Link:
         """A NWK data frame to dst_short in a MAC data frame (secured with the network key);
         mac_dst: the MAC destination when it is not dst_short (0xFFFF under a NWK broadcast)."""
         self._nwk = (self._nwk + 1) & 0xFF
-        f = nwk.Frame(nwk.DATA, dst_short, self.short, self._nwk, radius=radius, payload=payload,
+        f = nwk.NwkFrame(nwk.DATA, dst_short, self.short, self._nwk, radius=radius, payload=payload,
                       src_ext=self.eui if secure else None)
         raw = self.nwk.seal(f) if secure else nwk.build(f)
         self.send(mac.data(self.mac_seq(), self.pan, dst_short if mac_dst is None else mac_dst,
@@ -87,7 +87,7 @@ class Link:
         if seq is None:
             seq = self.zcl_seq()
         z = zcl.build(zcl.Header(ftype, seq, cmd, direction), payload)
-        f = aps.Frame(aps.DATA, self.aps_counter(), dst_ep=ep, cluster=cluster, profile=profile,
+        f = aps.ApsFrame(aps.DATA, self.aps_counter(), dst_ep=ep, cluster=cluster, profile=profile,
                       src_ep=ep, payload=z, delivery=delivery)
         raw = self.aps.seal(f, peer) if peer is not None else aps.build(f)
         self.send_nwk(dst_short, raw)
@@ -96,7 +96,7 @@ class Link:
     def send_app(self, dst_short, cluster, zcl_frame, peer):
         """A ready ZCL frame in an APS data frame APS-secured with peer's link key; Reject
         ("too-large") when the MAC frame would exceed 127 bytes."""
-        f = aps.Frame(aps.DATA, self.aps_counter(), dst_ep=EP, cluster=cluster,
+        f = aps.ApsFrame(aps.DATA, self.aps_counter(), dst_ep=EP, cluster=cluster,
                       profile=aps.PROFILE_SE, src_ep=EP, payload=zcl_frame)
         raw = self.aps.seal(f, peer)
         if len(raw) > MAX_APS:

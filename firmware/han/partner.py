@@ -264,7 +264,7 @@ class Partner:
         self._tsn = (self._tsn + 1) & 0xFF
         body = bytes((self._tsn,)) + eui.to_bytes(8, "little") + b"\x00\x00"
         lk = self.node.link
-        f = aps.Frame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=NWK_ADDR_REQ,
+        f = aps.ApsFrame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=NWK_ADDR_REQ,
                       profile=aps.PROFILE_ZDP, src_ep=0, payload=body, delivery=aps.BROADCAST)
         lk.send_nwk(0xFFFD, aps.build(f), mac_dst=0xFFFF)  # NWK: rx-on-when-idle devices
         s.tries += 1
@@ -272,7 +272,7 @@ class Partner:
 
     def _zdp(self, short, cluster, body):
         lk = self.node.link
-        f = aps.Frame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=cluster,
+        f = aps.ApsFrame(aps.DATA, lk.aps_counter(), dst_ep=0, cluster=cluster,
                       profile=aps.PROFILE_ZDP, src_ep=0, payload=body)
         lk.send_nwk(short, aps.build(f))
 

@@ -45,7 +45,7 @@ KEY_TYPE_APP_LINK = const(0x03)
 KEY_TYPE_TC_LINK = const(0x04)
 
 
-class Frame:
+class ApsFrame:
     """One APS frame; `payload` is the plaintext (after open_() for a secured frame)."""
 
     __slots__ = ("ftype", "delivery", "ack_format", "security", "ack_req", "dst_ep", "group",
@@ -75,7 +75,7 @@ class Frame:
         self.ack_bits = ack_bits
 
     def __repr__(self):
-        return "aps.Frame(type=%d cluster=%r profile=%r counter=%d sec=%d len=%d)" % (
+        return "aps.ApsFrame(type=%d cluster=%r profile=%r counter=%d sec=%d len=%d)" % (
             self.ftype, self.cluster, self.profile, self.counter, self.security,
             len(self.payload))
 
@@ -128,7 +128,7 @@ def build(f, key=None, src=None):
 
 
 def parse(data):
-    """Frame of the APS bytes; for a secured frame `payload` is ciphertext || MIC (open_)."""
+    """ApsFrame of the APS bytes; for a secured frame `payload` is ciphertext || MIC (open_)."""
     data = bytes(data)
     n = len(data)
     if n < 2:
@@ -140,7 +140,7 @@ def parse(data):
     delivery = (fc >> 2) & 3
     if delivery == 1:
         raise Reject("format", None, "reserved APS delivery mode")
-    f = Frame(ftype, 0, delivery=delivery, ack_req=bool(fc & 0x40), ack_format=bool(fc & 0x10))
+    f = ApsFrame(ftype, 0, delivery=delivery, ack_req=bool(fc & 0x40), ack_format=bool(fc & 0x10))
     p = 1
     if _has_addressing(f):
         need = 7 if delivery == GROUP else 6

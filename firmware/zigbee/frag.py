@@ -67,7 +67,7 @@ def _all_bits(first, count, window):
 
 
 class Sender:
-    """One outgoing ASDU as fragments. frame(i) -> aps.Frame of block i (plaintext; seal it like
+    """One outgoing ASDU as fragments. frame(i) -> aps.ApsFrame of block i (plaintext; seal it like
     any APS frame); window() -> block numbers to send now; on_ack(ack frame) -> True when every
     block is acknowledged. A payload of one block is sent unfragmented (one frame, plain ack)."""
 
@@ -102,9 +102,9 @@ class Sender:
         dst_ep, cluster, profile, src_ep = self.addr
         part = self.payload[i * self.block:(i + 1) * self.block]
         if self.count == 1:
-            return aps.Frame(aps.DATA, self.counter, dst_ep, cluster, profile, src_ep, part,
+            return aps.ApsFrame(aps.DATA, self.counter, dst_ep, cluster, profile, src_ep, part,
                              ack_req=True)
-        return aps.Frame(aps.DATA, self.counter, dst_ep, cluster, profile, src_ep, part,
+        return aps.ApsFrame(aps.DATA, self.counter, dst_ep, cluster, profile, src_ep, part,
                          ack_req=True, frag=aps.FRAG_FIRST if i == 0 else aps.FRAG_PART,
                          block=self.count if i == 0 else i)
 

@@ -16,7 +16,7 @@ def seal_nwk_key(link_key, nwk_key, key_seq, tc_ext, joiner_ext, aps_counter, fc
     """APS frame bytes of the Transport-Key carrying nwk_key to joiner_ext (fc: the Trust
     Centre's next APS frame counter, counters.OutCounter)."""
     cmd = aps.transport_key(aps.KEY_TYPE_NWK, nwk_key, joiner_ext, tc_ext, key_seq)
-    f = aps.Frame(aps.COMMAND, aps_counter, payload=cmd,
+    f = aps.ApsFrame(aps.COMMAND, aps_counter, payload=cmd,
                   aux=sec.Aux(sec.KEY_TRANSPORT, fc, src=tc_ext))
     return aps.build(f, sec.aps_key(link_key, sec.KEY_TRANSPORT))
 

@@ -52,7 +52,7 @@ def fcs(data):
     return bytes((c & 0xFF, c >> 8))
 
 
-class Frame:
+class MacFrame:
     """One MAC frame. `payload`: the MAC payload (beacon: superframe/GTS/pending/beacon payload
     left in `payload` after the 4 fixed bytes are decoded; command: after the command id)."""
 
@@ -83,7 +83,7 @@ class Frame:
         self.payload = bytes(payload)
 
     def __repr__(self):
-        return "mac.Frame(type=%d seq=%d dst=%r src=%r cmd=%r len=%d)" % (
+        return "mac.MacFrame(type=%d seq=%d dst=%r src=%r cmd=%r len=%d)" % (
             self.ftype, self.seq, self.dst, self.src, self.cmd, len(self.payload))
 
 
@@ -127,7 +127,7 @@ def build(f, with_fcs=True):
 
 
 def parse(data, with_fcs=True):
-    """Frame of `data` (checking the FCS when with_fcs); Reject("format"/"fcs") on bad input."""
+    """MacFrame of `data` (checking the FCS when with_fcs); Reject("format"/"fcs") on bad input."""
     data = bytes(data)
     if with_fcs:
         if len(data) < 5:
@@ -165,7 +165,7 @@ def parse(data, with_fcs=True):
     if smode:
         span = dpan if (comp and dmode) else take(2)
         src = take(2 if smode == ADDR_SHORT else 8)
-    f = Frame(ftype, data[2], dst, dpan, src, span, dmode, smode, bool(fc & 0x20),
+    f = MacFrame(ftype, data[2], dst, dpan, src, span, dmode, smode, bool(fc & 0x20),
               bool(fc & 0x10), comp, (fc >> 12) & 3)
     if ftype == BEACON:
         sf = take(2)
@@ -191,11 +191,11 @@ def parse(data, with_fcs=True):
 # -- builders for the frames a join uses --------------------------------------------------------
 
 def ack(seq, pending=False):
-    return build(Frame(ACK, seq, pending=pending))
+    return build(MacFrame(ACK, seq, pending=pending))
 
 
 def beacon_request(seq):
-    return build(Frame(COMMAND, seq, dst=BROADCAST, dst_pan=BROADCAST, dst_mode=ADDR_SHORT,
+    return build(MacFrame(COMMAND, seq, dst=BROADCAST, dst_pan=BROADCAST, dst_mode=ADDR_SHORT,
                        cmd=CMD_BEACON_REQ))
 
 
@@ -214,27 +214,27 @@ def beacon(seq, pan, src_short, ext_pan, permit_join=True, superframe=None):
     15, PAN coordinator, association permit = permit_join)."""
     if superframe is None:
         superframe = 0x4FFF | (0x8000 if permit_join else 0)
-    return build(Frame(BEACON, seq, src=src_short, src_pan=pan, src_mode=ADDR_SHORT,
+    return build(MacFrame(BEACON, seq, src=src_short, src_pan=pan, src_mode=ADDR_SHORT,
                        superframe=superframe, payload=beacon_payload(ext_pan)))
 
 
 def association_request(seq, pan, coord_short, device_ext, capability=0x80):
     """Association request (§7.3.1): to the coordinator, from the device's extended address with
     source PAN 0xFFFF; capability 0x80 = allocate address (a sleepy end device), 0x8E = router."""
-    return build(Frame(COMMAND, seq, dst=coord_short, dst_pan=pan, src=device_ext,
+    return build(MacFrame(COMMAND, seq, dst=coord_short, dst_pan=pan, src=device_ext,
                        src_pan=BROADCAST, src_mode=ADDR_EXT, ack_req=True, panid_comp=False,
                        cmd=CMD_ASSOC_REQ, payload=bytes((capability,))))
 
 
 def association_response(seq, pan, device_ext, coord_ext, short, status):
     """Association response (§7.3.2): short address allocated (0xFFFF when refused) and status."""
-    return build(Frame(COMMAND, seq, dst=device_ext, dst_pan=pan, src=coord_ext, src_pan=pan,
+    return build(MacFrame(COMMAND, seq, dst=device_ext, dst_pan=pan, src=coord_ext, src_pan=pan,
                        dst_mode=ADDR_EXT, src_mode=ADDR_EXT, ack_req=True, cmd=CMD_ASSOC_RSP,
                        payload=short.to_bytes(2, "little") + bytes((status,))))
 
 
 def data_request(seq, pan, coord_short, device_ext):
-    return build(Frame(COMMAND, seq, dst=coord_short, dst_pan=pan, src=device_ext, src_pan=pan,
+    return build(MacFrame(COMMAND, seq, dst=coord_short, dst_pan=pan, src=device_ext, src_pan=pan,
                        src_mode=ADDR_EXT, ack_req=True, cmd=CMD_DATA_REQ))
 
 
@@ -242,6 +242,6 @@ def data(seq, pan, dst_short, src_short, payload, ack_req=None):
     """Data frame (short addresses, PAN ID compression); ack requested unless broadcast."""
     if ack_req is None:
         ack_req = dst_short != BROADCAST
-    return build(Frame(DATA, seq, dst=dst_short, dst_pan=pan, src=src_short, src_pan=pan,
+    return build(MacFrame(DATA, seq, dst=dst_short, dst_pan=pan, src=src_short, src_pan=pan,
                        dst_mode=ADDR_SHORT, src_mode=ADDR_SHORT, ack_req=ack_req,
                        payload=payload))

@@ -21,7 +21,7 @@ BCAST_RX_ON = const(0xFFFD)
 BCAST_ROUTERS = const(0xFFFC)
 
 
-class Frame:
+class NwkFrame:
     """One NWK frame; `payload` is the plaintext payload (after open_() for a secured frame),
     `header` the raw header bytes as received (the security AAD), `aux` the security header."""
 
@@ -51,7 +51,7 @@ class Frame:
         self.header = None
 
     def __repr__(self):
-        return "nwk.Frame(type=%d dst=0x%04X src=0x%04X seq=%d sec=%d len=%d)" % (
+        return "nwk.NwkFrame(type=%d dst=0x%04X src=0x%04X seq=%d sec=%d len=%d)" % (
             self.ftype, self.dst, self.src, self.seq, self.security, len(self.payload))
 
 
@@ -90,7 +90,7 @@ def build(f, key=None):
 
 
 def parse(data):
-    """Frame of the NWK bytes `data`; for a secured frame `payload` is still ciphertext || MIC
+    """NwkFrame of the NWK bytes `data`; for a secured frame `payload` is still ciphertext || MIC
     (call open_)."""
     data = bytes(data)
     n = len(data)
@@ -105,7 +105,7 @@ def parse(data):
         raise Reject("format", None, "NWK protocol version %d" % version)
     if fc & 0xC000:
         raise Reject("format", None, "reserved NWK frame control bits")
-    f = Frame(ftype, data[2] | (data[3] << 8), data[4] | (data[5] << 8), data[7], data[6],
+    f = NwkFrame(ftype, data[2] | (data[3] << 8), data[4] | (data[5] << 8), data[7], data[6],
               discover=(fc >> 6) & 3, edi=bool(fc & 0x2000))
     p = 8
     if fc & 0x800:

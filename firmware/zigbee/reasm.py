@@ -81,7 +81,7 @@ class Reassembler:
 
     def _ack(self, key, addr, first, bits):
         dst_ep, cluster, profile, src_ep = addr
-        return aps.Frame(aps.ACK, key[1], src_ep, cluster, profile, dst_ep,
+        return aps.ApsFrame(aps.ACK, key[1], src_ep, cluster, profile, dst_ep,
                          frag=aps.FRAG_FIRST if first == 0 else aps.FRAG_PART, block=first,
                          ack_bits=bits)
 

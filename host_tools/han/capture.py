@@ -122,7 +122,7 @@ def build(path, nwk_key=None, start=1.7e9):
         aux = None
         if secure:
             aux = sec.Aux(sec.KEY_NWK, src.next("nwk_fc"), src=src.eui, key_seq=0)
-        f = nwk.Frame(nwk.DATA, dst_short, src.short, src.next("nwk_seq"), radius=radius,
+        f = nwk.NwkFrame(nwk.DATA, dst_short, src.short, src.next("nwk_seq"), radius=radius,
                       payload=payload, aux=aux, src_ext=src.eui if secure and src_ext else None)
         return nwk.build(f, nwk_key)
 
@@ -137,7 +137,7 @@ def build(path, nwk_key=None, start=1.7e9):
         aux = None
         if link:
             aux = sec.Aux(sec.KEY_DATA, src.next("aps_fc"), src=None if compact else src.eui)
-        a = aps.Frame(aps.DATA, src.next("aps_counter"), dst_ep=EP, cluster=cluster,
+        a = aps.ApsFrame(aps.DATA, src.next("aps_counter"), dst_ep=EP, cluster=cluster,
                       profile=aps.PROFILE_SE, src_ep=EP, payload=z, aux=aux)
         n = nwk_frame(src, dst.short, aps.build(a, link, src.eui), src_ext=not compact)
         mac_data(src, dst.short, n, dst)
@@ -167,7 +167,7 @@ def build(path, nwk_key=None, start=1.7e9):
     # Device_annce (ZDO cluster 0x0013), NWK-secured broadcast
     annce = (bytes((esme.next("zcl_seq"),)) + ESME_SHORT.to_bytes(2, "little")
              + ESME_EUI.to_bytes(8, "little") + b"\x80")
-    a = aps.Frame(aps.DATA, esme.next("aps_counter"), dst_ep=0, cluster=0x0013,
+    a = aps.ApsFrame(aps.DATA, esme.next("aps_counter"), dst_ep=0, cluster=0x0013,
                   profile=aps.PROFILE_ZDP, src_ep=0, payload=annce, delivery=aps.BROADCAST)
     mac_data(esme, mac.BROADCAST, nwk_frame(esme, nwk.BCAST_RX_ON, aps.build(a)))
 

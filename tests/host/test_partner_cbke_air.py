@@ -130,10 +130,10 @@ def _read_frame(nwk_key, pan, src, dst, key, fc, zseq):
     """A MAC frame from `src` (eui, short) to dst short: ZCL Read Attributes Metering 0x0000,
     APS-secured with `key`, NWK-secured with the network key, frame counters `fc`."""
     z = zcl.build(zcl.Header(zcl.GLOBAL, zseq, zcl.READ_ATTRIBUTES), zcl.read_attributes([0]))
-    a = aps.Frame(aps.DATA, fc & 0xFF, dst_ep=1, cluster=zcl.METERING, profile=aps.PROFILE_SE,
+    a = aps.ApsFrame(aps.DATA, fc & 0xFF, dst_ep=1, cluster=zcl.METERING, profile=aps.PROFILE_SE,
                   src_ep=1, payload=z, aux=sec.Aux(sec.KEY_DATA, fc, src=src[0]))
     raw = aps.build(a, sec.aps_key(key, sec.KEY_DATA))
-    n = nwk.Frame(nwk.DATA, dst, src[1], fc & 0xFF, payload=raw, src_ext=src[0],
+    n = nwk.NwkFrame(nwk.DATA, dst, src[1], fc & 0xFF, payload=raw, src_ext=src[0],
                   aux=sec.Aux(sec.KEY_NWK, fc, src=src[0], key_seq=0))
     return mac.data(fc & 0xFF, pan, dst, src[1], nwk.build(n, nwk_key), ack_req=False)
 

@@ -42,7 +42,7 @@ def test_ccm_star_matches_aesccm():
 def test_nwk_frame_opens_with_an_independent_nonce_and_aad():
     key = os.urandom(16)
     src = 0x00DB123456789093
-    f = nwk.Frame(nwk.DATA, 0x0000, 0x4F21, 7, payload=b"\x40\x01\x02\x07\x09\x01\x01\x05hello",
+    f = nwk.NwkFrame(nwk.DATA, 0x0000, 0x4F21, 7, payload=b"\x40\x01\x02\x07\x09\x01\x01\x05hello",
                   aux=sec.Aux(sec.KEY_NWK, 0x01020304, src=src, key_seq=3))
     raw = nwk.build(f, key)
     hdr = raw[:8]

@@ -138,12 +138,12 @@ def test_secure_nwk_and_aps_sessions():
     link = U("17E92CAAA342C367E8EDDC58EEBA69ED")
     hub = NwkSecurity(Store(root + "h"), TC, key, block=8)
     met = NwkSecurity(Store(root + "m"), JOINER, key, block=8)
-    raws = [hub.seal(nwk.Frame(nwk.DATA, 0x1234, 0x0000, i, payload=b"p%d" % i)) for i in range(3)]
+    raws = [hub.seal(nwk.NwkFrame(nwk.DATA, 0x1234, 0x0000, i, payload=b"p%d" % i)) for i in range(3)]
     assert [met.open(r).payload for r in raws] == [b"p0", b"p1", b"p2"]
     e = _t.raises(Reject, met.open, raws[1])
     assert e.reason == "replay"
     # a forged frame (bad MIC) with a fresh counter is refused and does not advance the counter
-    forged = bytearray(hub.seal(nwk.Frame(nwk.DATA, 0x1234, 0, 9, payload=b"x")))
+    forged = bytearray(hub.seal(nwk.NwkFrame(nwk.DATA, 0x1234, 0, 9, payload=b"x")))
     forged[-1] ^= 1
     _t.raises(Reject, met.open, bytes(forged))
     assert met.inc.last(TC) == 2
@@ -151,12 +151,12 @@ def test_secure_nwk_and_aps_sessions():
     hub2 = NwkSecurity(Store(root + "h"), TC, key, block=8)
     met2 = NwkSecurity(Store(root + "m"), JOINER, key, block=8)
     _t.raises(Reject, met2.open, raws[2])
-    r = hub2.seal(nwk.Frame(nwk.DATA, 0x1234, 0, 10, payload=b"after"))
+    r = hub2.seal(nwk.NwkFrame(nwk.DATA, 0x1234, 0, 10, payload=b"after"))
     assert met2.open(r).payload == b"after" and met2.inc.last(TC) >= 8
     # APS: link keys per peer, the sender must be the NWK-layer sender
     ah = ApsSecurity(Store(root + "ha"), TC, {JOINER: link}.get)
     am = ApsSecurity(Store(root + "ma"), JOINER, {TC: link}.get)
-    f = aps.Frame(aps.DATA, 1, dst_ep=1, cluster=0x0702, profile=0x0109, src_ep=1, payload=b"zcl")
+    f = aps.ApsFrame(aps.DATA, 1, dst_ep=1, cluster=0x0702, profile=0x0109, src_ep=1, payload=b"zcl")
     raw = ah.seal(f, JOINER)
     _t.raises(Reject, am.open, raw, TC + 1)
     assert am.open(raw, TC).payload == b"zcl"

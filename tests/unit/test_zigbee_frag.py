@@ -53,12 +53,12 @@ def _transfer(payload, block, window=frag.WINDOW, order=None, rx=None, src=0x4F2
                 acks += 1
                 tx.on_ack(aps.parse(aps.build(ack)))
         if not tx.fragmented:  # an unfragmented frame gets the plain APS ack
-            assert tx.on_ack(aps.Frame(aps.ACK, tx.counter, 1, 0x0704, 0x0109, 1))
+            assert tx.on_ack(aps.ApsFrame(aps.ACK, tx.counter, 1, 0x0704, 0x0109, 1))
     return got, sent, acks
 
 
 def test_extended_header_bytes():
-    first = aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"ab", ack_req=True,
+    first = aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"ab", ack_req=True,
                       frag=aps.FRAG_FIRST, block=3)
     raw = aps.build(first)
     # frame control 0xC0: data, unicast, ack request, extended header; ... counter; 01 = first
@@ -66,10 +66,10 @@ def test_extended_header_bytes():
     assert raw == U("C0" "01" "0407" "0901" "01" "5A" "01" "03") + b"ab"
     f = aps.parse(raw)
     assert (f.frag, f.block, f.counter, f.payload, f.header) == (1, 3, 0x5A, b"ab", raw[:10])
-    later = aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"c", ack_req=True,
+    later = aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"c", ack_req=True,
                       frag=aps.FRAG_PART, block=2)
     assert aps.build(later)[7:10] == U("5A" "02" "02")
-    ack = aps.Frame(aps.ACK, 0x5A, 1, 0x0704, 0x0109, 1, frag=aps.FRAG_FIRST, block=0,
+    ack = aps.ApsFrame(aps.ACK, 0x5A, 1, 0x0704, 0x0109, 1, frag=aps.FRAG_FIRST, block=0,
                     ack_bits=0xFD)
     raw = aps.build(ack)
     assert raw == U("82" "01" "0407" "0901" "01" "5A" "01" "00" "FD")
@@ -85,7 +85,7 @@ def test_extended_header_bytes():
                 "88 01 0407 0901 01 5A 01 02",  # broadcast delivery, fragmented
                 "A1 5A 01 02 0000000000 00000000"):  # command frame, fragmented
         _t.raises(Reject, aps.parse, U(bad.replace(" ", "")))
-    _t.raises(Reject, aps.build, aps.Frame(aps.DATA, 1, None, 0x0704, 0x0109, 1, b"x",
+    _t.raises(Reject, aps.build, aps.ApsFrame(aps.DATA, 1, None, 0x0704, 0x0109, 1, b"x",
                                            delivery=aps.GROUP, group=5, frag=aps.FRAG_FIRST,
                                            block=2))
 
@@ -155,9 +155,9 @@ def test_window_acks_and_retransmission_as_the_spec_scenario():
 def test_sender_ignores_foreign_acks_and_gives_up():
     tx = _sender(_msg(200), 50, window=2)
     tx.window()
-    other = aps.Frame(aps.ACK, 0x11, 1, 0x0704, 0x0109, 1, frag=1, block=0, ack_bits=0xFF)
+    other = aps.ApsFrame(aps.ACK, 0x11, 1, 0x0704, 0x0109, 1, frag=1, block=0, ack_bits=0xFF)
     assert not tx.on_ack(other)  # another message's counter
-    stale = aps.Frame(aps.ACK, 0x5A, 1, 0x0704, 0x0109, 1, frag=2, block=2, ack_bits=0xFF)
+    stale = aps.ApsFrame(aps.ACK, 0x5A, 1, 0x0704, 0x0109, 1, frag=2, block=2, ack_bits=0xFF)
     assert not tx.on_ack(stale) and tx.window() == [0, 1]  # not the current window
     for _ in range(frag.RETRIES - 1):
         tx.window()
@@ -167,7 +167,7 @@ def test_sender_ignores_foreign_acks_and_gives_up():
     assert not one.fragmented and one.window() == [0]
     f = one.frame(0)
     assert f.frag == 0 and not f.ext and aps.build(f)[0] == 0x40
-    assert one.on_ack(aps.Frame(aps.ACK, 0x5A, 1, 0x0704, 0x0109, 1))
+    assert one.on_ack(aps.ApsFrame(aps.ACK, 0x5A, 1, 0x0704, 0x0109, 1))
     _t.raises(Reject, _sender, b"", 50)
     _t.raises(Reject, _sender, _msg(10), 5, window=9)
 
@@ -207,7 +207,7 @@ def test_out_of_order_and_duplicates():
     # after completion a late repeat is acked (the sender may have missed the last ack)
     out, ack = rx.add(1, tx.frame(10))
     assert out is None and (ack.block, ack.ack_bits) == (8, 0xFF)
-    e = _t.raises(Reject, rx.add, 1, aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x",
+    e = _t.raises(Reject, rx.add, 1, aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x",
                                                 frag=2, block=11))
     assert e.reason == "format"
 
@@ -221,10 +221,10 @@ def test_missing_and_out_of_range_blocks():
             rx.add(2, tx.frame(i))
     assert len(rx) == 1
     # out of range: number >= count, a later fragment numbered 0, a count of 0
-    for f in (aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=2, block=8),
-              aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=2, block=0),
-              aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=1, block=0),
-              aps.Frame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=1, block=9)):
+    for f in (aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=2, block=8),
+              aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=2, block=0),
+              aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=1, block=0),
+              aps.ApsFrame(aps.DATA, 0x5A, 1, 0x0704, 0x0109, 1, b"x", frag=1, block=9)):
         e = _t.raises(Reject, rx.add, 2, f)
         assert e.reason == "format"
     assert len(rx) == 1  # the reassembly in progress is unchanged
@@ -237,8 +237,8 @@ def test_missing_and_out_of_range_blocks():
     assert rx.add(2, tx.frame(3)) == (None, None)
     # blocks before the first fragment: a later count that excludes them drops the reassembly
     rx = frag.Reassembler(Clock())
-    rx.add(3, aps.Frame(aps.DATA, 9, 1, 0x0704, 0x0109, 1, b"x", frag=2, block=5))
-    e = _t.raises(Reject, rx.add, 3, aps.Frame(aps.DATA, 9, 1, 0x0704, 0x0109, 1, b"y", frag=1,
+    rx.add(3, aps.ApsFrame(aps.DATA, 9, 1, 0x0704, 0x0109, 1, b"x", frag=2, block=5))
+    e = _t.raises(Reject, rx.add, 3, aps.ApsFrame(aps.DATA, 9, 1, 0x0704, 0x0109, 1, b"y", frag=1,
                                                block=4))
     assert e.reason == "format" and len(rx) == 0
     # a missing first block: the partial ack shows what arrived, and the sender resends block 0
@@ -302,7 +302,7 @@ def test_bounds_size_and_slots():
     out, _ack = rx.add(10, a.frame(2))
     assert out == _msg(100)
     assert rx.add(12, c.frame(0)) == (None, None)
-    e = _t.raises(Reject, rx.add, 11, aps.Frame(aps.COMMAND, 2, frag=1, block=3))
+    e = _t.raises(Reject, rx.add, 11, aps.ApsFrame(aps.COMMAND, 2, frag=1, block=3))
     assert e.reason == "format"
     # the same counter from two senders: two messages
     rx = frag.Reassembler(Clock())

@@ -44,7 +44,7 @@ def test_block_size_fills_one_psdu():
             a = tx.frame(i)
             a.aux = sec.Aux(sec.KEY_DATA, 100 + i, src=HUB if ext_nonce else None)
             a.security = True
-            n = nwk.Frame(nwk.DATA, 0x4F21, 0x0000, i, payload=aps.build(a, LINK, HUB),
+            n = nwk.NwkFrame(nwk.DATA, 0x4F21, 0x0000, i, payload=aps.build(a, LINK, HUB),
                           aux=sec.Aux(sec.KEY_NWK, 7 + i, src=HUB, key_seq=0),
                           src_ext=HUB if src_ieee else None)
             psdu = mac.data(i, 0x1A62, 0x4F21, 0x0000, nwk.build(n, NWK_KEY))

@@ -115,7 +115,7 @@ def test_nwk_header_from_capture():
 
 
 def test_nwk_optional_fields_round_trip():
-    f = nwk.Frame(nwk.COMMAND, 0x0000, 0x1234, 0x55, radius=5, payload=b"\x08",
+    f = nwk.NwkFrame(nwk.COMMAND, 0x0000, 0x1234, 0x55, radius=5, payload=b"\x08",
                   dst_ext=0x00DB1234567890A2, src_ext=0x00DB123456789093, mcast=0x01,
                   relays=[0x2222, 0x3333], relay_index=1, edi=True)
     raw = nwk.build(f)
@@ -148,20 +148,20 @@ def test_aps_command_from_capture():
 
 
 def test_aps_data_group_and_ack_frames():
-    d = aps.Frame(aps.DATA, 0x10, dst_ep=1, cluster=zcl.TUNNELING, profile=aps.PROFILE_SE,
+    d = aps.ApsFrame(aps.DATA, 0x10, dst_ep=1, cluster=zcl.TUNNELING, profile=aps.PROFILE_SE,
                   src_ep=2, payload=b"\x01\x02", ack_req=True)
     raw = aps.build(d)
     assert raw == U("40" "01" "0407" "0901" "02" "10" "0102")
     g = aps.parse(raw)
     assert (g.dst_ep, g.cluster, g.profile, g.src_ep, g.counter, g.ack_req) == (
         1, 0x0704, 0x0109, 2, 0x10, True)
-    grp = aps.Frame(aps.DATA, 1, cluster=0x0006, profile=aps.PROFILE_HA, src_ep=1,
+    grp = aps.ApsFrame(aps.DATA, 1, cluster=0x0006, profile=aps.PROFILE_HA, src_ep=1,
                     delivery=aps.GROUP, group=0x0102, payload=b"\x00")
     assert aps.build(grp) == U("0C" "0201" "0600" "0401" "01" "01" "00")
     assert aps.parse(aps.build(grp)).group == 0x0102
-    ack = aps.Frame(aps.ACK, 0x10, dst_ep=2, cluster=0x0704, profile=0x0109, src_ep=1)
+    ack = aps.ApsFrame(aps.ACK, 0x10, dst_ep=2, cluster=0x0704, profile=0x0109, src_ep=1)
     assert aps.build(ack) == U("02" "02" "0407" "0901" "01" "10")
-    cack = aps.Frame(aps.ACK, 0x11, ack_format=True)
+    cack = aps.ApsFrame(aps.ACK, 0x11, ack_format=True)
     assert aps.build(cack) == U("12" "11")
     assert aps.parse(U("1211")).counter == 0x11
     _t.raises(Reject, aps.parse, U("80" "00"))  # extended header
@@ -198,7 +198,7 @@ def test_zcl_headers():
         zcl.CLUSTER, 1, True, 0x1234, 7, 2, b"\xAA")
     assert zcl.build(h, p) == raw
     for cl in zcl.CLUSTERS:  # the hub's clusters inside an APS frame
-        f = aps.Frame(aps.DATA, 3, dst_ep=1, cluster=cl, profile=aps.PROFILE_SE, src_ep=1,
+        f = aps.ApsFrame(aps.DATA, 3, dst_ep=1, cluster=cl, profile=aps.PROFILE_SE, src_ep=1,
                       payload=zcl.build(zcl.Header(zcl.CLUSTER, 1, 0)))
         assert aps.parse(aps.build(f)).cluster == cl
     _t.raises(Reject, zcl.parse, b"\x00\x01")

@@ -78,9 +78,9 @@ def test_aps_transport_key_vector_decrypts():
 def test_nwk_security_round_trip_and_tamper():
     key = U("ABCDEF01234567890000000000000000")
     src = 0x00DB123456789093
-    payload = aps.build(aps.Frame(aps.DATA, 1, dst_ep=1, cluster=0x0702, profile=0x0109,
+    payload = aps.build(aps.ApsFrame(aps.DATA, 1, dst_ep=1, cluster=0x0702, profile=0x0109,
                                   src_ep=1, payload=U("000000" "0000")))
-    f = nwk.Frame(nwk.DATA, 0x0000, 0x1234, 9, payload=payload,
+    f = nwk.NwkFrame(nwk.DATA, 0x0000, 0x1234, 9, payload=payload,
                   aux=sec.Aux(sec.KEY_NWK, 77, src=src, key_seq=0))
     raw = nwk.build(f, key)
     hdr = nwk.header(f)
@@ -113,7 +113,7 @@ def test_nwk_security_round_trip_and_tamper():
 def test_aps_link_key_security():
     link = U("17E92CAAA342C367E8EDDC58EEBA69ED")
     src = 0x00DB1234567890A2
-    f = aps.Frame(aps.DATA, 0x42, dst_ep=1, cluster=0x0704, profile=0x0109, src_ep=1,
+    f = aps.ApsFrame(aps.DATA, 0x42, dst_ep=1, cluster=0x0704, profile=0x0109, src_ep=1,
                   payload=b"\x01\x05\x02tunnelled GBCS", aux=sec.Aux(sec.KEY_DATA, 1000, src=src))
     raw = aps.build(f, link)
     assert raw[:8] == U("20" "01" "0407" "0901" "01" "42")  # data frame, security
@@ -121,7 +121,7 @@ def test_aps_link_key_security():
     g = aps.parse(raw)
     assert aps.open_(g, link) == f.payload
     # without the extended nonce the receiver supplies the sender's EUI-64
-    f2 = aps.Frame(aps.DATA, 0x43, dst_ep=1, cluster=0x0704, profile=0x0109, src_ep=1,
+    f2 = aps.ApsFrame(aps.DATA, 0x43, dst_ep=1, cluster=0x0704, profile=0x0109, src_ep=1,
                    payload=b"x", aux=sec.Aux(sec.KEY_DATA, 1001))
     raw2 = aps.build(f2, link, src)
     assert raw2[8] == 0x00
