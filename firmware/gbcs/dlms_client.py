@@ -4,8 +4,13 @@ access-responses, as a head end (host tools, tests) does. The device is the serv
 (firmware/gbcs/dlms.py: parse_request, build_response) and never loads this module; both sides use
 the one item codec in dlms.py.
 """
+from firmware.alerts import Reject, INTEGRITY_FAILED
 from firmware.gbcs.dlms import (TAG_REQUEST, TAG_RESPONSE, GET_WITH_SELECTION, encode, decode_at,
-                                _len, _enc_len, _fmt)
+                                read_len, enc_len)
+
+
+def _fmt(detail):
+    return Reject("format", INTEGRITY_FAILED, "DLMS: " + detail)
 
 
 def build_request(invoke_id, specs, data, date_time=None, selections=None):
@@ -16,7 +21,7 @@ def build_request(invoke_id, specs, data, date_time=None, selections=None):
     else:
         out.append(12)
         out += date_time
-    out += _enc_len(len(specs))
+    out += enc_len(len(specs))
     for i in range(len(specs)):
         kind, cid, obis, aid = specs[i]
         out.append(kind)
@@ -28,7 +33,7 @@ def build_request(invoke_id, specs, data, date_time=None, selections=None):
             sel, it = selections[i]
             out.append(sel)
             encode(it, out)
-    out += _enc_len(len(data))
+    out += enc_len(len(data))
     for it in data:
         encode(it, out)
     return bytes(out)
@@ -42,12 +47,12 @@ def parse_response(buf):
     inv = (buf[1] << 24) | (buf[2] << 16) | (buf[3] << 8) | buf[4]
     if buf[5] != 0 or buf[6] != 0:
         raise _fmt("access-response date-time / request list not supported")
-    n, p = _len(buf, 7, end)
+    n, p = read_len(buf, 7, end)
     data = []
     for _ in range(n):
         it, p = decode_at(buf, p, end)
         data.append(it)
-    m, p = _len(buf, p, end)
+    m, p = read_len(buf, p, end)
     res = []
     for _ in range(m):
         if p + 2 > end:

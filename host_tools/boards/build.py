@@ -52,7 +52,9 @@ def sources(root=ROOT, ext=(".py",)):
 
 
 def compile_one(src, dst, march=None, root=ROOT):
-    cmd = [mpy_cross_bin(), "-o", dst, "-s", src]
+    # The source name stored in the .mpy (shown in tracebacks) is the .mpy's own path: the import
+    # interns that path anyway, so a module costs one qstr for its file name on the heap, not two.
+    cmd = [mpy_cross_bin(), "-o", dst, "-s", src[:-3] + ".mpy"]
     if march:
         cmd.append("-march=" + march)
     cmd.append(os.path.join(root, src))
