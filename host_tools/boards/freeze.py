@@ -18,8 +18,11 @@ and costs no heap. The image is built in MicroPython's tree with
 resolve(path) evaluates a manifest on the host with this module's own reading of the documented
 manifest functions (include, package, module, metadata, options) and returns what it freezes, so
 tests can check the manifests without MicroPython's source tree; compile_all() compiles every
-frozen module with mpy-cross for the ESP32's Xtensa core as the image build would.
+frozen module with mpy-cross for the ESP32's Xtensa core as the image build would, and
+unresolved_imports() finds every import a frozen module would fail on at boot (a firmware or board
+module the image does not hold, or a module the ESP32 port does not provide).
 """
+import ast
 import os
 import subprocess
 
@@ -187,6 +190,98 @@ def write(out_dir, root=ROOT, port_manifest=PORT_MANIFEST):
     with open(path, "w") as f:
         f.write("\n".join(ln for ln in lines if ln is not None))
     return path
+
+
+# Modules an ESP32_GENERIC image of MicroPython provides without the firmware: built in
+# (docs.micropython.org, "MicroPython libraries" and "Quick reference for the ESP32") or frozen by
+# the port's own manifest ($(PORT_DIR)/boards/manifest.py).
+ESP32_MODULES = frozenset((
+    "array", "asyncio", "binascii", "bluetooth", "btree", "cmath", "collections", "cryptolib",
+    "deflate", "errno", "esp", "esp32", "espnow", "framebuf", "gc", "hashlib", "heapq", "io",
+    "json", "machine", "math", "micropython", "network", "os", "platform", "random", "re",
+    "select", "socket", "ssl", "struct", "sys", "time", "tls", "uctypes", "vfs",
+    "dht", "neopixel", "ntptime", "onewire", "webrepl",
+))
+PACKAGES = ("firmware", "board")
+
+
+def _is_esp32_test(node):
+    """`sys.platform == "esp32"` (either side)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)):
+        return False
+    sides = [node.left] + node.comparators
+    return (any(isinstance(x, ast.Attribute) and x.attr == "platform" for x in sides)
+            and any(isinstance(x, ast.Constant) and x.value == "esp32" for x in sides))
+
+
+def _imports(tree, module):
+    """[(line, imported module, guarded)] of one module's source tree. An import is guarded when it
+    can only run off the ESP32: in an `except ImportError` handler (a CPython fallback) or in the
+    else branch of `if sys.platform == "esp32"`. `from P import n` yields P.n as well as P, since n
+    may be a submodule."""
+    out = []
+
+    def visit(node, guarded):
+        if isinstance(node, ast.Import):
+            out.extend((node.lineno, a.name, guarded) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = module.split(".")[:-node.level]
+                base = ".".join(parts + ([base] if base else []))
+            out.append((node.lineno, base, guarded))
+            out.extend((node.lineno, base + "." + a.name, guarded) for a in node.names)
+        if isinstance(node, ast.ExceptHandler):
+            names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            guarded = guarded or any(isinstance(n, ast.Name) and n.id == "ImportError" for n in names)
+        if isinstance(node, ast.If) and _is_esp32_test(node.test):
+            visit(node.test, guarded)
+            for n in node.body:
+                visit(n, guarded)
+            for n in node.orelse:
+                visit(n, True)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, guarded)
+
+    visit(tree, False)
+    return out
+
+
+def unresolved_imports(manifest_path):
+    """[(frozen path, line, module)]: every unguarded import in a module the manifest freezes that
+    an ESP32 image built from it would not find: a firmware/board module not frozen, or another
+    module that is neither frozen nor in ESP32_MODULES. (`from firmware.x import name` is fine when
+    firmware.x is frozen and name is not a module of the repository.)"""
+    files = resolve(manifest_path)["files"]
+    frozen = set()
+    for _, target in files:
+        name = target[:-3].replace("/", ".")
+        frozen.add(name[:-len(".__init__")] if name.endswith(".__init__") else name)
+    packages = {m.rsplit(".", 1)[0] for m in frozen if "." in m} | set(PACKAGES)
+    out = []
+    for src, target in files:
+        with open(src) as f:
+            tree = ast.parse(f.read(), src)
+        module = target[:-3].replace("/", ".")
+        if module.endswith(".__init__"):
+            module = module[:-len(".__init__")] + ".__init__"
+        for line, name, guarded in _imports(tree, module):
+            if guarded or not name or name in frozen or name in packages:
+                continue
+            root = name.split(".")[0]
+            if root in PACKAGES:
+                parent = name.rsplit(".", 1)[0]
+                rel = os.path.join(ROOT, *name.split("."))
+                if parent in frozen and not (os.path.isfile(rel + ".py") or os.path.isdir(rel)):
+                    continue  # a name defined in a frozen module
+                out.append((target, line, name))
+            elif "." not in name and root not in ESP32_MODULES:
+                out.append((target, line, name))
+            elif "." in name and root not in ESP32_MODULES and name.rsplit(".", 1)[0] not in frozen:
+                if (target, line, root) not in out:
+                    out.append((target, line, root))
+    return out
 
 
 def compile_all(manifest_path, out_dir, march=MARCH):

@@ -98,3 +98,23 @@ def test_missing_module_is_reported(tmp_path):
     (tmp_path / "manifest.py").write_text('module("firmware/nope.py", base_path=%r)\n' % ROOT)
     with pytest.raises(F.FreezeError, match="nope.py"):
         F.resolve(str(tmp_path))
+
+
+def test_every_import_of_a_frozen_module_resolves_on_the_esp32(image):
+    """No frozen module imports, outside a CPython fallback, a module the image lacks (a firmware
+    or board module left out, or one the ESP32 port does not provide)."""
+    assert F.unresolved_imports(image["path"]) == []
+
+
+def test_an_unresolved_import_is_reported(tmp_path):
+    pkg = tmp_path / "firmware"
+    pkg.mkdir()
+    (pkg / "probe.py").write_text(
+        "import termios\n"  # the unix port has it, an ESP32 image does not
+        "from firmware.alerts import Reject\n"  # not frozen by this manifest
+        "try:\n    import micropython\nexcept ImportError:\n    import ctypes\n"  # a CPython fallback
+        "import sys\nif sys.platform == 'esp32':\n    import esp32\nelse:\n    import fcntl\n")
+    (tmp_path / "manifest.py").write_text('module("firmware/probe.py", base_path=%r)\n' % str(tmp_path))
+    assert F.unresolved_imports(str(tmp_path / "manifest.py")) == [
+        ("firmware/probe.py", 1, "termios"), ("firmware/probe.py", 2, "firmware.alerts"),
+        ("firmware/probe.py", 2, "firmware.alerts.Reject")]
