@@ -5,7 +5,9 @@ over the HAN and shows them (firmware/han/ihd.py: ZSE Metering 0x0702 and Prepay
 Attributes).
 
     role = build(board, store)               # as firmware.roles.build("ihd", ...) does
-    role.han_node(han_port, board)           # its HAN client, attached by firmware/wan/node.py
+
+Its HAN client (firmware/han/ihd.py IhdNode) is composed by the network wiring
+(firmware/wan/node.py attach), not by the role: a role imports no transport.
 
 The store holds the identity provisioning writes (EUI-64; the KA key is the one CBKE would run
 with, docs/han.md §5), the "han" record and the "ihd" record (the meter it reads, the interval).
@@ -29,7 +31,6 @@ class Ihd:
         self.store = store
         self.eui = binascii.unhexlify(identity(store)["eui"])
         self.trust = None
-        self.node = None
 
     def process(self, msg):
         raise Reject("role", None, "an IHD has no GBCS command path")
@@ -39,12 +40,6 @@ class Ihd:
 
     def poll(self, now):
         return None
-
-    def han_node(self, han, board):
-        from firmware.han.ihd import IhdNode
-
-        self.node = IhdNode(self, han, board)
-        return self.node
 
 
 def build(board, store, table_dir=None):

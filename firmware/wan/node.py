@@ -2,8 +2,8 @@
 WAN endpoint (board.wan_address(): TCP on loopback on a virtual board, Wi-Fi on the ESP32) and the
 router (firmware/wan/router.py); on a meter the GBCS tunnel server (firmware/wan/tunnel.py) on the
 node's HAN, serving GBCS over the HAN exactly as over the optical port (role.process), and its ZCL
-attribute server (firmware/han/zclserver.py: ZSE Metering / Prepayment Read Attributes); on a role
-with a HAN application of its own (`role.han_node`, the IHD) that application.
+attribute server (firmware/han/zclserver.py: ZSE Metering / Prepayment Read Attributes);
+on the IHD its HAN application (firmware/han/ihd.py: ZSE reads of its meter).
 Gas: a hub carrying the Gas Proxy Function routes with it beside the CHF (firmware/hub/gasproxy.py);
 the sleepy gas meter runs its wake sessions with it (firmware/gas/node.py).
 
@@ -177,7 +177,10 @@ def attach(board, role, han=None, wan=None):
         from firmware.gas.node import SleepyNode
 
         return SleepyNode(board, role, han)
-    mk = getattr(role, "han_node", None)  # a role with its own HAN application (the IHD)
-    if mk is not None:
-        return mk(han, board) if han is not None else None
+    if role.name == "ihd":  # a HAN application of its own: ZSE reads of its meter
+        if han is None:
+            return None
+        from firmware.han.ihd import IhdNode
+
+        return IhdNode(role, han, board)
     return MeterNode(role, han) if han is not None else None
