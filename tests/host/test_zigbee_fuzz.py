@@ -5,6 +5,8 @@ exception) fails; a secured frame whose NWK bytes changed never opens (the MIC o
 refuses it; the MAC header is outside NWK security, the FCS covers it)."""
 import random
 
+import pytest
+
 from firmware.alerts import Reject
 from firmware.zigbee import aps, mac, nwk, zcl
 from host_tools.han import capture, zep
@@ -78,7 +80,13 @@ def test_mutated_frames_only_parse_or_reject(tmp_path):
             outcomes["reject"] += 1
             continue
         outcomes[r] += 1
-        if r != "mac" and i in secured and mac.parse(m, with_fcs=False).payload != mac.parse(orig, with_fcs=False).payload:
+        if r == "mac" or i not in secured:
+            continue
+        mp = mac.parse(m, with_fcs=False).payload
+        # a mutant with its NWK security bit cleared parses as an unsecured frame, which the HAN
+        # refuses before any APS parsing (firmware/han/device.py and hub.py: "NWK frame without
+        # security"); one that still carries the bit must not open with changed bytes
+        if nwk.parse(mp).security and mp != mac.parse(orig, with_fcs=False).payload:
             opened_mutant += 1  # NWK bytes of a secured frame changed and it still opened
     assert opened_mutant == 0
     assert outcomes["reject"] > N // 2
@@ -87,8 +95,5 @@ def test_mutated_frames_only_parse_or_reject(tmp_path):
         fr = frames[rnd.randrange(len(frames))]
         m = _mutate(rnd, fr)
         if m != fr:
-            try:
+            with pytest.raises(Reject):
                 mac.parse(m)
-                assert False, "mutated frame passed the FCS: %s" % m.hex()
-            except Reject:
-                pass
