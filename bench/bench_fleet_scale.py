@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from host_tools.boards import build, flash, image, vboard  # noqa: E402
-from host_tools.boards.vboard import VBoard, _pid_alive  # noqa: E402
+from host_tools.boards.vboard import VBoard, pid_alive  # noqa: E402
 from host_tools.campaigns import fleet  # noqa: E402
 
 OLD_REV = "ee6b08f"  # the firmware before the application loop waited on its inputs (polled every 2 ms)
@@ -124,11 +124,11 @@ def hold_idle(n, workdir, files, idle_s):
         vboard.start_many(vbs, timeout=max(300, n), uarts=("optical", "keypad"))
         image.wait_verified(vbs, offs, timeout=max(300, n))
         for vb in vbs:
-            fleet._wait_shown(vb, ("NOT PROVISIONED",), max(300, n))
+            fleet.wait_shown(vb, ("NOT PROVISIONED",), max(300, n))
         up_s = time.monotonic() - t0
         time.sleep(2)
         sts = [vb.status() for vb in vbs]
-        alive = sum(1 for st in sts if st.get("micropython") and _pid_alive(st["micropython"]))
+        alive = sum(1 for st in sts if st.get("micropython") and pid_alive(st["micropython"]))
         idle = idle_cpu([st["micropython"] for st in sts], idle_s)
         sup = {st.get("supervisor") for st in sts}
         total_mb = (sum(pss_kb(st["micropython"]) for st in sts) + sum(pss_kb(p) for p in sup)) / 1024.0

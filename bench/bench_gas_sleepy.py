@@ -26,10 +26,10 @@ INTERVAL = 1800
 def run(wakes=120, seed=14, workdir=None):
     """(latency mismatches, read mismatches, [latency s], [awake s], wakes seen, frames)."""
     from firmware.gbcs import frame
-    from host_tools.gbcs.gas_premises import GPF, GSME, Premises
+    from host_tools.gbcs.gas_premises import GPF, GSME, InProcessPremises
 
     d = workdir or tempfile.mkdtemp(prefix="gas_sleepy_")
-    p = Premises(d)
+    p = InProcessPremises(d)
     rng = random.Random(seed)
     p.advance(1)  # the first wake (at start): mirror reported, next wake scheduled
     bad_lat = bad_read = 0

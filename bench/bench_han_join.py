@@ -119,7 +119,7 @@ def vboard(n):
         smlab("flash", "sim:hub")
         smlab("provision", "sim:hub", "--keys", ks, "--role", "chf")
         vb = registry.vboard("hub", home)
-        peers = {HF._hex(HF.dev_eui(i)): HF._hex(cbke._pub_of(HF.ka_of(i))) for i in range(n)}
+        peers = {HF._hex(HF.dev_eui(i)): HF._hex(cbke.public_key_of(HF.ka_of(i))) for i in range(n)}
         vb.exec("import board, json\ns = board.get().store()\ns.put_json('han', json.loads(%r))\n"
                 "s.put_json('han_hub', json.loads(%r))\n"
                 % (json.dumps({"pan": 0x1A62, "peers": peers}),
@@ -131,7 +131,7 @@ def vboard(n):
                 raw, _ = HUB.ccs01(ks, hub, HF.dev_eui(i), HF.code_of(i), 600)
                 c.request(raw)
         code = DEVICES % {"unit": os.path.join(ROOT, "tests", "unit"), "root": ROOT, "n": n,
-                          "hub_ka_pub": cbke._pub_of(hub_ka).hex(), "hub": hub.hex(), "port": air.port,
+                          "hub_ka_pub": cbke.public_key_of(hub_ka).hex(), "hub": hub.hex(), "port": air.port,
                           "dir": os.path.join(base, "devs")}
         os.makedirs(os.path.join(base, "devs"))
         p = subprocess.run([MP, "-X", "heapsize=4M", "-c", code], cwd=ROOT, capture_output=True,

@@ -147,6 +147,10 @@ class BaseBoard:
         except AttributeError:  # CPython (tests)
             time.sleep(ms / 1000)
 
+    def clock_rate(self):
+        """Meter seconds per real second: 1 (board.unix: its virtual clock's rate)."""
+        return 1
+
     def uart(self, name):
         u = self._uarts.get(name)
         if u is None:

@@ -119,6 +119,10 @@ class Board(BaseBoard):
             return int(vc[0] + (_real_ms() - vc[1]) * vc[2] // 1000)
         return int(time.time()) + self._time_offset
 
+    def clock_rate(self):
+        vc = self._vclock
+        return 1 if vc is None else vc[2]
+
     def set_time(self, t):
         vc = self._vclock
         if vc is not None:

@@ -117,11 +117,9 @@ def _meter_ms(board, m):
     left = due - board.time()
     if left <= 0:
         return 0
-    try:
-        vc = board._vclock
-    except AttributeError:
-        vc = None
-    rate = vc[2] if vc is not None and vc[2] > 0 else 1
+    rate = board.clock_rate()
+    if rate <= 0:  # a stopped virtual clock: poll at IDLE_MS
+        rate = 1
     return min(IDLE_MS, left * 1000 // rate)
 
 

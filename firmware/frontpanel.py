@@ -41,7 +41,7 @@ class FrontPanel:
         the role's own `registers`, the ESME's metering engine)."""
         from firmware.optical.auth import Authenticator
         from firmware.optical.menu import Menu
-        from firmware.optical.port import Port
+        from firmware.optical.port import OpticalPort
         from firmware.optical.restricted import MeterView
 
         self.board = board
@@ -51,7 +51,7 @@ class FrontPanel:
         if registers is None:
             registers = getattr(role, "registers", None)
         self.view = MeterView(store, eui, board, role.model, registers, board.display)
-        self.port = Port(board.uart("optical"), store, board, eui, self.view,
+        self.port = OpticalPort(board.uart("optical"), store, board, eui, self.view,
                          Authenticator(role.hht_anchor, eui, board), role.process, ident=role.ident)
         acc = role.acceptor
         self.menu = Menu(store, board.display, board, self.view,

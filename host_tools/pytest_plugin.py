@@ -44,7 +44,7 @@ def pytest_addoption(parser):
                 help="key store for smlab_keys (required with --smlab-lab: it holds the lab boards' EUIs)")
 
 
-class Board:
+class LabBoard:
     """A board under test: fleet.Target plus the key store that signs for it."""
 
     def __init__(self, target, keys, ports):
@@ -209,7 +209,7 @@ def smlab_board(request, smlab_keys, tmp_path_factory):
     else:
         t, ports, done = _virtual_board(smlab_keys, str(tmp_path_factory.mktemp("smlab-board")))
     try:
-        yield Board(t, smlab_keys, ports)
+        yield LabBoard(t, smlab_keys, ports)
     finally:
         done()
 

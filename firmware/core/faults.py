@@ -145,13 +145,13 @@ class _Faulting:
         else:
             r = dlms.build_response(dlms.parse_request(c).invoke_id, [])
         # r: tag, invoke-id, no date-time, count, data items, count, (kind, code) pairs
-        lk = len(dlms._enc_len(k))
+        lk = len(dlms.enc_len(k))
         pairs = r[len(r) - 2 * k:] if k else b""
         out = bytearray(r[:7])
-        out += dlms._enc_len(n)
+        out += dlms.enc_len(n)
         out += r[7 + lk:len(r) - 2 * k - lk]
         out += bytes(n - k)  # null data for the failed items
-        out += dlms._enc_len(n)
+        out += dlms.enc_len(n)
         out += pairs
         for i in range(k, n):
             out.append(kinds[i])
@@ -160,14 +160,14 @@ class _Faulting:
 
 
 def _items(parts, k):
-    return dlms._enc_len(k) + b"".join(parts[:k])
+    return dlms.enc_len(k) + b"".join(parts[:k])
 
 
 def _split(buf):
     """(header bytes, [result kind], [spec bytes], [data item bytes]) of an access-request."""
     end = len(buf)
     h = 6 if buf[5] == 0 else 18
-    n, p = dlms._len(buf, h, end)
+    n, p = dlms.read_len(buf, h, end)
     head = bytes(buf[:h])
     kinds, specs, data = [], [], []
     for _ in range(n):
@@ -179,7 +179,7 @@ def _split(buf):
         kinds.append(dlms.GET if kind == dlms.GET_WITH_SELECTION else
                      dlms.SET if kind == dlms.SET_WITH_SELECTION else kind)
         specs.append(bytes(buf[q:p]))
-    _, p = dlms._len(buf, p, end)
+    _, p = dlms.read_len(buf, p, end)
     for _ in range(n):
         q = p
         p = dlms.decode_at(buf, p, end)[1]

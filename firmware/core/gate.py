@@ -15,9 +15,9 @@ codes the table declares in `own_counters` (a service keeps those counters in it
 rejection writes one entry to the GBCS security log, changes nothing else and raises
 Reject(reason, alert code, detail) with a reason from firmware/core/reasons.py.
 
-DLMS dispatch (Table, Request; xDLMS ACCESS service, IEC 62056-5-3; GBCS §7.2 use-case content;
+DLMS dispatch (Table, CommandContext; xDLMS ACCESS service, IEC 62056-5-3; GBCS §7.2 use-case content;
 gbcs.md §7.1): a table keyed by (kind, class id, OBIS, attribute/method) with two gates per entry,
-and the per-command Request context handlers work in.
+and the per-command CommandContext handlers work in.
 
     table = Table(own_counters, resolve)   # own_counters: message codes whose counters a service
                                            # keeps (not the gate); resolve: objects loaded on demand
@@ -26,7 +26,7 @@ and the per-command Request context handlers work in.
     table.add(cosem_row, handler, roles=None)
     content = table.execute(device, msg, party, log)   # the DLMS access-response bytes
 
-A handler is called as handler(ctx, item) -> (result_code, data_item_or_None); `ctx` is the Request:
+A handler is called as handler(ctx, item) -> (result_code, data_item_or_None); `ctx` is the CommandContext:
 ctx.device (the role object: its model, store, ...), ctx.msg (the parsed GBCS Message), ctx.party
 (the originator's party role), ctx.request (the DLMS request), ctx.index (the item), and
 
@@ -63,7 +63,7 @@ from firmware.crypto.ct import equal
 _DER_COMMAND_FAILED = const(b"\x02\x01\x03")  # ASN.1 INTEGER 3, as in the RTDS CS02c/d/e ERROR responses
 
 
-class Request:
+class CommandContext:
     """The context of one command's DLMS items (see the module docstring)."""
 
     __slots__ = ("device", "msg", "party", "request", "index", "_staged", "_after")
@@ -131,7 +131,7 @@ class Table:
             log.append("dlms-format %04X from %s ctr %d %s" % (
                 A.INTEGRITY_FAILED, _h(m.originator), m.counter, e.detail[:100]))
             return dlms.build_response((0x20000000 | (m.counter & 0xFFFFFF)), [])
-        ctx = Request(device, m, party, req)
+        ctx = CommandContext(device, m, party, req)
         results = []
         for i in range(len(req.specs)):
             kind, cid, obis, ident = req.specs[i]

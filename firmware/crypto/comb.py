@@ -8,7 +8,7 @@ Sizes: (256//w + 1) * 2^(w-1) * 64 bytes, 33 KB for w=4, 151 KB for w=7, 270 KB 
 Building tables (comb_pieces, build_table, write_table) lives in combbuild.py.
 """
 from firmware.alerts import Reject
-from firmware.crypto.ec256 import P, _dbl_xyzz
+from firmware.crypto.ec256 import P, xyzz_dbl
 
 
 class CombTable:
@@ -86,7 +86,7 @@ class CombTable:
                     R = (y * ZZZ - Y) % p
                     if H == 0:
                         if R == 0:
-                            X, Y, ZZ, ZZZ = _dbl_xyzz(X, Y, ZZ, ZZZ)
+                            X, Y, ZZ, ZZZ = xyzz_dbl(X, Y, ZZ, ZZZ)
                         else:
                             ZZ = ZZZ = 0
                     else:

@@ -2,7 +2,7 @@
 RAM (build_table) or into a file (write_table, fits a 64 KB heap). Loaded only when a table is
 built. (The frozen-module source for the G table: frozen.py, host only.)
 """
-from firmware.crypto.ecmul import _dbl, _madd, _affine_batch
+from firmware.crypto.ecmul import jac_dbl, jac_madd, jac_affine_batch
 
 
 _CHUNK = 8  # entries per piece / per batch inversion: bounds the working heap for any w
@@ -26,15 +26,15 @@ def comb_pieces(x, y, w):
             while k <= half and len(jac) < _CHUNK:
                 jac.append((X, Y, Z))
                 if k == 1:
-                    X, Y, Z = _dbl(bx, by, 1)
+                    X, Y, Z = jac_dbl(bx, by, 1)
                 else:
-                    X, Y, Z = _madd(X, Y, Z, bx, by)
+                    X, Y, Z = jac_madd(X, Y, Z, bx, by)
                 k += 1
             n = len(jac)
             if k > half:
                 # the next row's base is 2^w * B = 2 * (half * B)
-                jac.append(_dbl(*jac[-1]))
-            aff = _affine_batch(jac)
+                jac.append(jac_dbl(*jac[-1]))
+            aff = jac_affine_batch(jac)
             jac = None
             o = 0
             for i in range(n):

@@ -71,7 +71,7 @@ def scalar(d32):
     return d
 
 
-def _dbl_xyzz(X, Y, ZZ, ZZZ):
+def xyzz_dbl(X, Y, ZZ, ZZZ):
     """2*(X, Y, ZZ, ZZZ) in XYZZ coordinates, a = -3 (dbl-2008-s-1)."""
     if ZZ == 0 or Y == 0:
         return 1, 1, 0, 0

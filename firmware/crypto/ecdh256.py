@@ -3,7 +3,7 @@ peer-key validation. The per-trust-anchor cache (StaticSecret) is in p256.py.
 """
 from firmware.alerts import Reject, AUTH_FAILED
 from firmware.crypto.ec256 import decode_point, xyzz_to_affine, scalar as _scalar
-from firmware.crypto.ecmul import _mul, _to_affine
+from firmware.crypto.ecmul import jac_mul, jac_to_affine
 from firmware.crypto.verifykey import VerifyKey
 
 
@@ -22,8 +22,8 @@ def ecdh(d32, peer):
         px, py = peer.x, peer.y
     else:
         px, py = decode_point(peer)
-    X, Y, Z = _mul(d, px, py)
+    X, Y, Z = jac_mul(d, px, py)
     if Z == 0:
         raise Reject("key", AUTH_FAILED, "shared point at infinity")
-    x, _ = _to_affine(X, Y, Z)
+    x, _ = jac_to_affine(X, Y, Z)
     return x.to_bytes(32, "big")

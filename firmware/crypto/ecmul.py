@@ -11,7 +11,7 @@ GX = 0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296
 GY = 0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5
 
 
-def _dbl(X, Y, Z):
+def jac_dbl(X, Y, Z):
     """2*(X,Y,Z), a = -3 (dbl-2001-b): 3M + 5S, each reduced once."""
     if Z == 0 or Y == 0:
         return 1, 1, 0
@@ -24,7 +24,7 @@ def _dbl(X, Y, Z):
     return X3, (a * (4 * b - X3) - 8 * g * g) % p, 2 * Y * Z % p
 
 
-def _madd(X, Y, Z, x, y):
+def jac_madd(X, Y, Z, x, y):
     """(X,Y,Z) + (x,y) with (x,y) affine and not infinity (madd, 8M + 3S)."""
     if Z == 0:
         return x, y, 1
@@ -34,7 +34,7 @@ def _madd(X, Y, Z, x, y):
     R = (y * (Z * z2 % p) - Y) % p
     if H == 0:
         if R == 0:
-            return _dbl(X, Y, Z)
+            return jac_dbl(X, Y, Z)
         return 1, 1, 0
     HH = H * H % p
     HHH = H * HH % p
@@ -48,13 +48,13 @@ def jac_to_xyzz(X, Y, Z):
     return X, Y, zz, zz * Z % P
 
 
-def _to_affine(X, Y, Z):
+def jac_to_affine(X, Y, Z):
     zi = inverse(Z, P)
     zi2 = zi * zi % P
     return X * zi2 % P, Y * zi2 * zi % P
 
 
-def _affine_batch(pts):
+def jac_affine_batch(pts):
     """Jacobian points (none at infinity) -> affine, with one inversion (Montgomery's trick)."""
     p = P
     pre = []
@@ -75,7 +75,7 @@ def _affine_batch(pts):
     return out
 
 
-def _mul(k, x, y):
+def jac_mul(k, x, y):
     """k * (x, y) for an affine point and 0 <= k < 2^256 -> Jacobian (Z == 0 for infinity).
 
     Signed 4-bit digits (kept biased by 8 in a 65-byte bytearray: no list growth, which matters
@@ -92,12 +92,12 @@ def _mul(k, x, y):
             c = 0
         digits[i] = d + 8
     jac = [(x, y, 1)]
-    X, Y, Z = _dbl(x, y, 1)
+    X, Y, Z = jac_dbl(x, y, 1)
     jac.append((X, Y, Z))
     for _ in range(6):
-        X, Y, Z = _madd(X, Y, Z, x, y)
+        X, Y, Z = jac_madd(X, Y, Z, x, y)
         jac.append((X, Y, Z))
-    tab = _affine_batch(jac)
+    tab = jac_affine_batch(jac)
     jac = None
     p = P
     X, Y, Z = 1, 1, 0
@@ -132,7 +132,7 @@ def _mul(k, x, y):
         R = (ty * (Z * z2 % p) - Y) % p
         if H == 0:
             if R == 0:
-                X, Y, Z = _dbl(X, Y, Z)
+                X, Y, Z = jac_dbl(X, Y, Z)
             else:
                 X, Y, Z = 1, 1, 0
             continue

@@ -7,7 +7,7 @@ from firmware.alerts import Reject
 from firmware.crypto.comb import CombTable
 
 
-def _file_table(path, pub, x, y, w):
+def file_table(path, pub, x, y, w):
     """Open (or build, then open) the comb table file for key `pub` at `path`.
 
     `path + ".key"` holds key || w || CRC-32 of the table; the table is used only when the tag

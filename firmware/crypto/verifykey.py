@@ -57,9 +57,9 @@ class VerifyKey:
         if table is not None:
             self.table = CombTable(w, buf=table)
         elif path is not None:
-            from firmware.crypto.keyfile import _file_table
+            from firmware.crypto.keyfile import file_table
 
-            self.table = _file_table(path, self.pub, self.x, self.y, w)
+            self.table = file_table(path, self.pub, self.x, self.y, w)
         else:
             try:
                 from firmware.crypto.combbuild import build_table
@@ -98,7 +98,7 @@ def verify(pub, hash32, sig64):
         qx, qy = pub.x, pub.y
     else:
         qx, qy = decode_point(pub)
-    from firmware.crypto.ecmul import _mul, jac_to_xyzz
+    from firmware.crypto.ecmul import jac_mul, jac_to_xyzz
 
     v = _sig_scalars(hash32, sig64)
     if v is None:
@@ -106,7 +106,7 @@ def verify(pub, hash32, sig64):
     r, u1, u2 = v
     gcpolicy.suspend()
     try:
-        X, Y, Z = _mul(u2, qx, qy)
+        X, Y, Z = jac_mul(u2, qx, qy)
         X, Y, ZZ, ZZZ = g_table().add_mul(u1, *jac_to_xyzz(X, Y, Z))
     finally:
         gcpolicy.resume()

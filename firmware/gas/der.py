@@ -34,7 +34,7 @@ def _days(y, m, d):
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 730425
 
 
-def _gtime(t):
+def gtime(t):
     """GeneralizedTime text of t seconds since 2000-01-01 UTC."""
     z = t // 86400 + 730425
     era = z // 146097
@@ -74,7 +74,7 @@ def _clock_sync(dev, m, log):
         now, st = lo, 0
     else:
         st = 2
-    t = _gtime(now)
+    t = gtime(now)
     return b"\x30" + bytes((len(t) + 5,)) + b"\x18" + bytes((len(t),)) + t + b"\x02\x01" + bytes((st,))
 
 

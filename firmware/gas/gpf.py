@@ -51,7 +51,7 @@ TOM_CODES = (0x006B, 0x006F, 0x0071, 0x0015, 0x007C, 0x007E, 0x0088, 0x00A3)
 _READS = ("msampled_data", "msnapshot", "pprepay_snapshot", "ptop_up_log", "pdebt_log", "tevent_log", "tget")
 
 
-def _st(gas):
+def gpf_state(gas):
     s = gas.st
     for k, v in (("mt", [0, 0]), ("gq", []), ("gn", 1), ("dl", []), ("ev", [])):
         if k not in s:
@@ -78,8 +78,8 @@ def answer(dev, m, party, log):
 
         return a(dev, m, party, log)
     from firmware.gbcs import gbz as Z
-    from firmware.gas.usecases import _Ctx
-    from firmware.gas.route import handler, _ROUTE
+    from firmware.gas.usecases import Ctx
+    from firmware.gas.route import handler, ROUTE
 
     try:
         g = Z.parse(c)
@@ -87,12 +87,12 @@ def answer(dev, m, party, log):
         log.append("gbz-format ctr %d %s" % (m.counter, e.detail[:80]))
         return b"\x01\x09\x00"
     gas = dev.gas
-    _st(gas)
+    gpf_state(gas)
     w = gas.begin()
-    ctx = _Ctx(dev, m, w, dev.now())
+    ctx = Ctx(dev, m, w, dev.now())
     for comp in g.components:
         kind = comp.fc & 0x0F
-        r = _ROUTE.get((comp.cluster << 16) | (kind << 8) | comp.cmd)
+        r = ROUTE.get((comp.cluster << 16) | (kind << 8) | comp.cmd)
         ok = (kind in (0, 8) and comp.cmd == 0x00) or r in _READS or (
             comp.cluster == 0x0708 and kind == 0x09 and comp.cmd == 0x00)  # Publish Change Of Tenancy
         if not ok:
@@ -192,7 +192,7 @@ def cert_key(cert):
 
 def mirror_time(gas):
     """(GSME clock time of the mirror data (seconds since 2000), clock status byte)."""
-    t, off = _st(gas)["mt"]
+    t, off = gpf_state(gas)["mt"]
     return t, 0x00 if -CLOCK_TOLERANCE <= off <= CLOCK_TOLERANCE else 0x04
 
 
@@ -222,7 +222,7 @@ def report(dev, content, now=None):
 
     g = Z.parse(content)
     gas = dev.gas
-    _st(gas)
+    gpf_state(gas)
     w = gas.begin()
     n = 0
     t = None
@@ -289,7 +289,7 @@ def queue(dev, raw, now=None, lifetime=LIFETIME):
     """Hold GBCS message `raw` for the GSME; durable when this returns (one store write). Reject
     "queue-full" beyond QUEUE_MAX messages. Returns the message's queue id."""
     gas = dev.gas
-    s = _st(gas)
+    s = gpf_state(gas)
     if len(s["gq"]) >= QUEUE_MAX:
         raise Reject("queue-full", None, "%d messages wait for the GSME" % QUEUE_MAX)
     t = dev.now() if now is None else now
@@ -303,7 +303,7 @@ def queue(dev, raw, now=None, lifetime=LIFETIME):
 
 def pending(dev):
     """The tunnel-message-pending flag (FunctionalNotificationFlags of the mirror)."""
-    return TUNNEL_PENDING if _st(dev.gas)["gq"] else 0
+    return TUNNEL_PENDING if gpf_state(dev.gas)["gq"] else 0
 
 
 def expire(dev, now=None):
@@ -311,7 +311,7 @@ def expire(dev, now=None):
     when any). Returns how many."""
     gas = dev.gas
     t = dev.now() if now is None else now
-    s = _st(gas)
+    s = gpf_state(gas)
     old = [e for e in s["gq"] if e[2] <= t]
     if not old:
         return 0
@@ -328,7 +328,7 @@ def get(dev, now=None):
     the number still waiting after it, or `02 00` when none. The message stays queued until its
     response comes back (put)."""
     expire(dev, now)
-    q = _st(dev.gas)["gq"]
+    q = gpf_state(dev.gas)["gq"]
     if not q:
         return b"\x02\x00"
     return bytes((2, min(len(q) - 1, 255))) + bytes.fromhex(q[0][3])
@@ -336,7 +336,7 @@ def get(dev, now=None):
 
 def head(dev):
     """Queue id of the oldest message (None when empty)."""
-    q = _st(dev.gas)["gq"]
+    q = gpf_state(dev.gas)["gq"]
     return q[0][0] if q else None
 
 
@@ -344,7 +344,7 @@ def taken(dev, i):
     """Message `i` was handed to the GSME and it asked for the next one without a response (it
     refused it): it leaves the queue (one store write)."""
     gas = dev.gas
-    if not any(e[0] == i for e in _st(gas)["gq"]):
+    if not any(e[0] == i for e in gpf_state(gas)["gq"]):
         return False
     w = gas.begin()
     w["gq"] = [e for e in w["gq"] if e[0] != i]
@@ -363,7 +363,7 @@ def put(dev, rsp, now=None):
     if r.cra != frame.CRA_RESPONSE:
         return None
     gas = dev.gas
-    s = _st(gas)
+    s = gpf_state(gas)
     hit = None
     for e in s["gq"]:
         m = frame.parse(bytes.fromhex(e[3]))
@@ -389,7 +389,7 @@ def tap_off(dev, w, m, r, t):
     cluster-specific reply or Default Response SUCCESS); future-dated elements are not applied.
     GCS05 (0x006F): the Calendar components only. True when applied."""
     from firmware.gbcs import gbz as Z
-    from firmware.gas.usecases import _Ctx
+    from firmware.gas.usecases import Ctx
     from firmware.gas.route import handler
 
     try:
@@ -405,7 +405,7 @@ def tap_off(dev, w, m, r, t):
         if not x.fc & 1 and not (x.cmd == 0x0B and x.payload[1:2] == b"\x00"):
             return False
     before = len(w["fd"])
-    ctx = _Ctx(dev, m, w, t)
+    ctx = Ctx(dev, m, w, t)
     for c in cg:
         if m.message_code == 0x006F and c.cluster != 0x0707:
             continue
@@ -419,7 +419,7 @@ def remove(dev, now=None):
     """The GSME left the Device Log: its queue is flushed (a "not retrieved" event each) and the
     pending flag cleared, in one store write."""
     gas = dev.gas
-    s = _st(gas)
+    s = gpf_state(gas)
     t = dev.now() if now is None else now
     w = gas.begin()
     for e in s["gq"]:
@@ -442,7 +442,7 @@ def restore_log(dev, m, log):
         log.append("gcs59 ctr %d format" % m.counter)
         raise Reject("format", None, "GCS59 content")
     gas = dev.gas
-    _st(gas)
+    gpf_state(gas)
     w = gas.begin()
     w["dl"] = [[e.hex(), t] for e, t in ents]
     gas.commit()
@@ -456,14 +456,14 @@ def backup_alert(dev, counter=None):
     from firmware.core.trust import KA
     from firmware.crypto.gmac import gbcs_mac
     from firmware.gbcs import frame, parties as P
-    from firmware.gas.der import _gtime
+    from firmware.gas.der import gtime
 
     t_ = dev.trust
     cell = t_.cell(P.ACB, KA)
     if counter is None:
         counter = dev.store.counter("gpf_alert").increment()
-    lst = b"".join(_seq(b"\x04\x08" + bytes.fromhex(e) + _int(ty)) for e, ty in _st(dev.gas)["dl"])
-    g = _gtime(dev.now())
+    lst = b"".join(_seq(b"\x04\x08" + bytes.fromhex(e) + _int(ty)) for e, ty in gpf_state(dev.gas)["dl"])
+    g = gtime(dev.now())
     body = _seq(b"\x02\x03\x00\x80\x71" + b"\x18" + bytes((len(g),)) + g + _seq(lst))
     msg = frame.Message(cra=frame.CRA_ALERT, counter=counter, originator=t_.eui, recipient=cell.eui,
                         message_code=0x00B2, content=body)

@@ -92,7 +92,7 @@ class GasModel:
         s = w if w is not None else self.st
         k = key(cluster, a)
         if k == _CREDIT:
-            return 0x2B, _i32(self.credit(s))
+            return 0x2B, i32(self.credit(s))
         v = s["a"].get(k)
         if v is None:
             return None
@@ -130,6 +130,6 @@ class GasModel:
         return _ON if v is None else bytes.fromhex(v)[1]
 
 
-def _i32(v):
+def i32(v):
     v &= 0xFFFFFFFF
     return bytes((v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF, v >> 24))

@@ -32,7 +32,7 @@ def consumer_top_up(ctx, c, fail):
     ctx.w = gas.begin()
     if amount is None:
         return ctx.reply(c, 0x03, bad)
-    ctx.reply(c, 0x03, b"\x00" + M._i32(amount) + bytes((origin,)) + M._i32(gas.credit(ctx.w)))
+    ctx.reply(c, 0x03, b"\x00" + M.i32(amount) + bytes((origin,)) + M.i32(gas.credit(ctx.w)))
 
 
 def top_up(dev, utrn, source, counter64=None, target=None, now=None):
@@ -128,7 +128,7 @@ def top_up_log(ctx, c, fail):
     for u, amount, t, _, _ in recs:
         out.append(len(u))
         out += u.encode()
-        out += M._i32(amount)
+        out += M.i32(amount)
         out += Z.le_bytes(t, 4)
     ctx.reply(c, 0x05, bytes(out))
 

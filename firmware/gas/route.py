@@ -27,13 +27,13 @@ def handler(ctx, c, fail):
 
             return read(ctx, c, fail)
         return ctx.dr(c, _UNSUP)
-    r = _ROUTE.get((c.cluster << 16) | (kind << 8) | c.cmd)
+    r = ROUTE.get((c.cluster << 16) | (kind << 8) | c.cmd)
     if r is None:
         return ctx.dr(c, _UNSUP)
     if fail is not None and r not in ("mstart_sampling", "tclear_event_log"):
         return ctx.dr(c, I.HARDWARE_FAILURE)
     if r[0] == "u":
-        from firmware.gas.usecases import _change_supply as h
+        from firmware.gas.usecases import change_supply as h
     else:  # a cluster module loaded with its first command
         mod = "firmware.gas." + ("prepay" if r[0] == "p" else "tariff" if r[0] == "t" else "metering")
         h = getattr(__import__(mod, None, None, (r[1:],)), r[1:])
@@ -42,7 +42,7 @@ def handler(ctx, c, fail):
 
 # (cluster << 16 | frame-control kind << 8 | command id) -> handler: "u" the valve (firmware/gas/usecases.py), "m"
 # firmware/gas/metering.py, "p" firmware/gas/prepay.py, "t" firmware/gas/tariff.py (loaded on demand)
-_ROUTE = {
+ROUTE = {
     0x07020100 | 0x0B: "u", 0x07020100 | 0x07: "mstart_sampling",
     0x07020100 | 0x08: "msampled_data", 0x07020100 | 0x06: "msnapshot",
     0x07020100 | 0x0E: "mset_flow_threshold", 0x07020100 | 0x0D: "mset_supply_status",

@@ -47,7 +47,7 @@ _PLAIN_REPLY = ((_PRICE, 0x09), (_METERING, 0x07), (_METERING, 0x0C), (_METERING
 _DDR_CODES = (0x0074, 0x00B6, 0x00B8, 0x009F, 0x0078)
 
 
-class _Ctx:
+class Ctx:
     def __init__(self, dev, m, w, now):
         self.dev = dev
         self.m = m
@@ -90,7 +90,7 @@ def answer(dev, m, party, log):
         from firmware.gas.life import take_fault
 
         fault = take_fault(gas, m.counter)
-    ctx = _Ctx(dev, m, w, dev.now())
+    ctx = Ctx(dev, m, w, dev.now())
     comps = g.components
     for i in range(len(comps)):
         comp = comps[i]
@@ -123,14 +123,14 @@ def _one(ctx, c, fail):
             0x8F30, ctx.m.counter, ctx.m.message_code, c.cluster, c.cmd))
         return ctx.dr(c, 0x7E)
     if c.cluster == _METERING and kind == 0x01 and c.cmd == 0x0B and fail is None:
-        return _change_supply(ctx, c, fail)  # the valve: the critical path loads nothing more
+        return change_supply(ctx, c, fail)  # the valve: the critical path loads nothing more
     from firmware.gas.route import handler
 
     return handler(ctx, c, fail)
 
 
 # -- Metering -----------------------------------------------------------------------------------------
-def _change_supply(ctx, c, fail):
+def change_supply(ctx, c, fail):
     p = c.payload
     if len(p) < 18:
         raise Reject("format", None, "ChangeSupply length")

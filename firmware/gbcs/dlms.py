@@ -62,7 +62,7 @@ def _fmt(detail):
     return Reject("format", INTEGRITY_FAILED, "DLMS: " + detail)
 
 
-def _len(buf, p, end):
+def read_len(buf, p, end):
     """A-XDR length / count (short form or 0x81/0x82 long form)."""
     if p >= end:
         raise _fmt("length missing")
@@ -71,7 +71,7 @@ def _len(buf, p, end):
         return b, p + 1
     k = b & 0x7F
     if k == 0 or k > 2 or p + 1 + k > end:
-        raise _fmt("bad length form")
+        raise _fmt("_fmt length form")
     n = 0
     for i in range(k):
         n = (n << 8) | buf[p + 1 + i]
@@ -80,7 +80,7 @@ def _len(buf, p, end):
     return n, p + 1 + k
 
 
-def _enc_len(n):
+def enc_len(n):
     if n < 0x80:
         return bytes((n,))
     if n < 0x100:
@@ -99,7 +99,7 @@ def decode_at(buf, p, end, depth=0):
     if t == NULL:
         return (t, None), p
     if t == ARRAY or t == STRUCTURE:
-        n, p = _len(buf, p, end)
+        n, p = read_len(buf, p, end)
         items = []
         for _ in range(n):
             it, p = decode_at(buf, p, end, depth + 1)
@@ -110,13 +110,13 @@ def decode_at(buf, p, end, depth=0):
             raise _fmt("boolean truncated")
         return (t, buf[p] != 0), p + 1
     if t == BIT_STRING:
-        nbits, p = _len(buf, p, end)
+        nbits, p = read_len(buf, p, end)
         nb = (nbits + 7) >> 3
         if p + nb > end:
             raise _fmt("bit-string truncated")
         return (t, (nbits, bytes(buf[p:p + nb]))), p + nb
     if t in _STRINGS:
-        n, p = _len(buf, p, end)
+        n, p = read_len(buf, p, end)
         if p + n > end:
             raise _fmt("string truncated")
         return (t, bytes(buf[p:p + n])), p + n
@@ -137,7 +137,7 @@ def decode_at(buf, p, end, depth=0):
         return (t, bytes(buf[p:p + size])), p + size
     if t == _COMPACT_ARRAY:
         q = _skip_typedesc(buf, p, end, depth)
-        n, r = _len(buf, q, end)
+        n, r = read_len(buf, q, end)
         if r + n > end:
             raise _fmt("compact-array truncated")
         return (t, (bytes(buf[p:q]), bytes(buf[r:r + n]))), r + n
@@ -151,7 +151,7 @@ def _skip_typedesc(buf, p, end, depth):
     t = buf[p]
     p += 1
     if t == STRUCTURE:
-        n, p = _len(buf, p, end)
+        n, p = read_len(buf, p, end)
         for _ in range(n):
             p = _skip_typedesc(buf, p, end, depth + 1)
         return p
@@ -179,16 +179,16 @@ def encode(item, out=None):
     if t == NULL:
         pass
     elif t == ARRAY or t == STRUCTURE:
-        out += _enc_len(len(v))
+        out += enc_len(len(v))
         for it in v:
             encode(it, out)
     elif t == BOOLEAN:
         out.append(0xFF if v else 0x00)
     elif t == BIT_STRING:
-        out += _enc_len(v[0])
+        out += enc_len(v[0])
         out += v[1]
     elif t in _STRINGS:
-        out += _enc_len(len(v))
+        out += enc_len(len(v))
         out += v
     elif t in _INTS:
         size = _INTS[t][0]
@@ -197,7 +197,7 @@ def encode(item, out=None):
             out.append((v >> (8 * s)) & 0xFF)
     elif t == _COMPACT_ARRAY:
         out += v[0]
-        out += _enc_len(len(v[1]))
+        out += enc_len(len(v[1]))
         out += v[1]
     elif t in _FIXED:
         if len(v) != _FIXED[t]:
@@ -232,7 +232,7 @@ def parse_request(buf):
         p += 13
     else:
         raise _fmt("access-request date-time")
-    n, p = _len(buf, p, end)
+    n, p = read_len(buf, p, end)
     specs = []
     sels = []
     for _ in range(n):
@@ -251,7 +251,7 @@ def parse_request(buf):
             sels.append((sel, it))
         else:
             sels.append(None)
-    nd, p = _len(buf, p, end)
+    nd, p = read_len(buf, p, end)
     if nd != n:
         raise _fmt("%d data items for %d specifications" % (nd, n))
     data = []
@@ -270,10 +270,10 @@ def build_response(invoke_id, results):
     """access-response: results is a list of (kind, result_code, data_item_or_None)."""
     out = bytearray((TAG_RESPONSE, (invoke_id >> 24) & 0xFF, (invoke_id >> 16) & 0xFF,
                      (invoke_id >> 8) & 0xFF, invoke_id & 0xFF, 0x00, 0x00))
-    out += _enc_len(len(results))
+    out += enc_len(len(results))
     for _, _, item in results:
         encode(item if item is not None else (NULL, None), out)
-    out += _enc_len(len(results))
+    out += enc_len(len(results))
     for kind, code, _ in results:
         out.append(kind)
         out.append(code)

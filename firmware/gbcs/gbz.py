@@ -60,7 +60,7 @@ _ALERT_FIRMWARE = const(0x00CF)
 _ALERT_INTEGRITY = const(0x00F2)
 
 
-def _bad(n):
+def bad(n):
     """Reject("format", 0x8F1E, "GBZ n"): n the check that failed (module docstring)."""
     return Reject("format", INTEGRITY_FAILED, "GBZ %d" % n)
 
@@ -107,35 +107,35 @@ def _components(b, p, end, n):
     out = []
     for i in range(n):
         if end - p < 5:
-            raise _bad(1)
+            raise bad(1)
         ctl = b[p]
         if ctl & ~(_LAST | _ENCRYPTED | _FROM_DATE_TIME):
-            raise _bad(2)
+            raise bad(2)
         if ctl & _ENCRYPTED and ctl & _FROM_DATE_TIME:
-            raise _bad(3)
+            raise bad(3)
         if bool(ctl & _LAST) != (i == n - 1):
-            raise _bad(4)
+            raise bad(4)
         cl = _u(b, p + 1, 2)
         ln = _u(b, p + 3, 2)
         p += 5
         q = p + ln
         if q > end:
-            raise _bad(5)
+            raise bad(5)
         c = Component(cl, 0, 0, 0)
         if ctl & _FROM_DATE_TIME:
             if ln < 4:
-                raise _bad(6)
+                raise bad(6)
             c.fdt = _u(b, p, 4)
             p += 4
         if ctl & _ENCRYPTED:
             if ln < 2:
-                raise _bad(7)
+                raise bad(7)
             c.encrypted = True
             c.ah_ctl = b[p]
             c.ah_ctr = b[p + 1]
             p += 2
         if q - p < 3:
-            raise _bad(8)
+            raise bad(8)
         c.fc = b[p]
         c.seq = b[p + 1]
         c.cmd = b[p + 2]
@@ -143,7 +143,7 @@ def _components(b, p, end, n):
         if c.encrypted:
             pl = c.payload
             if len(pl) < 2 + 5 + 12 or _u(pl, 0, 2) != len(pl) - 2 or pl[2] != 0x31:
-                raise _bad(9)
+                raise bad(9)
         out.append(c)
         p = q
     return out, p
@@ -155,13 +155,13 @@ def parse(content, message_code=None, alert=False):
     b = content
     end = len(b)
     if end < 3 or _u(b, 0, 2) != _PROFILE:
-        raise _bad(10)
+        raise bad(10)
     n = b[2]
     p = 3
     g = Gbz()
     if alert:
         if end < 9:
-            raise _bad(11)
+            raise bad(11)
         g.alert = _u(b, 3, 2)
         g.time = _u(b, 5, 4)
         g.count = n
@@ -170,7 +170,7 @@ def parse(content, message_code=None, alert=False):
             g.records = []
             for _ in range(n):
                 if p >= end or p + 1 + b[p] > end:
-                    raise _bad(12)
+                    raise bad(12)
                 g.records.append(bytes(b[p + 1:p + 1 + b[p]]))
                 p += 1 + b[p]
         elif message_code in (_ALERT_FIRMWARE, _ALERT_INTEGRITY):
@@ -181,7 +181,7 @@ def parse(content, message_code=None, alert=False):
     else:
         g.components, p = _components(b, p, end, n)
     if p != end:
-        raise _bad(13)
+        raise bad(13)
     return g
 
 

@@ -5,7 +5,7 @@ device-failed command (shared/reference/gas.md §1.4-§1.6). Parse errors: Rejec
 with n 20 unknown ZCL type, 21 string truncated, 22 Read Attributes length odd, 23 attribute record
 truncated, 24 attribute type missing, 25 attribute value truncated."""
 from firmware.compat import const
-from firmware.gbcs.gbz import _bad, le, Component, reply_fc
+from firmware.gbcs.gbz import bad, le, Component, reply_fc
 
 # ZCL frame control values seen in GBZ (ZCL §2.4.1.1)
 FC_GLOBAL_C2S = const(0x00)
@@ -46,10 +46,10 @@ def value_size(typ, b, p):
     """Bytes of a ZCL value of type `typ` at b[p] (strings: the length byte included)."""
     n = TYPE_SIZE.get(typ)
     if n is None:
-        raise _bad(20)
+        raise bad(20)
     if n == 0:
         if p >= len(b):
-            raise _bad(21)
+            raise bad(21)
         return 1 + (0 if b[p] == 0xFF else b[p])
     return n
 
@@ -57,7 +57,7 @@ def value_size(typ, b, p):
 def read_attributes(payload):
     """[attribute id] of a Read Attributes payload."""
     if len(payload) & 1:
-        raise _bad(22)
+        raise bad(22)
     return [le(payload, i, 2) for i in range(0, len(payload), 2)]
 
 
@@ -86,7 +86,7 @@ def attribute_records(payload):
     end = len(payload)
     while p < end:
         if end - p < 3:
-            raise _bad(23)
+            raise bad(23)
         a = le(payload, p, 2)
         st = payload[p + 2]
         p += 3
@@ -94,11 +94,11 @@ def attribute_records(payload):
             out.append((a, st, None, None))
             continue
         if p >= end:
-            raise _bad(24)
+            raise bad(24)
         t = payload[p]
         n = value_size(t, payload, p + 1)
         if p + 1 + n > end:
-            raise _bad(25)
+            raise bad(25)
         out.append((a, st, t, bytes(payload[p + 1:p + 1 + n])))
         p += 1 + n
     return out

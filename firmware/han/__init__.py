@@ -13,7 +13,7 @@ def open(board, role):  # noqa: A001 - the module's entry point, as W2's firmwar
     if store.get("han") is None:
         return None
     from firmware.alerts import Reject
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
 
     try:
         radio = board.radio()
@@ -29,4 +29,4 @@ def open(board, role):  # noqa: A001 - the module's entry point, as W2's firmwar
         from firmware.han.device import Joiner
 
         node = Joiner(radio, store, role.eui, board.ticks_ms)
-    return Port(node)
+    return HanPort(node)

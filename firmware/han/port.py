@@ -8,7 +8,7 @@ covers it (Reject "no-ack" after 1 + 3 tries: the message is dropped and counted
 message in flight per peer, later ones wait (QUEUE). Incoming fragments are reassembled
 (firmware/zigbee/reasm.py, created on the first fragment) and acknowledged.
 
-    port = Port(node)                     # node: hub.Coordinator or device.Joiner
+    port = HanPort(node)                     # node: hub.Coordinator or device.Joiner
     port.poll()
     port.send(dst_eui8, cluster, zcl)     # Reject("not-joined") without a link key with dst
     port.recv() -> (src_eui8, cluster, zcl) or None
@@ -25,7 +25,7 @@ RETRY_MS = const(300)
 MAX_TOTAL = const(4096)  # frag.MAX_TOTAL: the largest ASDU a peer reassembles
 
 
-class Port:
+class HanPort:
     def __init__(self, node):
         self.node = node
         self.hub = hasattr(node, "short_of")

@@ -64,5 +64,5 @@ def records(hub_eui, nwk_key, devices, pan=DEFAULT_PAN, partners=(), key_seq=0):
         devs[other]["han_join"].setdefault("partners", {})[_hex(meter)] = [sh[meter], _hex(key)]
         devs[meter].setdefault("devlog", []).append([_hex(other), otype])
     state = {"pan": bytes(hub_eui), "jt": 0, "je": True, "d": entries, "h": [], "q": []}
-    hub = {"han_hub": {"nwk": _hex(nwk_key), "seq": key_seq}, "chf_dlog": {"hex": _hex(D._pack(state))}}
+    hub = {"han_hub": {"nwk": _hex(nwk_key), "seq": key_seq}, "chf_dlog": {"hex": _hex(D.pack(state))}}
     return hub, devs

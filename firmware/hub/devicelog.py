@@ -72,7 +72,7 @@ _E, _IC, _LK, _HK, _W0, _WH, _W1, _ST = 0, 1, 2, 3, 4, 5, 6, 7
 _MAGIC = const(b"DL\x02")
 
 
-def _pack(s):
+def pack(s):
     o = bytearray(_MAGIC)
     o += s["pan"]
     o += struct.pack(">HBBBB", s["jt"], 1 if s["je"] else 0, len(s["d"]), len(s["h"]), len(s["q"]))
@@ -182,7 +182,7 @@ class DeviceLog:
 
     def _write(self, s):
         """The one store write of a change (atomic: old or new after a cut)."""
-        self.store.put(REC, _pack(s))
+        self.store.put(REC, pack(s))
         self._s = s
 
     def _copy(self):

@@ -4,9 +4,9 @@ payment mode and account configuration (ECS02 -> credit, ECS03 -> prepayment: IC
 SETs), registered on a role's dispatch table (firmware/core/gate.py Table) from the one table of COSEM
 objects (firmware/gbcs/cosem.py). Handlers act on ctx.device.model (firmware/meter/model.py).
 
-The SETs of one command stage their values on the Request and one after-action applies them all in
-one model write (atomic across a power cut, GBCS §7.2 ECS02/ECS03 multi-item commands). A payment
-mode with a future activation date-time is staged as `pending_mode` (with the command's message
+The SETs of one command stage their values on its CommandContext (firmware/core/gate.py) and one
+after-action applies them all in one model write (atomic across a power cut, GBCS §7.2 ECS02/ECS03
+multi-item commands). A payment mode with a future activation date-time is staged as `pending_mode` (with the command's message
 code and originator counter); the metering engine (firmware/meter/engine.py) runs it exactly once at
 its time and raises the future-dated outcome alert 0x8F66 / 0x8F67 (gbcs.md §7.9, §8).
 """

@@ -52,7 +52,7 @@ def act(ctx, obis, method, item):
         return dlms.OTHER_REASON, None
     objs = objects.of(dev)
     pt = bytearray((dlms.STRUCTURE,))
-    pt += dlms._enc_len(len(descs[1]))
+    pt += dlms.enc_len(len(descs[1]))
     for d in descs[1]:
         d = d[1]
         if d[2][1] < 0:

@@ -56,7 +56,7 @@ ER_P1 = "ER09"  # plain password: not supported, unlocks nothing
 ER_RANGE = "ER10"
 
 
-class Port:
+class OpticalPort:
     def __init__(self, stream, store, clock, meter_eui, view, authenticator, passthrough=None,
                  ident="SMLAB-ESME", rng=None, lock=None):
         self.stream = stream

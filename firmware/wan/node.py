@@ -4,7 +4,7 @@ router (firmware/wan/router.py); on a meter the GBCS tunnel server (firmware/wan
 node's HAN, serving GBCS over the HAN exactly as over the optical port (role.process), and its ZCL
 attribute server (firmware/han/zclserver.py: ZSE Metering / Prepayment Read Attributes);
 on the IHD its HAN application (firmware/han/ihd.py: ZSE reads of its meter).
-Gas: a hub carrying the Gas Proxy Function routes with it beside the CHF (firmware/hub/gasproxy.py);
+Gas: a hub carrying the Gas Proxy Function routes with it beside the CHF (firmware/wan/gasproxy.py);
 the sleepy gas meter runs its wake sessions with it (firmware/gas/node.py).
 
     net = attach(board, role)             # HAN from firmware.han.open, WAN from board.wan_address()
@@ -26,7 +26,7 @@ HAN_IDLE_MS = 20  # a HAN port without wait_ms(): its timers need a pass this of
 
 class HubNode:
     """The hub's end: the router, or with a GPF on the hub (gpf: its role, gsme: the EUI-64 of the
-    GSME it serves) the router with the GPF beside the CHF (firmware/hub/gasproxy.py)."""
+    GSME it serves) the router with the GPF beside the CHF (firmware/wan/gasproxy.py)."""
 
     def __init__(self, role, han, endpoint, ticks_ms, gpf=None, gsme=None):
         self.han = han
@@ -35,7 +35,7 @@ class HubNode:
 
             self.router = Router(role, han, endpoint, ticks_ms)
         else:
-            from firmware.hub.gasproxy import GasRouter
+            from firmware.wan.gasproxy import GasRouter
 
             self.router = GasRouter(role, han, endpoint, ticks_ms, gpf, gsme)
 
@@ -167,7 +167,7 @@ def attach(board, role, han=None, wan=None):
         ep = Endpoint(wan[0], wan[1], watch=getattr(board, "watch", None), unwatch=getattr(board, "unwatch", None))
         gpf = gsme = None
         if role.store.get("gpf") is not None:  # a hub carrying a Gas Proxy Function
-            from firmware.hub.gasproxy import open_gpf
+            from firmware.wan.gasproxy import open_gpf
 
             gpf, gsme = open_gpf(board, role)
         return HubNode(role, han, ep, board.ticks_ms, gpf, gsme)

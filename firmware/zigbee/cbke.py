@@ -70,7 +70,7 @@ def compress(pub):
     return encode_point(x, y, True)
 
 
-def _pub_of(d32):
+def public_key_of(d32):
     from firmware.crypto.ec256 import scalar, encode_point
     from firmware.crypto.gtable import base_mul
 
@@ -107,7 +107,7 @@ class _Party:
     def __init__(self, eui, ka_d, trusted, store_key, eph_d=None, rng=None):
         self.eui = eui
         self.ka_d = ka_d
-        self.id = identity(eui, _pub_of(ka_d))
+        self.id = identity(eui, public_key_of(ka_d))
         self.trusted = trusted
         self.store_key = store_key
         self._eph_d = eph_d
@@ -132,12 +132,12 @@ class _Party:
             while True:
                 d = rng(32)
                 try:
-                    self.qe_own = _pub_of(d)
+                    self.qe_own = public_key_of(d)
                     break
                 except Reject:  # d = 0 or >= n: draw again
                     continue
         else:
-            self.qe_own = _pub_of(d)
+            self.qe_own = public_key_of(d)
         self._eph_d = d
 
     def _check_identity(self, ident, sender):

@@ -57,7 +57,7 @@ def block_count(size, block):
     return n
 
 
-def _all_bits(first, count, window):
+def all_bits(first, count, window):
     """Bitfield with the bits of blocks outside [first, min(first + window, count)) set."""
     bits = 0
     for j in range(8):
@@ -136,8 +136,8 @@ class Sender:
             return self.done
         if f.frag == aps.FRAG_NONE or f.block != self.first:
             return False
-        self.acked |= f.ack_bits & ~_all_bits(self.first, self.count, self.win) & 0xFF
-        if self.acked | _all_bits(self.first, self.count, self.win) == 0xFF:
+        self.acked |= f.ack_bits & ~all_bits(self.first, self.count, self.win) & 0xFF
+        if self.acked | all_bits(self.first, self.count, self.win) == 0xFF:
             self.first += self.win
             self.acked = 0
             self.tries = 0

@@ -4,7 +4,7 @@ block, secure.ApsSecurity); acks go back unsecured at APS (NWK security applies)
 from firmware.alerts import Reject
 from firmware.zigbee import aps
 from firmware.zigbee.frag import (ACK_WAIT_MS, MAX_BLOCKS, MAX_TOTAL, MAX_WINDOW, SLOTS,
-                                  TIMEOUT_MS, WINDOW, _all_bits)
+                                  TIMEOUT_MS, WINDOW, all_bits)
 
 
 class _Slot:
@@ -192,7 +192,7 @@ class Reassembler:
         return ack
 
     def _bits(self, s):
-        bits = _all_bits(s.first, MAX_BLOCKS if s.count is None else s.count, self.win)
+        bits = all_bits(s.first, MAX_BLOCKS if s.count is None else s.count, self.win)
         for j in range(self.win):
             if s.first + j < 256 and s.has(s.first + j):
                 bits |= 1 << j
@@ -223,7 +223,7 @@ class Reassembler:
                 continue
             bits = self._bits(s)
             count = MAX_BLOCKS if s.count is None else s.count
-            have = bits & ~_all_bits(s.first, count, self.win) & 0xFF
+            have = bits & ~all_bits(s.first, count, self.win) & 0xFF
             if have and bits != 0xFF:
                 acks.append((key[0], self._ack(key, s.addr, s.first, bits)))
                 s.win_time = now

@@ -48,7 +48,7 @@ READ_TIMEOUT_S = 5.0  # longest silence of a board inside one read before the re
 CONNECT_TRIES = 3
 
 
-class Board:
+class RawRepl:
     """One mpremote connection in raw-REPL mode.
 
     Every read is bounded: pyserial's default (no timeout) makes mpremote's reads on a pty, and
@@ -144,7 +144,7 @@ def flash_board(port, files, progress=None, verify=True, remove=(), board_kw=Non
     total = sum(len(d) for _, d in files)
     done = 0
     t0 = time.monotonic()
-    with Board(port, **(board_kw or {})) as b:
+    with RawRepl(port, **(board_kw or {})) as b:
         for path in remove:
             if b.exists(path):
                 b.remove(path)

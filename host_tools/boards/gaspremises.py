@@ -1,6 +1,6 @@
 """A gas premises of virtual boards (docs/gas.md "On virtual boards"): the RTDS Comms Hub
 00DB1234567890A2 carrying the RTDS Gas Proxy Function 00DB1234567890A3 on one board (its WAN endpoint
-on loopback, firmware/hub/gasproxy.py routing), and the RTDS gas meter 00DB1234567890A1 on another,
+on loopback, firmware/wan/gasproxy.py routing), and the RTDS gas meter 00DB1234567890A1 on another,
 their radios on one air (host_tools/han/air.py: ZEP v2 over UDP, every frame to a pcap). Identities
 and bench static ECDH secrets as the RTDS runner provisions them (host_tools/gbcs/chf_rtds.py,
 gpf_rtds.py, gsme_rtds.py); HAN records as host_tools/gbcs/gas_premises.py han_premises has them
@@ -40,17 +40,17 @@ T0 = 1420070400  # 2015-01-01 00:00:00 UTC, the RTDS corpus time
 def _pub(priv32):
     from firmware.zigbee import cbke
 
-    return cbke._pub_of(priv32)
+    return cbke.public_key_of(priv32)
 
 
 def gpf_code(payload, gsme):
-    """MicroPython source for the hub board's raw REPL: the GPF's store (firmware/hub/gasproxy.py
+    """MicroPython source for the hub board's raw REPL: the GPF's store (firmware/wan/gasproxy.py
     GPF_DIR under the storage root) provisioned with `payload`, and the CHF's record naming the GSME
     it serves. Prints GPF-OK and the provisioning summary."""
     return ("import json, board\n"
             "from firmware import provisioning\n"
             "from firmware.store.durable import Store\n"
-            "from firmware.hub.gasproxy import GPF_DIR, GPF_REC\n"
+            "from firmware.wan.gasproxy import GPF_DIR, GPF_REC\n"
             "_b = board.get()\n"
             "_r = _b.storage_root().rstrip('/')\n"
             "_s = provisioning.apply(Store(_r + GPF_DIR), json.loads(%r), None, _r + '/vk')\n"
@@ -148,7 +148,7 @@ class GasPremises:
     def provision(self, gpf=True):
         """The hub: the CHF's identity, keys, anchors and HAN record, then (gpf) the GPF in its own
         store; reset into the firmware (the GSME: provision_gsme, after CCS01)."""
-        from host_tools.boards.flash import Board
+        from host_tools.boards.flash import RawRepl
         from host_tools.keys import provision
 
         hub, gpf_payload, _ = self.payloads()
@@ -156,7 +156,7 @@ class GasPremises:
         if not gpf:
             self.hub.reset_to_app()
             return
-        with Board(self.hub.console) as b:
+        with RawRepl(self.hub.console) as b:
             out = b.exec(gpf_code(gpf_payload, GSME)).decode()
         if "GPF-OK" not in out:
             raise registry.BoardError("the hub did not provision its GPF: %s" % out.strip()[-300:])

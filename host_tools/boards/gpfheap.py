@@ -158,7 +158,7 @@ def check(res, keys, files, sequence=SEQUENCE):
     returns the free heap the device reported at the end."""
     from firmware.gbcs import frame, gbz, gbzinfo
     from host_tools.gbcs import verify as V
-    from host_tools.gbcs.gsme_rtds import _plain
+    from host_tools.gbcs.gsme_rtds import plaintext
 
     assert res["rc"] == 0, res["out"][-800:]
     lines = res["lines"]
@@ -187,7 +187,7 @@ def check(res, keys, files, sequence=SEQUENCE):
         assert r.mac_header and V.verify_mac(r, sup.priv["ka"], ka), name
         if name == "gcs13a":
             comp = gbz.parse(bytes(r.content)).components[0]
-            pt = _plain(keys, GPF, r, comp)
+            pt = plaintext(keys, GPF, r, comp)
             recs = {a: v for a, _, _, v in gbzinfo.attribute_records(pt)}
             assert recs[0x0000] == REGISTER.to_bytes(6, "little"), recs
         else:

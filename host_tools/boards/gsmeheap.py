@@ -193,7 +193,7 @@ def check(res, keys, cmds, sequence=SEQUENCE):
             assert comps[0].payload[0] == 0 and gbz.le(comps[0].payload, 1, 4) == 1250000, comps
         elif name == "gcs13a":
             assert comps[0].encrypted
-            pt = gsme_rtds._plain(keys, GSME, r, comps[0])
+            pt = gsme_rtds.plaintext(keys, GSME, r, comps[0])
             assert [a for a, _, _, _ in gbzinfo.attribute_records(pt)] == [0x0302, 0x0301, 0x0300, 0x0000]
     end = lines[-1]
     assert end[0] == "END" and end[2] == "0", end

@@ -10,7 +10,7 @@ import re
 
 from firmware import alert_names
 from firmware.core import seclog
-from host_tools.boards.flash import Board, FlashError
+from host_tools.boards.flash import RawRepl, FlashError
 
 # the security logs per source (GBCS, optical port, engineering menu), then the UTRN and event logs
 LOGS = seclog.NAMES + ("utrn", "event")
@@ -40,7 +40,7 @@ def decode(entry):
 def read_logs(port, which=LOGS):
     """{log name: [entry text or hex]} read over the REPL of the board at `port` (this stops the
     firmware's main loop: the caller resets the board afterwards)."""
-    with Board(port) as b:
+    with RawRepl(port) as b:
         out = b.exec(_READ % (tuple(which),)).decode()
     logs, cur = {}, None
     for line in out.splitlines():

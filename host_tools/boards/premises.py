@@ -25,7 +25,7 @@ host (os.urandom) and written to <workdir>/han-keys.json (git-ignored) for Wires
     p.provision()                    # identity, keys, HAN records; every board reset into its firmware
 
 `gsme=True` adds a gas meter (role "gsme", its own board, firmware/gas/node.py SleepyNode) and the
-Gas Proxy Function that serves it on the hub board (firmware/hub/gasproxy.py: the GPF's store under
+Gas Proxy Function that serves it on the hub board (firmware/wan/gasproxy.py: the GPF's store under
 gpf/ provisioned as a device of its own, the CHF's record "gpf" naming the GSME): both from the key
 store ("gsme" and "gpf" devices, number `index`); pre-configured, the GSME is in the hub's Device Log
 with its TC link key and boots joined like a meter, and sleeps between its wakes. The hub's heap must
@@ -286,12 +286,12 @@ class Premises:
         """One board provisioned (its payload; on the hub, then the GPF in its own store and the CHF's
         record naming the GSME) and reset into its firmware."""
         if vb is self.hub and self.gsme_eui:
-            from host_tools.boards.flash import Board
+            from host_tools.boards.flash import RawRepl
             from host_tools.boards.gaspremises import gpf_code
 
             # one raw-REPL session for the CHF and its GPF: leaving the raw REPL between the two lets
             # the provisioned firmware start, and the next connection then races its boot
-            with Board(vb.console) as b:
+            with RawRepl(vb.console) as b:
                 out = b.exec(provision.device_code(self.payload(vb)) + gpf_code(self.gpf_payload(), self.gsme_eui))
             out = out.decode()
             if "PROVISIONED " not in out or "GPF-OK" not in out:
@@ -477,10 +477,10 @@ class DetachedAir:
     @staticmethod
     def running(state_dir):
         """True while the air of state_dir runs (a zombie counts as ended)."""
-        from host_tools.boards.vboard import _pid_alive
+        from host_tools.boards.vboard import pid_alive
 
         st = DetachedAir.state(state_dir)
-        return bool(st and st.get("pid")) and _pid_alive(st["pid"])
+        return bool(st and st.get("pid")) and pid_alive(st["pid"])
 
     def stop(self):
         DetachedAir.stop_dir(self.dir)

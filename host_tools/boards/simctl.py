@@ -9,6 +9,7 @@ resets and power cuts) and are sent to the running firmware as one line `sim <js
     clock(dir, rate=3600)                        # an hour of meter time per second
     clock(dir, advance=86400)                    # a day later, now
     meter_time(dir)                              # the board's meter time now (seconds since 1970)
+    faults(vboard, arm=(item, counter))          # arm a test fault (firmware/core/faults.py) over the REPL
 """
 import json
 import os
@@ -85,3 +86,38 @@ def parse_profile(text):
         h, kw = part.split(":")
         out.append((int(float(h) * 3600), int(round(float(kw) * 1000))))
     return out
+
+
+_FAULT_CODE = """import board
+from firmware.store.durable import Store
+from firmware.core import faults
+_st = Store(board.get().storage_root().rstrip('/'))
+%s
+print('ARMED', [list(e) for e in faults.armed(_st)])
+"""
+
+
+def faults(vb, arm=None, clear=False):
+    """The test faults stored on running virtual board `vb` (firmware/core/faults.py), after arming
+    arm=(item, counter) or clearing them all: [(counter, item)]. The board is stopped at its REPL to
+    write its store, then reset to its firmware, which loads the stored faults at boot."""
+    from host_tools.boards.flash import RawRepl, FlashError
+    from host_tools.boards.registry import BoardError
+
+    name = os.path.basename(vb.path)
+    body = "faults.clear(_st)" if clear else "faults.arm(_st, %d, %d)" % arm if arm is not None else ""
+    try:
+        b = RawRepl(vb.console)
+    except FlashError as e:
+        raise BoardError(str(e))
+    try:
+        out = b.exec(_FAULT_CODE % body).decode(errors="replace")
+    except FlashError as e:
+        raise BoardError("%s: %s" % (name, e))
+    finally:
+        b.drop()
+    vb.reset_to_app()
+    line = [ln for ln in out.splitlines() if ln.startswith("ARMED ")]
+    if not line:
+        raise BoardError("%s: no answer from the board's REPL: %s" % (name, out.strip()[-200:]))
+    return [tuple(e) for e in json.loads(line[-1][6:])]

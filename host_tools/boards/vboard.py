@@ -28,7 +28,7 @@ UARTS = ("optical", "keypad", "sim")  # sim: `sim <json>` lines (virtual clock, 
 DISPLAY = "[display] "
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -77,7 +77,7 @@ class VBoard:
 
     def running(self):
         st = self.status()
-        return bool(st.get("supervisor")) and st.get("state") != "stopped" and _pid_alive(st["supervisor"])
+        return bool(st.get("supervisor")) and st.get("state") != "stopped" and pid_alive(st["supervisor"])
 
     def state(self):
         """stopped, starting, booting, repl (at the REPL prompt) or running (the firmware's main
@@ -139,7 +139,7 @@ class VBoard:
 
     def _signal(self, sig):
         st = self.status()
-        if not st.get("supervisor") or not _pid_alive(st["supervisor"]):
+        if not st.get("supervisor") or not pid_alive(st["supervisor"]):
             raise RuntimeError("virtual board %s is not running" % self.path)
         verb = {signal.SIGHUP: "reset", signal.SIGTERM: "stop"}.get(sig)
         if not (verb and st.get("control") and _request(st["control"], verb, self.path)):
@@ -188,7 +188,7 @@ class VBoard:
         serves several (the image and logs stay)."""
         st = self.status()
         pid = st.get("supervisor")
-        if not pid or not _pid_alive(pid):
+        if not pid or not pid_alive(pid):
             return
         self._close_keypad()
         if not (st.get("control") and _request(st["control"], "stop", self.path)):
@@ -199,10 +199,10 @@ class VBoard:
         if self.running():
             os.kill(pid, signal.SIGKILL)
         mp = st.get("micropython")
-        if mp and _pid_alive(mp):
+        if mp and pid_alive(mp):
             os.kill(mp, signal.SIGKILL)
         t0 = time.monotonic()  # a supervisor left with no board ends: let it go before returning
-        while _pid_alive(pid) and time.monotonic() - t0 < 2 and not st.get("shared"):
+        while pid_alive(pid) and time.monotonic() - t0 < 2 and not st.get("shared"):
             time.sleep(0.01)
 
     def __enter__(self):
@@ -774,7 +774,7 @@ class Supervisor:
                         s = self.fdmap.get(key.fd)
                         if s is not None:
                             s.relay(key.fd)
-                if self.watch_pid and not _pid_alive(self.watch_pid):
+                if self.watch_pid and not pid_alive(self.watch_pid):
                     break
                 self.service(all_=self.sigchld or any(
                     s.want_reset or s.want_stop or s.respawn_at is not None for s in self.slots.values()))

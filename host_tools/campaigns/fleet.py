@@ -158,7 +158,7 @@ def wait_optical(port, timeout):
         raise ScenarioError(str(e))
 
 
-def _wait_shown(vb, prefixes, timeout):
+def wait_shown(vb, prefixes, timeout):
     """Wait until the board's display showed a line starting with one of `prefixes` (any boot)."""
     deadline = time.monotonic() + timeout
     while not any(ln.startswith(prefixes) for ln in vb.display_lines()):
@@ -251,7 +251,7 @@ class Runner:
         self.setup_s["flash"] = time.monotonic() - t0
         # the firmware boots straight from the image: take the REPL only once it idles (shows
         # its first line), never while it imports (a Ctrl-C there can wedge the unix port)
-        self._parallel(lambda vb: _wait_shown(vb, ("NOT PROVISIONED", "READY"), max(60, self.n)), "boot")
+        self._parallel(lambda vb: wait_shown(vb, ("NOT PROVISIONED", "READY"), max(60, self.n)), "boot")
         t0 = time.monotonic()
         parties = pki.load_keystore(self.keys)
         utrn = self.sc.get("utrn", {})

@@ -114,44 +114,10 @@ def capture(args):
     return {"text": text, "data": data}
 
 
-_KINDS = {0: "beacon", 1: "data", 2: "ack", 3: "command"}
-
-
-def frames(path, offset=24):
-    """[(time, device id, PSDU length, description)] of the capture's records from byte `offset`,
-    and the offset after the last whole record (the air writes Ethernet/IPv4/UDP/ZEP records)."""
-    import struct
-
-    from firmware.zigbee import mac
-    from host_tools.han import zep
-
-    out = []
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    p = 0
-    while len(data) - p >= 16:
-        ts, us, n, _ = struct.unpack("<IIII", data[p:p + 16])
-        if len(data) - p - 16 < n:
-            break
-        rec = data[p + 16:p + 16 + n]
-        p += 16 + n
-        try:
-            z = zep.decode(rec[42:])
-            m = mac.parse(z["psdu"])
-        except Exception as e:  # noqa: BLE001 - a record we cannot read is shown, not fatal
-            out.append((ts + us / 1e6, None, n, "unreadable: %s" % e))
-            continue
-        src = getattr(m, "src", None)
-        dst = getattr(m, "dst", None)
-        desc = "%s %s -> %s" % (_KINDS.get(m.ftype, m.ftype), "%X" % src if src is not None else "-",
-                                "%X" % dst if dst is not None else "-")
-        out.append((ts + us / 1e6, z["device_id"], len(z["psdu"]), desc))
-    return out, offset + p
-
-
 def watch(args):
     import time
+
+    from host_tools.han import pcap
 
     st = _state(args)
     path = st["pcap"]
@@ -161,7 +127,7 @@ def watch(args):
     off = 24
     seen = []
     while True:
-        got, off = frames(path, off)
+        got, off = pcap.read_frames(path, off)
         for t, dev, n, desc in got:
             line = "%s  node %s  %3d B  %s" % (time.strftime("%H:%M:%S", time.localtime(t)) + ".%03d" % int(t % 1 * 1000),
                                                dev, n, desc)

@@ -105,60 +105,18 @@ def remove(args):
     return _run(args, raw, ctr, "CCS02 remove %s" % dev.hex().upper())
 
 
-_READ = ("import json, board, binascii\nfrom firmware.hub import devicelog as _D\n"
-         "_s = board.get().store()\n_d = _D.DeviceLog(_s)\n_h = lambda b: binascii.hexlify(b).decode()\n"
-         "print('DL ' + json.dumps([[_h(e), _h(k)] for e, k, _ in _d.entries()]))\n"
-         "print('HL ' + json.dumps([[_h(e), _h(k)] for e, k in _d.historic()]))\n"
-         "print('PQ %d' % len(_d.pending()))\n"
-         "for _n in ('h_seclog', 'h_evtlog'):\n"
-         " for _e in _s.log(_n, 64).entries():\n"
-         "  print('E ' + _n + ' ' + _h(_e))\n"
-         "print('HUB END')\n")
-
-
-def read_hub(port):
-    """{devices, historic, pending_alerts, security, events} read over a hub's REPL (stops its
-    firmware: the caller resets the board)."""
-    import json
-    import struct
-
-    from host_tools.boards.flash import Board, FlashError
-
-    with Board(port) as b:
-        out = b.exec(_READ).decode()
-    res = {"devices": [], "historic": [], "pending_alerts": 0, "security": [], "events": []}
-    done = False
-    for line in out.splitlines():
-        if line.startswith("DL "):
-            res["devices"] = [{"eui": e.upper(), "hashed_key": k.upper()} for e, k in json.loads(line[3:])]
-        elif line.startswith("HL "):
-            res["historic"] = [{"eui": e.upper(), "hashed_key": k.upper()} for e, k in json.loads(line[3:])]
-        elif line.startswith("PQ "):
-            res["pending_alerts"] = int(line[3:])
-        elif line.startswith("E "):
-            _, name, hx = line.split()
-            raw = binascii.unhexlify(hx)
-            t, c = struct.unpack(">IH", raw[:6])
-            ent = {"time": t + 946684800, "code": "%04X" % c, "detail": raw[6:].hex().upper()}
-            res["security" if name == "h_seclog" else "events"].append(ent)
-        elif line.strip() == "HUB END":
-            done = True
-    if not done:
-        raise FlashError("%s: hub did not return its logs: %s" % (port, out.strip()[-200:]))
-    return res
-
-
 def log(args):
     import time
 
     from firmware import alert_names
+    from host_tools.gbcs import hub as H
 
     name = args.hub[4:] if args.hub.startswith("sim:") else args.hub
     vb = registry.vboard(name, args.home)
     if not vb.running():
         raise UsageError("hub %s is not running" % name)
     try:
-        res = read_hub(vb.console)
+        res = H.read_hub(vb.console)
     finally:
         vb.reset_to_app()
     lines = ["Device Log (%d):" % len(res["devices"])]

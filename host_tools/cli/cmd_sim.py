@@ -166,21 +166,9 @@ def clock(args):
             "data": dict(s, meter_time=t)}
 
 
-_FAULT_CODE = """import board
-from firmware.store.durable import Store
-from firmware.core import faults
-_st = Store(board.get().storage_root().rstrip('/'))
-%s
-print('ARMED', [list(e) for e in faults.armed(_st)])
-"""
-
-
 def fault(args):
-    """Arm (--item), clear (--clear) or list the faults of a virtual board over its REPL, then reset
-    it so its firmware boots with them."""
-    import json
-
-    from host_tools.boards.flash import Board, FlashError
+    """Arm (--item), clear (--clear) or list the faults of a virtual board (simctl.faults)."""
+    from host_tools.boards import simctl
 
     if args.clear and args.item is not None:
         raise CliError("--item and --clear exclude each other")
@@ -189,23 +177,7 @@ def fault(args):
     vb = registry.vboard(args.name, args.home)
     if not vb.running():
         raise CliError("virtual board %s is not running" % args.name)
-    body = ("faults.clear(_st)" if args.clear else
-            "faults.arm(_st, %d, %d)" % (args.item, args.counter) if args.item is not None else "")
-    try:
-        b = Board(vb.console)
-    except FlashError as e:
-        raise CliError(str(e))
-    try:
-        out = b.exec(_FAULT_CODE % body).decode(errors="replace")
-    except FlashError as e:
-        raise CliError("%s: %s" % (args.name, e))
-    finally:
-        b.drop()
-    vb.reset_to_app()  # back to the firmware (it loads the stored fault at boot)
-    line = [ln for ln in out.splitlines() if ln.startswith("ARMED ")]
-    if not line:
-        raise CliError("%s: no answer from the board's REPL: %s" % (args.name, out.strip()[-200:]))
-    armed = json.loads(line[-1][6:])
+    armed = simctl.faults(vb, arm=None if args.item is None else (args.item, args.counter), clear=args.clear)
     text = "%s: %s" % (args.name, "; ".join(
         "item %d of %s" % (k, "the next command" if c == 0 else "the command with counter %d" % c)
         for c, k in armed) or "no fault armed")

@@ -49,7 +49,7 @@ def priv_bytes(priv):
     return priv.private_numbers().private_value.to_bytes(32, "big")
 
 
-class Party:
+class RtdsParty:
     def __init__(self, eui, role):
         self.eui = eui
         self.role = role
@@ -77,7 +77,7 @@ class Keystore:
             eui = bytes(uid[0].value)[-8:]
             if eui.hex() != eui_hex:  # 90b3d51f30000007-ka.pem is mislabelled (gbcs.md §5.3)
                 continue
-            p = self.parties.setdefault(eui, Party(eui, int(ou[0].value, 16)))
+            p = self.parties.setdefault(eui, RtdsParty(eui, int(ou[0].value, 16)))
             p.pub[kind] = pub_bytes(cert.public_key())
             p.kid[kind] = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
             kf = os.path.join(path, f[:-4] + ".key")

@@ -5,13 +5,13 @@ same ZSE Tunneling ZCL frames the HAN would (firmware/gas/sleepy.py). Remote-par
 made on the host from RTDS commands with a fresh originator counter, MAC'd with the originator's
 published KA key; responses are verified with `cryptography` (runner.judge). CPython only.
 
-    p = Premises(workdir, t0)
+    p = InProcessPremises(workdir, t0)
     p.queue_for_gsme(name, counter)   # a WAN command for the GSME: held at the GPF
     p.read_gpf(name, counter)         # a GPF read: answered at once from the mirror
     p.advance(seconds)                # the virtual clock; the GSME wakes when due
 
 han_premises(root, keys) is the same premises with the real hub around the GPF: the CHF's WAN
-endpoint (TCP on loopback) and router (firmware/hub/gasproxy.py), the GSME joined by CBKE over the
+endpoint (TCP on loopback) and router (firmware/wan/gasproxy.py), the GSME joined by CBKE over the
 HAN stack (firmware/han) on an in-memory medium, its wakes over its HAN port (sleepy.PortLink).
 """
 import os
@@ -63,7 +63,7 @@ def remac(keys, name, counter, recipient_ka_pub):
                                      m.mac_aad(), 12))
 
 
-class Premises:
+class InProcessPremises:
     def __init__(self, workdir, t0=1420070400, keys=None):
         from firmware import roles
         from firmware.store.durable import Store
@@ -160,8 +160,8 @@ def han_premises(root, keys):
     from firmware import roles
     from firmware.han import device, hub
     from firmware.han.memair import MemAir
-    from firmware.han.port import Port
-    from firmware.hub.gasproxy import GasRouter
+    from firmware.han.port import HanPort
+    from firmware.wan.gasproxy import GasRouter
     from firmware.store.durable import Store
     from firmware.wan.endpoint import Endpoint
     from firmware.zigbee import cbke
@@ -174,11 +174,11 @@ def han_premises(root, keys):
     os.makedirs(root, exist_ok=True)
     hst = Store(os.path.join(root, "hub"))
     ChfRole().provision_store(hst, keys)  # the RTDS hub (bench static ECDH secrets)
-    hst.put_json("han", {"pan": 0x1A62, "channel": 11, "peers": {hx(GSME): hx(cbke._pub_of(GSME_BENCH_KA))}})
+    hst.put_json("han", {"pan": 0x1A62, "channel": 11, "peers": {hx(GSME): hx(cbke.public_key_of(GSME_BENCH_KA))}})
     hst.put_json("role", {"role": "chf"})
     gst = Store(os.path.join(root, "gsme"))
     GsmeRole().provision_store(gst, keys)
-    gst.put_json("han", {"install_code": hx(CODE), "tc": hx(HUB), "tc_ka": hx(cbke._pub_of(hub_ka)), "channel": 11})
+    gst.put_json("han", {"install_code": hx(CODE), "tc": hx(HUB), "tc_ka": hx(cbke.public_key_of(hub_ka)), "channel": 11})
     pst = Store(os.path.join(root, "gpf"))
     GpfRole().provision_store(pst, keys)
     board, ms, air = _Board(), _Ms(), MemAir()
@@ -186,7 +186,7 @@ def han_premises(root, keys):
     chf.devlog.add(GSME, CODE, 3600, True, T0)  # CCS01's effect
     coord = hub.Coordinator(air.radio(), chf, hst, ms)
     joiner = device.Joiner(air.radio(), gst, GSME, ms)
-    hp, dp = Port(coord), Port(joiner)
+    hp, dp = HanPort(coord), HanPort(joiner)
     ep = Endpoint("127.0.0.1", 0)
     gpf = roles.build("gpf", board, pst)
     router = GasRouter(chf, hp, ep, ms, gpf, GSME)

@@ -162,7 +162,7 @@ def seed_mirror(dev, commands, keys, handover=(0x0102, 0x0103)):
 
     seed_commands(dev, [c for c in commands if c.variant == "SUCCESS"], keys)
     gas = dev.gas
-    gpf._st(gas)
+    gpf.gpf_state(gas)
     w = gas.begin()
     w["mt"] = [RTDS_TIME - 946684800, 0]
     gas.commit()

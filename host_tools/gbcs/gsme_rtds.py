@@ -78,7 +78,7 @@ class GsmeRole:
                                      "print('PREP-OK')" % RTDS_TIME)
 
 
-def _plain(keys, dev_eui, rsp, comp):
+def plaintext(keys, dev_eui, rsp, comp):
     """The plaintext of a (possibly encrypted) response component, decrypted with the published KA
     key of the party the response is for."""
     if not comp.encrypted:
@@ -116,7 +116,7 @@ def seed_commands(dev, commands, keys):
             if rc.seq >= len(g.components):
                 continue
             cc = g.components[rc.seq]
-            pl = _plain(keys, dev.eui, rsp, rc)
+            pl = plaintext(keys, dev.eui, rsp, rc)
             _seed_one(gas, w, cc, rc, pl, done, local)
         done |= local
     gas.commit()
@@ -158,7 +158,7 @@ def fault_point(keys, dev_eui, err, suc):
     e = gbz.parse(bytes(err.content)).components
     s = gbz.parse(bytes(suc.content)).components
     for i, rc in enumerate(e):
-        pl = _plain(keys, dev_eui, err, rc)
+        pl = plaintext(keys, dev_eui, err, rc)
         if rc.cmd == gbzinfo.DEFAULT_RESPONSE and not rc.fc & 1 and pl[1:2] == b"\xc0":
             return rc.seq, 0
         if rc.cmd == gbzinfo.READ_ATTRIBUTES_RESPONSE and not rc.fc & 1:
@@ -168,7 +168,7 @@ def fault_point(keys, dev_eui, err, suc):
                     return rc.seq, j
         if rc.fc & 1 and i < len(s) and s[i].cmd == rc.cmd and s[i].cluster == rc.cluster \
                 and (rc.cluster, rc.cmd) in ((0x0702, 0x0D), (0x0709, 0x02)) \
-                and _plain(keys, dev_eui, suc, s[i]) != pl:
+                and plaintext(keys, dev_eui, suc, s[i]) != pl:
             return rc.seq, 0
     return None
 

@@ -7,6 +7,7 @@ and a WAN client speaking the hub endpoint's framing (firmware/wan/framing.py).
     raw, ctr = ccs02(keys, hub_eui, device_eui)
     v = verify_hub_message(raw, keys, hub_eui)          # response or alert: MAC checked
     with WanClient(host, port) as c: reply = c.request(raw)   # bytes, or WanRefused(code)
+    log = read_hub(console_port)                          # Device Log read over a hub's REPL
 """
 import socket
 import time
@@ -117,6 +118,50 @@ def alert_code(raw):
     m = frame.parse(raw)
     body = dlms.decode(bytes(m.content[6:]))
     return body[1][0][1]
+
+
+_READ = ("import json, board, binascii\nfrom firmware.hub import devicelog as _D\n"
+         "_s = board.get().store()\n_d = _D.DeviceLog(_s)\n_h = lambda b: binascii.hexlify(b).decode()\n"
+         "print('DL ' + json.dumps([[_h(e), _h(k)] for e, k, _ in _d.entries()]))\n"
+         "print('HL ' + json.dumps([[_h(e), _h(k)] for e, k in _d.historic()]))\n"
+         "print('PQ %d' % len(_d.pending()))\n"
+         "for _n in ('h_seclog', 'h_evtlog'):\n"
+         " for _e in _s.log(_n, 64).entries():\n"
+         "  print('E ' + _n + ' ' + _h(_e))\n"
+         "print('HUB END')\n")
+
+
+def read_hub(port):
+    """{devices, historic, pending_alerts, security, events} read over a hub's REPL (stops its
+    firmware: the caller resets the board)."""
+    import binascii
+    import json
+    import struct
+
+    from host_tools.boards.flash import RawRepl, FlashError
+
+    with RawRepl(port) as b:
+        out = b.exec(_READ).decode()
+    res = {"devices": [], "historic": [], "pending_alerts": 0, "security": [], "events": []}
+    done = False
+    for line in out.splitlines():
+        if line.startswith("DL "):
+            res["devices"] = [{"eui": e.upper(), "hashed_key": k.upper()} for e, k in json.loads(line[3:])]
+        elif line.startswith("HL "):
+            res["historic"] = [{"eui": e.upper(), "hashed_key": k.upper()} for e, k in json.loads(line[3:])]
+        elif line.startswith("PQ "):
+            res["pending_alerts"] = int(line[3:])
+        elif line.startswith("E "):
+            _, name, hx = line.split()
+            raw = binascii.unhexlify(hx)
+            t, c = struct.unpack(">IH", raw[:6])
+            ent = {"time": t + 946684800, "code": "%04X" % c, "detail": raw[6:].hex().upper()}
+            res["security" if name == "h_seclog" else "events"].append(ent)
+        elif line.strip() == "HUB END":
+            done = True
+    if not done:
+        raise FlashError("%s: hub did not return its logs: %s" % (port, out.strip()[-200:]))
+    return res
 
 
 class WanClient:

@@ -264,13 +264,13 @@ def response_items(content):
     if b[:1] != b"\xda" or len(b) < 8 or b[5] or b[6]:
         return None
     try:
-        n, p = dlms._len(b, 7, len(b))
+        n, p = dlms.read_len(b, 7, len(b))
         data = []
         for _ in range(n):
             q = p
             p = dlms.decode_at(b, p, len(b))[1]
             data.append(b[q:p])
-        m, p = dlms._len(b, p, len(b))
+        m, p = dlms.read_len(b, p, len(b))
         if m != n or p + 2 * n != len(b):
             return None
         return [(b[p + 2 * i], b[p + 2 * i + 1], data[i]) for i in range(n)]
@@ -699,10 +699,10 @@ def prepare_code(role_name, session):
 def _prepare(console, code):
     """Run prepare_code `code` on the board's raw REPL (the firmware interrupted); the caller
     resets the board."""
-    from host_tools.boards.flash import Board, FlashError
+    from host_tools.boards.flash import RawRepl, FlashError
 
     try:
-        b = Board(console)
+        b = RawRepl(console)
     except FlashError as e:
         raise RunnerError(str(e))
     try:
@@ -895,11 +895,11 @@ class ReplResetter:
         """Run snapshot code `body` on the board's raw REPL (then `prep`, prepare_code, when
         given), then reset the board (its firmware boots from the store as left) and wait until
         its optical port answers."""
-        from host_tools.boards.flash import Board, FlashError
+        from host_tools.boards.flash import RawRepl, FlashError
         from host_tools.hht import hht
 
         try:
-            b = Board(self.console)
+            b = RawRepl(self.console)
         except FlashError as e:
             raise RunnerError(str(e))
         try:
@@ -977,10 +977,10 @@ class OpticalDevice:
     def start(self):
         """Factory-reset the board's store and provision it as the RTDS device over its REPL, then
         let the resetter keep that state."""
-        from host_tools.boards.flash import Board, FlashError
+        from host_tools.boards.flash import RawRepl, FlashError
 
         try:
-            with Board(self.console) as b:
+            with RawRepl(self.console) as b:
                 eui = bytes(b.eval("__import__('board').get().eui64()"))
                 if eui != self.role.eui:
                     raise UsageError("the board's EUI-64 is %s, the RTDS %s is %s" % (

@@ -175,9 +175,9 @@ def build(path, nwk_key=None, start=1.7e9):
     d_esme = bytes.fromhex("1A2B3C4D5E6F708192A3B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F809")
     d_chf = bytes.fromhex("0F1E2D3C4B5A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0")
     stored = {}
-    u = cbke.Initiator(ESME_EUI, d_esme, {CHF_EUI: cbke._pub_of(d_chf)},
+    u = cbke.Initiator(ESME_EUI, d_esme, {CHF_EUI: cbke.public_key_of(d_chf)},
                        lambda p, k: stored.__setitem__("esme", k), rng=os.urandom)
-    v = cbke.Responder(CHF_EUI, d_chf, {ESME_EUI: cbke._pub_of(d_esme)},
+    v = cbke.Responder(CHF_EUI, d_chf, {ESME_EUI: cbke.public_key_of(d_esme)},
                        lambda p, k: stored.__setitem__("chf", k), rng=os.urandom)
     ke, cl = cbke.CLUSTER, zcl.CLUSTER
     req = u.start()

@@ -1,5 +1,5 @@
-"""pcap writer for HAN captures: every ZEP datagram as Ethernet II / IPv4 / UDP to port 17754
-(LINKTYPE_ETHERNET = 1, classic libpcap format, microsecond timestamps), so Wireshark and tshark
+"""pcap writer and reader for HAN captures: every ZEP datagram as Ethernet II / IPv4 / UDP to port
+17754 (LINKTYPE_ETHERNET = 1, classic libpcap format, microsecond timestamps), so Wireshark and tshark
 decode ZEP -> IEEE 802.15.4 -> ZigBee NWK -> APS -> ZCL with their default port table.
 
 Each node gets a fixed address: MAC 02:00:00:00:hh:ll and IPv4 10.54.hh.ll from its ZEP device
@@ -81,3 +81,37 @@ class Writer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+_KINDS = {0: "beacon", 1: "data", 2: "ack", 3: "command"}
+
+
+def read_frames(path, offset=24):
+    """[(time, device id, PSDU length, description)] of the capture's records from byte `offset`,
+    and the offset after the last whole record (the records Writer writes: Ethernet/IPv4/UDP/ZEP,
+    the ZEP payload at byte 42; IEEE 802.15.4 MAC frame kinds named, 802.15.4 §7.2.1.1)."""
+    from firmware.zigbee import mac
+
+    out = []
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    p = 0
+    while len(data) - p >= 16:
+        ts, us, n, _ = struct.unpack("<IIII", data[p:p + 16])
+        if len(data) - p - 16 < n:
+            break
+        rec = data[p + 16:p + 16 + n]
+        p += 16 + n
+        try:
+            z = zep.decode(rec[42:])
+            m = mac.parse(z["psdu"])
+        except Exception as e:  # noqa: BLE001 - a record that does not decode is listed as unreadable
+            out.append((ts + us / 1e6, None, n, "unreadable: %s" % e))
+            continue
+        src = getattr(m, "src", None)
+        dst = getattr(m, "dst", None)
+        desc = "%s %s -> %s" % (_KINDS.get(m.ftype, m.ftype), "%X" % src if src is not None else "-",
+                                "%X" % dst if dst is not None else "-")
+        out.append((ts + us / 1e6, z["device_id"], len(z["psdu"]), desc))
+    return out, offset + p

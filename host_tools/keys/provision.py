@@ -117,9 +117,9 @@ def device_code(p):
 
 def provision_board(port, p):
     """Apply payload p on the board at `port` (mpremote raw REPL); returns the board's summary."""
-    from host_tools.boards.flash import Board
+    from host_tools.boards.flash import RawRepl
 
-    with Board(port) as b:
+    with RawRepl(port) as b:
         out = b.exec(device_code(p)).decode()
     for line in out.splitlines():
         if line.startswith("PROVISIONED "):

@@ -177,18 +177,18 @@ def test_point_arithmetic_differential(k1, k2):
         return x3, (lam * (x1 - x3) - y1) % P
 
     g = (p256.GX, p256.GY)
-    a = ecmul._to_affine(*ecmul._mul(k2, *g))
-    X, Y, Z = ecmul._mul(k1, *g)
-    want = aff_add(None if Z == 0 else ecmul._to_affine(X, Y, Z), a)
-    X, Y, Z = ecmul._madd(X, Y, Z, *a)
-    assert (None if Z == 0 else ecmul._to_affine(X, Y, Z)) == want
-    X2, Y2, Z2 = ecmul._dbl(*ecmul._mul(k2, *g))
-    assert ecmul._to_affine(X2, Y2, Z2) == aff_add(a, a)
+    a = ecmul.jac_to_affine(*ecmul.jac_mul(k2, *g))
+    X, Y, Z = ecmul.jac_mul(k1, *g)
+    want = aff_add(None if Z == 0 else ecmul.jac_to_affine(X, Y, Z), a)
+    X, Y, Z = ecmul.jac_madd(X, Y, Z, *a)
+    assert (None if Z == 0 else ecmul.jac_to_affine(X, Y, Z)) == want
+    X2, Y2, Z2 = ecmul.jac_dbl(*ecmul.jac_mul(k2, *g))
+    assert ecmul.jac_to_affine(X2, Y2, Z2) == aff_add(a, a)
     # comb with in-RAM G table agrees with the window method
     t = p256.g_table()
     assert ec256.xyzz_to_affine(*t.add_mul(k2)) == a
     # XYZZ accumulator continuing from a Jacobian point, and the XYZZ doubling
-    acc = t.add_mul(k2, *ecmul.jac_to_xyzz(*ecmul._mul(k1, *g)))
-    want2 = aff_add(None if k1 == 0 else ecmul._to_affine(*ecmul._mul(k1, *g)), a)
+    acc = t.add_mul(k2, *ecmul.jac_to_xyzz(*ecmul.jac_mul(k1, *g)))
+    want2 = aff_add(None if k1 == 0 else ecmul.jac_to_affine(*ecmul.jac_mul(k1, *g)), a)
     assert (None if acc[2] == 0 else ec256.xyzz_to_affine(*acc)) == want2
-    assert ec256.xyzz_to_affine(*ec256._dbl_xyzz(*ecmul.jac_to_xyzz(*ecmul._mul(k2, *g)))) == aff_add(a, a)
+    assert ec256.xyzz_to_affine(*ec256.xyzz_dbl(*ecmul.jac_to_xyzz(*ecmul.jac_mul(k2, *g)))) == aff_add(a, a)

@@ -44,13 +44,13 @@ def _response_items(content):
     from firmware.gbcs import dlms
 
     b = bytes(content)
-    n, p = dlms._len(b, 7, len(b))
+    n, p = dlms.read_len(b, 7, len(b))
     data = []
     for _ in range(n):
         q = p
         p = dlms.decode_at(b, p, len(b))[1]
         data.append(b[q:p])
-    m, p = dlms._len(b, p, len(b))
+    m, p = dlms.read_len(b, p, len(b))
     assert m == n and p + 2 * n == len(b)
     return [(b[p + 2 * i], b[p + 2 * i + 1], data[i]) for i in range(n)]
 

@@ -69,7 +69,7 @@ def test_board_that_never_enters_raw_repl(board):
     b = board(answer_repl=False)
     t0 = time.monotonic()
     with pytest.raises(flash.FlashError) as e:
-        flash.Board(b.name, read_timeout=0.3, connect_timeout=0.5)
+        flash.RawRepl(b.name, read_timeout=0.3, connect_timeout=0.5)
     took = time.monotonic() - t0
     assert b.name in str(e.value) and "cannot connect" in str(e.value)
     assert took < flash.CONNECT_TRIES * 2.0  # three bounded tries, not a wait forever
@@ -80,7 +80,7 @@ def test_board_silent_after_raw_paste_request(board):
     # the hang seen on CI: raw REPL entered, raw paste accepted, then the board says nothing more
     # (mpremote's read of the window size had no timeout)
     b = board(answer_repl=True, answer_paste=True)
-    brd = flash.Board(b.name, read_timeout=0.3, connect_timeout=2.0)
+    brd = flash.RawRepl(b.name, read_timeout=0.3, connect_timeout=2.0)
     t0 = time.monotonic()
     try:
         with pytest.raises(flash.FlashError) as e:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from host_tools.boards import image
-from host_tools.boards.vboard import VBoard, _pid_alive
+from host_tools.boards.vboard import VBoard, pid_alive
 from host_tools.campaigns import fleet
 from host_tools.codes import utrn as U
 from host_tools.keys import pki
@@ -54,7 +54,7 @@ def test_ten_boards_one_supervisor_flashed_from_an_image(campaign):
     r.vbs[0].reset_to_app()
     after = [vb.status()["micropython"] for vb in r.vbs]
     assert after[0] != before[0] and after[1:] == before[1:]
-    assert all(_pid_alive(p) for p in after)
+    assert all(pid_alive(p) for p in after)
 
 
 def test_idle_boards_cost_almost_no_cpu(campaign):

@@ -1,6 +1,6 @@
 """A gas premises end to end in one process (docs/gas.md "End to end"): the Comms Hub's WAN endpoint
 (firmware/wan/endpoint.py, TCP on loopback, 2-byte length frames) and router with the GPF beside the
-CHF (firmware/hub/gasproxy.py), the RTDS GSME joined to the hub over W1's HAN stack (firmware/han:
+CHF (firmware/wan/gasproxy.py), the RTDS GSME joined to the hub over W1's HAN stack (firmware/han:
 MAC/NWK/APS security, APS fragmentation, an in-memory medium firmware/han/memair.py) and waking on a
 virtual clock (firmware/gas/sleepy.py over the HAN port). A WAN client on the host:
   * sends a GPF read (GCS13a to the GPF): answered at once, verified;

@@ -1,4 +1,4 @@
-"""The hub's choice of router (firmware/wan/node.py attach, firmware/hub/gasproxy.py open_gpf), in
+"""The hub's choice of router (firmware/wan/node.py attach, firmware/wan/gasproxy.py open_gpf), in
 process on a detached board: without the CHF's `gpf` record the plain router (the CHF/ESME path);
 with it and the GPF's store provisioned, the router with the GPF beside the CHF serving that GSME;
 with the record but no provisioned GPF, or a record without a valid GSME EUI-64, the hub runs the
@@ -15,7 +15,7 @@ GSME = "00db1234567890a1"
 def _hub(root, gpf_rec=None, provision_gpf=False):
     from board.unix import Board
     from firmware import roles
-    from firmware.hub.gasproxy import GPF_DIR, GPF_REC
+    from firmware.wan.gasproxy import GPF_DIR, GPF_REC
     from firmware.store.durable import Store
     from host_tools.gbcs.chf_rtds import ChfRole
     from host_tools.gbcs.gpf_rtds import GpfRole

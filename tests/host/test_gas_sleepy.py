@@ -19,7 +19,7 @@ from host_tools.util import ROOT  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import bench_gas_sleepy  # noqa: E402
-from host_tools.gbcs.gas_premises import GSME, Premises, rtds_command  # noqa: E402
+from host_tools.gbcs.gas_premises import GSME, InProcessPremises, rtds_command  # noqa: E402
 
 CMD = "GCS13a_4.1.1_SUCCESS_UNRELIABLE_COMMAND_GBCS.HEX"
 
@@ -27,7 +27,7 @@ CMD = "GCS13a_4.1.1_SUCCESS_UNRELIABLE_COMMAND_GBCS.HEX"
 @pytest.fixture
 def prem():
     with tempfile.TemporaryDirectory() as d:
-        p = Premises(d)
+        p = InProcessPremises(d)
         p.advance(1)
         yield p
 
@@ -145,7 +145,7 @@ def test_gcs62_content_equals_rtds_for_its_device_log():
     f, rt = rtds_command("GCS62_NA_8071_ALERT_GBCS.HEX")
     c = bytes(rt.content)
     with tempfile.TemporaryDirectory() as d:
-        p = Premises(d)  # clock at 2015-01-01 00:00:00 UTC
+        p = InProcessPremises(d)  # clock at 2015-01-01 00:00:00 UTC
         g = p.gpf
         ents, q = [], c.find(b"\x30\x0d\x04\x08")
         while q >= 0:

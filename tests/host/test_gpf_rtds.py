@@ -111,9 +111,9 @@ def test_a_read_carries_the_gsme_clock_time_of_the_mirror_data(keys):
 
 
 def gpf_rtds_plain(keys, rsp, comp):
-    from host_tools.gbcs.gsme_rtds import _plain
+    from host_tools.gbcs.gsme_rtds import plaintext
 
-    return _plain(keys, GPF, rsp, comp)
+    return plaintext(keys, GPF, rsp, comp)
 
 
 def test_gpf_refuses_to_act_on_the_meter(keys):

@@ -84,7 +84,7 @@ def han(tmp_path_factory):
     hub_eui = next(e for e in made if e[5] == pki.DEVICE_TYPES["chf"])
     ka = {e: bytes.fromhex(provision.payload(ks, e, role="chf" if e == hub_eui else "esme")["ka"])
           for e in esmes + [hub_eui]}
-    pub = {e: cbke._pub_of(k) for e, k in ka.items()}
+    pub = {e: cbke.public_key_of(k) for e, k in ka.items()}
     cap = str(base / "han.pcap")
     air = A.Air(pcap_path=cap, seed=1)
     air.keep_frames = True

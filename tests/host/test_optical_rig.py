@@ -1,4 +1,4 @@
-"""Host-test rig (no tests here) for the optical port: the firmware Port (CPython) serving one end of a pty pair in
+"""Host-test rig (no tests here) for the optical port: the firmware OpticalPort (CPython) serving one end of a pty pair in
 a thread, the HHT (pyserial) on the other end. Used by tests/host/test_hht*.py and
 test_optical*.py; not a test module itself."""
 import os
@@ -10,7 +10,7 @@ import time
 from firmware.compat import ticks_ms
 from firmware.core import seclog
 from firmware.optical.auth import Authenticator
-from firmware.optical.port import Port
+from firmware.optical.port import OpticalPort
 from firmware.optical.restricted import MeterView
 from firmware.store.durable import Store
 
@@ -86,7 +86,7 @@ class PtyMeter:
         self.model = self.esme.model if self.esme else MeterModel(self.store)
         self.view = MeterView(self.store, self.eui, self.clock, self.model, self.registers,
                               self.shown.append)
-        self.port = Port(self.stream, self.store, self.clock, self.eui, self.view,
+        self.port = OpticalPort(self.stream, self.store, self.clock, self.eui, self.view,
                          Authenticator(self.anchors, self.eui, self.clock),
                          self.esme.process if self.esme else None)
 

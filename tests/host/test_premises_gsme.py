@@ -119,7 +119,7 @@ def test_gsme_preconfigured_top_up_reaches_the_mirror(premises):
 
     # the hub's Device Log holds the GSME with the hash of its TC link key; the mirror on the hub's
     # flash holds the credit the GSME reported (1e-5 GBP)
-    from host_tools.cli.cmd_hub import read_hub
+    from host_tools.gbcs.hub import read_hub
 
     dl = read_hub(hub.console)
     want = hashed_key(bytes.fromhex(keys["tc_link"][p.gsme_eui.hex().upper()])).hex().upper()

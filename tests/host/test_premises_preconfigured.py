@@ -112,7 +112,7 @@ def test_preconfigured_premises(premises):
     # the hub's Device Log: both devices with the hashes of the TC link keys they hold, as a
     # completed join leaves it; no join attempt or Device Log change logged, no CS14 waiting
     from firmware.hub.devicelog import hashed_key
-    from host_tools.cli.cmd_hub import read_hub
+    from host_tools.gbcs.hub import read_hub
 
     hub = read_hub(p.hub.console)
     want = sorted([{"eui": e.upper(), "hashed_key": hashed_key(bytes.fromhex(k)).hex().upper()}

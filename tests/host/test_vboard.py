@@ -203,8 +203,8 @@ def test_cli_start_status_exec_cut_stop(tmp_path):
     sup = b.status()["supervisor"]
     cli("stop", d)
     assert not b.running()
-    from host_tools.boards.vboard import _pid_alive
-    assert not _pid_alive(sup)
+    from host_tools.boards.vboard import pid_alive
+    assert not pid_alive(sup)
 
 
 def test_unmountable_flash_is_never_formatted(tmp_path):

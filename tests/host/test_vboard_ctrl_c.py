@@ -18,7 +18,7 @@ def test_repl_taken_during_boot_imports_always_answers(tmp_path):
         for boot in range(1, 5):
             if boot > 1:
                 vb.reset(wait=True)  # returns once main.py started: the imports are under way
-            b = flash.Board(vb.console, connect_timeout=30.0)
+            b = flash.RawRepl(vb.console, connect_timeout=30.0)
             try:
                 assert b.exec("print(6 * 7)").strip() == b"42"
             finally:

@@ -29,7 +29,7 @@ def code_of(n):
 def ka_pub(d):
     from firmware.zigbee import cbke
 
-    return cbke._pub_of(d)
+    return cbke.public_key_of(d)
 
 
 def _hex(b):

@@ -5,8 +5,8 @@ import hashlib
 import _t
 from firmware.alerts import Reject
 from firmware.crypto import p256
-from firmware.crypto.ecmul import _to_affine
-from firmware.crypto.ecmul import _mul
+from firmware.crypto.ecmul import jac_to_affine
+from firmware.crypto.ecmul import jac_mul
 
 U = _t.unhex
 VEC = _t.ROOT + "/tests/vectors/crypto/p256.txt"
@@ -39,9 +39,9 @@ def test_field_constants():
     assert p256.on_curve(p256.GX, p256.GY)
     assert p256.P == (1 << 256) - (1 << 224) + (1 << 192) + (1 << 96) - 1
     # n * G is the point at infinity: (n - 1) * G == -G
-    x, y = _to_affine(*_mul(p256.N - 1, p256.GX, p256.GY))
+    x, y = jac_to_affine(*jac_mul(p256.N - 1, p256.GX, p256.GY))
     assert (x, y) == (p256.GX, p256.P - p256.GY)
-    assert _mul(p256.N, p256.GX, p256.GY)[2] == 0
+    assert jac_mul(p256.N, p256.GX, p256.GY)[2] == 0
 
 
 def test_inverse_matches_fermat():
@@ -62,7 +62,7 @@ def test_comb_digit_edges():
     from firmware.crypto.ec256 import xyzz_to_affine
 
     for e in cases:
-        assert xyzz_to_affine(*t.add_mul(e)) == _to_affine(*_mul(e, p256.GX, p256.GY)), e
+        assert xyzz_to_affine(*t.add_mul(e)) == jac_to_affine(*jac_mul(e, p256.GX, p256.GY)), e
 
 
 def test_public_keys():
@@ -233,7 +233,7 @@ def test_g_table_file_entries():
     with open(p256.g_table_path(), "rb") as f:
         for j, k in ((0, 1), (0, half), (1, 3), (17, 5), (t.rows - 1, half - 1), (t.rows - 1, 1)):
             f.seek((j * half + k - 1) * 64)
-            x, y = _to_affine(*_mul((k << (w * j)) % p256.N, p256.GX, p256.GY))
+            x, y = jac_to_affine(*jac_mul((k << (w * j)) % p256.N, p256.GX, p256.GY))
             assert f.read(64) == x.to_bytes(32, "big") + y.to_bytes(32, "big"), (j, k)
 
 

@@ -45,11 +45,11 @@ class Rng:
 def corpus():
     """(net, frames): a hub with meter 0 joined, and every frame of the join of meter 0, a
     refused meter 1 and application traffic both ways."""
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
     from firmware.zigbee import zcl
 
     net = H.Net(2, logged=(0,), record=True)
-    hp, dp = Port(net.hub), Port(net.devs[0])
+    hp, dp = HanPort(net.hub), HanPort(net.devs[0])
     net.run(lambda: net.devs[0].joined and net.devs[1].refusals > 0)
     z = zcl.build(zcl.Header(zcl.CLUSTER, 7, zcl.TUNNEL_REQUEST), b"\x06\xff\xff\x00\xdc\x05")
     hp.send(H.dev_eui(0), zcl.TUNNELING, z)

@@ -116,11 +116,11 @@ def test_port_send_recv_between_joined_nodes():
     device that has not joined cannot be sent to; a frame longer than the reassembly limit (4096) is
     refused (longer than one 802.15.4 frame: fragments, tests/unit/test_han_port_frag.py)."""
     from firmware.alerts import Reject
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
 
     net = H.Net(2, logged=(0,))
     try:
-        hp, dp = Port(net.hub), Port(net.devs[0])
+        hp, dp = HanPort(net.hub), HanPort(net.devs[0])
         net.run(lambda: net.devs[0].joined and net.devs[1].refusals > 0)
         z = zcl.build(zcl.Header(zcl.CLUSTER, 7, zcl.TUNNEL_REQUEST), b"\x06\xff\xff\x00\xdc\x05")
         hp.send(H.dev_eui(0), zcl.TUNNELING, z)

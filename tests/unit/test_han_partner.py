@@ -17,7 +17,7 @@ MP_HEAPSIZE = "512K"
 import han_fixtures as H
 from firmware.han import partner as P
 from firmware.han.node import eui_int
-from firmware.han.port import Port
+from firmware.han.port import HanPort
 from firmware.meter import der, joins
 from firmware.zigbee import aps, cbke, mac, nwk, zcl
 
@@ -84,7 +84,7 @@ class Pair:
         han["peers"] = {H._hex(H.dev_eui(j)): H._hex(H.ka_pub(H.ka_of(k))) for j, k in trust.items()}
         d.store.put_json("han", han)
         role = Role(d.store, net.clock)
-        port = Port(d)
+        port = HanPort(d)
         part = P.Partner(role, port, idle=lambda ms, i=i: self.idle(i, ms))
         role.partner_cbke = part.cbke
         role.partner_forget = lambda e, d=d: d.forget(eui_int(e))  # as firmware/wan/node.py MeterNode
@@ -171,9 +171,9 @@ def test_method_a_on_the_air_keys_and_secured_exchange():
         net.devs[1] = b = net.boot_dev(1)
         k = bytes.fromhex(lb[0][2])
         assert b.partners[int.from_bytes(A, "big")] == (None, k)
-        assert not Port(b).joined(A)
+        assert not HanPort(b).joined(A)
         da.partners[int.from_bytes(B, "big")] = (da.partners[int.from_bytes(B, "big")][0], k)
-        p.ports[1] = pb = Port(b)
+        p.ports[1] = pb = HanPort(b)
         p.ports[0].send(B, zcl.METERING, z)
         pb.poll()
         assert pb.recv() == (A, zcl.METERING, z) and pb.joined(A)
@@ -206,7 +206,7 @@ def test_unjoined_partner_is_refused_at_once_and_after_a_reboot():
         assert p.ports[1].recv() is None and net.devs[1].link.dropped == before + 1
         net.devs[1] = b = net.boot_dev(1)  # and after a reboot (the device log is the source)
         assert eui_int(A) not in b.partners
-        p.ports[1] = pb = Port(b)
+        p.ports[1] = pb = HanPort(b)
         before = b.link.dropped
         p.ports[0].send(B, zcl.METERING, z)
         pb.poll()

@@ -12,10 +12,10 @@ from firmware.zigbee import zcl
 
 
 def _joined():
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
 
     net = H.Net(1, logged=(0,), record=True)
-    hp, dp = Port(net.hub), Port(net.devs[0])
+    hp, dp = HanPort(net.hub), HanPort(net.devs[0])
     assert net.run(lambda: net.devs[0].joined) is not None
     return net, hp, dp
 

@@ -74,7 +74,7 @@ def _secured(frames, nwk_key):
 
 def scenario(cut_at=-1, torn=False, devices=2, traffic=3):
     """One run; returns (writes done, cut happened, check failures [])."""
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
     from firmware.zigbee import zcl
 
     m = Meter
@@ -115,8 +115,8 @@ def scenario(cut_at=-1, torn=False, devices=2, traffic=3):
         for k in range(traffic):  # application frames both ways
             for i, d in enumerate(net.devs):
                 z = zcl.build(zcl.Header(zcl.CLUSTER, k, zcl.TUNNEL_REQUEST), bytes((k, i)))
-                step(lambda: Port(net.hub).send(H.dev_eui(i), zcl.TUNNELING, z))
-                step(lambda: Port(d).send(H.HUB_EUI, zcl.TUNNELING, z))
+                step(lambda: HanPort(net.hub).send(H.dev_eui(i), zcl.TUNNELING, z))
+                step(lambda: HanPort(d).send(H.HUB_EUI, zcl.TUNNELING, z))
                 step(net.poll)
         dl = net.hub.role.devlog
         for i, d in enumerate(net.devs):

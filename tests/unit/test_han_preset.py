@@ -97,7 +97,7 @@ def test_preconfigured_premises_talks_without_joining():
     from firmware import roles
     from firmware.han import device, hub
     from firmware.han.ihd import IhdNode
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
     from firmware.roles.ihd import Ihd
     from firmware.wan.node import MeterNode
 
@@ -112,7 +112,7 @@ def test_preconfigured_premises_talks_without_joining():
         idv = device.Joiner(air.radio(), stores[IHD], IHD, clock)
         assert ed.joined and idv.joined  # from their stores: nothing to do on site
         assert coord.short_of(ed.eui) == ed.link.short and coord.short_of(idv.eui) == idv.link.short
-        hp, ep, ip = Port(coord), Port(ed), Port(idv)
+        hp, ep, ip = HanPort(coord), HanPort(ed), HanPort(idv)
         esme = _Esme(stores[ESME])
         mnode = MeterNode(esme, ep)
         board = _Board(clock)
@@ -175,7 +175,7 @@ def test_stranger_refused_at_nwk():
     """A device with the network key but neither the Trust Centre nor a partner of the meter:
     its frames to the meter are refused (counted) and never reach the application."""
     from firmware.han import device
-    from firmware.han.port import Port
+    from firmware.han.port import HanPort
     from firmware.wan.node import MeterNode
 
     root = H.tmpdir("preset2")
@@ -188,10 +188,10 @@ def test_stranger_refused_at_nwk():
         j = stores[IHD].get_json("han_join")
         ed = device.Joiner(air.radio(), stores[ESME], ESME, clock)
         esme = _Esme(stores[ESME])
-        mnode = MeterNode(esme, Port(ed))
+        mnode = MeterNode(esme, HanPort(ed))
         del ed.partners[int.from_bytes(IHD, "big")]
         idv = device.Joiner(air.radio(), stores[IHD], IHD, clock)
-        ip = Port(idv)
+        ip = HanPort(idv)
         ip.send(ESME, zcl.METERING, zcl.build(zcl.Header(zcl.GLOBAL, 1, zcl.READ_ATTRIBUTES, zcl.TO_SERVER),
                                               zcl.read_attributes([0])))
         before = ed.link.dropped

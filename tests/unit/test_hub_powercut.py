@@ -170,7 +170,7 @@ def test_campaign_catches_a_change_written_apart_from_its_alert():
     orig = D.DeviceLog._cs14
 
     def split(self, s, now):  # deliberately unsafe: the log written before its CS14 is queued
-        self.store.put(D.REC, D._pack(dict(s, q=list(self._state()["q"]))))
+        self.store.put(D.REC, D.pack(dict(s, q=list(self._state()["q"]))))
         orig(self, s, now)
 
     D.DeviceLog._cs14 = split

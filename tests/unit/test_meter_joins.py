@@ -153,10 +153,10 @@ def _hook(d, make_fail=None, report=True, key=True, trust=True, spoof=False):
         got = []
         me = cbke.Initiator if initiator else cbke.Responder
         other = cbke.Responder if initiator else cbke.Initiator
-        a = me(ESME_EUI, D_ESME, {part: cbke._pub_of(D_PART)} if trust else {},
+        a = me(ESME_EUI, D_ESME, {part: cbke.public_key_of(D_PART)} if trust else {},
                lambda p, k: got.append(k),
                eph_d=U("11" * 32))
-        b = other(part, D_PART, {ESME_EUI: cbke._pub_of(D_ESME)}, lambda p, k: None,
+        b = other(part, D_PART, {ESME_EUI: cbke.public_key_of(D_ESME)}, lambda p, k: None,
                   eph_d=U("22" * 32))
         u, v, su, sv = (a, b, ESME_EUI, part) if initiator else (b, a, part, ESME_EUI)
         try:

@@ -172,7 +172,7 @@ class Meter:
 
     def __init__(self, root=None, clock=None, eui=METER_EUI, esme_factory=None, anchors=anchors):
         from firmware.meter.model import MeterModel
-        from firmware.optical.port import Port
+        from firmware.optical.port import OpticalPort
         from firmware.optical.restricted import MeterView
 
         self.root = root or scratch_dir()
@@ -189,7 +189,7 @@ class Meter:
                               registers=lambda: [("1.8.0", "0001234.567", "kWh"),
                                                  ("2.8.0", "0000012.000", "kWh")],
                               display=self.shown.append)
-        self.port = Port(self.stream, self.store, self.clock, eui, self.view,
+        self.port = OpticalPort(self.stream, self.store, self.clock, eui, self.view,
                          auth.Authenticator(anchors, eui, self.clock),
                          self.esme.process if self.esme else None)
 

@@ -16,7 +16,7 @@ E_CHF = U("22" * 32)
 
 
 def _pub(d):
-    return cbke._pub_of(d)
+    return cbke.public_key_of(d)
 
 
 def _pair(stored, d_u=D_ESME, d_v=D_CHF, trusted_u=None, trusted_v=None):
