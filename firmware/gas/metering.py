@@ -44,8 +44,7 @@ def sampled_data(ctx, c, fail):
 
 
 def snapshot(ctx, c, fail):
-    p = c.payload
-    U.published(ctx, c, 0x06, Z.le(p, 9, 4), p[8], enc=True)
+    U.snapshots(ctx, c, 0x06)
 
 
 def set_flow_threshold(ctx, c, fail):

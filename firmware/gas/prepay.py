@@ -134,8 +134,7 @@ def top_up_log(ctx, c, fail):
 
 
 def prepay_snapshot(ctx, c, fail):
-    p = c.payload
-    U.published(ctx, c, 0x01, Z.le(p, 9, 4), p[8], enc=True)
+    U.snapshots(ctx, c, 0x01)
 
 
 def debt_log(ctx, c, fail):

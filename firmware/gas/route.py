@@ -66,14 +66,32 @@ ROUTE = {
 
 
 # -- stored publications ------------------------------------------------------------------------------
-def published(ctx, c, pcmd, k=None, index=None, enc=False):
+def published(ctx, c, pcmd, k=None, enc=False):
+    """Every stored publication of (cluster, pcmd, k), each as its own reply; none -> NOT_FOUND."""
     lst = ctx.w["p"].get(M.pkey(c.cluster, pcmd, k)) or []
-    if index is not None:
-        lst = [h for h in lst[index:index + 1] if h is not None]
     if not lst:
         return ctx.dr(c, I.NOT_FOUND)
     for h in lst:
         ctx.reply(c, pcmd, bytes.fromhex(h), enc)
+
+
+def snapshots(ctx, c, pcmd):
+    """GetSnapshot (Metering) / GetPrepaySnapshot (Prepayment), payload: earliest and latest
+    snapshot time (UTC, LE 4 each), offset (1), snapshot cause (LE 4): of the snapshots stored for
+    the cause and taken in that window, oldest first, the one at the offset is published (its
+    snapshot time at bytes 4..8 of the publication), encrypted; none there -> NOT_FOUND."""
+    p = c.payload
+    start, end = Z.le(p, 0, 4), Z.le(p, 4, 4)
+    hits = []
+    for h in ctx.w["p"].get(M.pkey(c.cluster, pcmd, Z.le(p, 9, 4))) or ():
+        b = bytes.fromhex(h)
+        t = Z.le(b, 4, 4)
+        if start <= t <= end:
+            hits.append((t, b))
+    if p[8] >= len(hits):
+        return ctx.dr(c, I.NOT_FOUND)
+    hits.sort()
+    ctx.reply(c, pcmd, hits[p[8]][1], True)
 
 
 def cfg(ctx, c, start_at=None):

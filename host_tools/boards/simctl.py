@@ -9,6 +9,7 @@ resets and power cuts) and are sent to the running firmware as one line `sim <js
     clock(dir, rate=3600)                        # an hour of meter time per second
     clock(dir, advance=86400)                    # a day later, now
     meter_time(dir)                              # the board's meter time now (seconds since 1970)
+    restore_clock(dir, saved)                    # clock settings saved from settings(dir) put back
     faults(vboard, arm=(item, counter))          # arm a test fault (firmware/core/faults.py) over the REPL
 """
 import json
@@ -77,6 +78,18 @@ def clock(path, rate=None, advance=None, set_to=None):
     if r < 0:
         raise ValueError("rate must be >= 0")
     return _apply(path, {"clock": {"t0": now, "at": ms, "rate": r}})
+
+
+def restore_clock(path, c):
+    """Put the clock settings `c` back (as settings(path).get("clock") gave them; None: the host
+    clock, which the running firmware gets as a rate-1 clock anchored now)."""
+    if c is not None:
+        return _apply(path, {"clock": c})
+    ms = _real_ms()
+    s = _apply(path, {"clock": {"t0": ms // 1000, "at": ms, "rate": 1}})
+    s.pop("clock")
+    write_atomic(os.path.join(path, "sim.json"), json.dumps(s), sync=False)
+    return s
 
 
 def parse_profile(text):

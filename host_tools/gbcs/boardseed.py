@@ -43,7 +43,7 @@ def prep(role, session, root_name="dev"):
         role.provision_store(st, keys)
         before = _records(root)
         dev = roles.build(role.name, RtdsBoard(), st)
-        role.seed(dev, session.commands)
+        role.seed(dev, session.commands, session.folder)
         after = _records(root)
     lines = ["import board", "from binascii import unhexlify as _u", "from firmware.store.durable import Store",
              "_st = Store(board.get().storage_root().rstrip('/'))"]

@@ -90,7 +90,7 @@ class ChfRole:
 
         return provisioning.apply(store, self.payload(keys), self.eui, table_dir)
 
-    def seed(self, dev, commands):
+    def seed(self, dev, commands, folder=None):
         """Write the state RTDS assumes for `commands` (runner Commands) into the hub `dev`
         (module docstring), and arm the runner's fault hook (firmware/core/faults.py) for every
         ERROR command the runner classifies as a device fault (the RTDS "same cmd" hardware-fault
@@ -175,7 +175,10 @@ def in_process(keys, workdir=None):
             st = Store(os.path.join(self.workdir, "uc%03d" % self.n))
             self.role.provision_store(st, self.keys, self.table_dir)
             self.dev = roles.build("chf", RtdsBoard(), st, self.table_dir)
-            self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+            if session is None:
+                self.role.seed(self.dev, uc.commands)
+            else:
+                self.role.seed(self.dev, session.commands, session.folder)
             if st.get("fault") is not None:
                 from firmware.core import faults
 

@@ -58,7 +58,7 @@ class GpfRole:
 
         return provisioning.apply(store, self.payload(keys), self.eui, table_dir)
 
-    def seed(self, dev, commands):
+    def seed(self, dev, commands, folder=None):
         """The mirror RTDS assumes for `commands` (runner Commands), reported at the corpus time."""
         seed_mirror(dev, commands, C.Keystore(C.KEYSTORE))
 
@@ -183,6 +183,9 @@ def in_process(keys, workdir=None):
             st = Store(os.path.join(self.workdir, "uc%03d" % self.n))
             self.role.provision_store(st, self.keys, self.table_dir)
             self.dev = roles.build("gpf", RtdsBoard(), st, self.table_dir)
-            self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+            if session is None:
+                self.role.seed(self.dev, uc.commands)
+            else:
+                self.role.seed(self.dev, session.commands, session.folder)
 
     return GpfInProcess(GpfRole(), keys, workdir)

@@ -19,7 +19,7 @@ component (and attribute) where the RTDS ERROR response fails. The clock is the 
 import hashlib
 
 from host_tools.gbcs import corpus as C
-from host_tools.gbcs.chf_rtds import RtdsBoard, bench_z
+from host_tools.gbcs.chf_rtds import RTDS_TIME, RtdsBoard, bench_z
 
 GSME_EUI = "00db1234567890a1"
 GSME_DS_PRIV = hashlib.sha256(b"smlab RTDS GSME 00DB1234567890A1 DS key").digest()
@@ -30,6 +30,9 @@ class GsmeRole:
     """Role of the runner for the RTDS GSME (the interface of runner.Role; module docstring)."""
 
     board = RtdsBoard
+    # a virtual board's clock stands still at the RTDS instant for the run (runner.ImageResetter):
+    # the GCS28 ERROR answer reports the GSME's clock, which in process is that instant
+    frozen_clock = RTDS_TIME
 
     def __init__(self):
         self.name = "gsme"
@@ -60,16 +63,21 @@ class GsmeRole:
 
         return provisioning.apply(store, self.payload(keys), self.eui, table_dir)
 
-    def seed(self, dev, commands):
+    def seed(self, dev, commands, folder=None):
         """Seed the GSME `dev` for `commands` (runner Commands) and arm the fault hook for the
-        ERROR commands that are their SUCCESS command with a device failure."""
-        seed_commands(dev, commands, C.Keystore(C.KEYSTORE))
+        ERROR commands that are their SUCCESS command (looked for in `folder`) with a device
+        failure."""
+        seed_commands(dev, commands, C.Keystore(C.KEYSTORE), folder)
+
+    @staticmethod
+    def split(commands):
+        """The sessions of one use case's commands (split_sessions)."""
+        return split_sessions(commands, C.Keystore(C.KEYSTORE))
 
     def board_prep(self, session):
         """The same state for a board: the records seed() writes, through its raw REPL
         (host_tools/gbcs/boardseed.py)."""
         from host_tools.gbcs import boardseed
-        from host_tools.gbcs.chf_rtds import RTDS_TIME
 
         code = boardseed.prep(self, session)
         # the GSME's clock on the RTDS corpus time (its durable offset from the board's clock), as
@@ -96,7 +104,9 @@ def plaintext(keys, dev_eui, rsp, comp):
     return gbzinfo.unseal(k, dev_eui, comp.payload)
 
 
-def seed_commands(dev, commands, keys):
+def seed_commands(dev, commands, keys, folder=None):
+    """Seed GSME `dev` for `commands` (one session) and arm its fault hook; `folder`: every command
+    of the use case, where an ERROR command's SUCCESS partner is looked for (default `commands`)."""
     from firmware.gbcs import frame, gbz
     from firmware.gas import life
 
@@ -104,6 +114,7 @@ def seed_commands(dev, commands, keys):
     w = gas.begin()
     done = set()
     sucs = [c for c in commands if c.variant == "SUCCESS" and c.expected is not None]
+    seed_snapshots(w, [r for c in commands for r in snapshot_reads(keys, dev.eui, c)])
     for cmd in sucs:
         if cmd.msg.content[:2] != b"\x01\x09":
             _seed_der(dev, cmd)
@@ -126,13 +137,96 @@ def seed_commands(dev, commands, keys):
         # the SUCCESS command with the same GBZ content, else its namesake: a hardware failure
         # (0xC0) names a device condition whatever parameter differs (gas.md §1.5: no content
         # reason is known for GCS05, GCS15c, GCS16a, GCS20, GCS23, GCS25a)
-        s = next((x for x in sucs if bytes(x.msg.content) == bytes(c.msg.content)), None) or \
-            next((x for x in sucs if x.name == c.name.replace("_ERROR_", "_SUCCESS_")), None)
+        partners = [x for x in (folder or commands) if x.variant == "SUCCESS" and x.expected is not None]
+        s = next((x for x in partners if bytes(x.msg.content) == bytes(c.msg.content)), None) or \
+            next((x for x in partners if x.name == c.name.replace("_ERROR_", "_SUCCESS_")), None)
         if s is None:
             continue
         hit = fault_point(keys, dev.eui, frame.parse(c.expected), frame.parse(s.expected))
         if hit is not None:
             life.arm_fault(dev.store, hit[0], hit[1], c.msg.counter)
+
+
+# Snapshot reads: GetSnapshot (Metering 0x0702 command 0x06 -> PublishSnapshot 0x06) and
+# GetPrepaySnapshot (Prepayment 0x0705 command 0x07 -> PublishPrepaySnapshot 0x01); payload: start
+# time, end time (LE 4 each), offset (1), snapshot cause (LE 4); a publication carries its snapshot
+# time at bytes 4..8 (shared/reference/gas.md GCS15c, GCS16a).
+_SNAPSHOT_READS = {(0x0702, 0x06): 0x06, (0x0705, 0x07): 0x01}
+
+
+def snapshot_reads(keys, dev_eui, cmd):
+    """[(publication key, start, end, offset, shown)] of the snapshot reads of RTDS command `cmd`,
+    `shown` what its RTDS response holds there: (snapshot time, plaintext hex) of a publication,
+    None for not found, or "fault" (a hardware failure, 0xC0, or the 0xFF/0x01 after one)."""
+    from firmware.gbcs import frame, gbz, gbzinfo
+    from firmware.gas import model as M
+
+    if cmd.expected is None or cmd.msg.content[:2] != b"\x01\x09":
+        return []
+    g = gbz.parse(bytes(cmd.msg.content))
+    rsp = frame.parse(cmd.expected)
+    out = []
+    for rc in gbz.parse(bytes(rsp.content)).components:
+        if rc.seq >= len(g.components):
+            continue
+        cc = g.components[rc.seq]
+        pcmd = _SNAPSHOT_READS.get((cc.cluster, cc.cmd)) if cc.fc & 1 else None
+        if pcmd is None:
+            continue
+        p = cc.payload
+        k = M.pkey(cc.cluster, pcmd, gbz.le(p, 9, 4))
+        pl = plaintext(keys, dev_eui, rsp, rc)
+        if rc.fc & 1 and rc.cmd == pcmd:
+            shown = (gbz.le(pl, 4, 4), pl.hex())
+        elif rc.cmd == gbzinfo.DEFAULT_RESPONSE and pl[1:2] == bytes((gbzinfo.NOT_FOUND,)):
+            shown = None
+        else:
+            shown = "fault"
+        out.append((k, gbz.le(p, 0, 4), gbz.le(p, 4, 4), p[8], shown))
+    return out
+
+
+def _consistent(reads):
+    """True when one set of stored snapshots answers every read in `reads` as RTDS did."""
+    held = {}
+    for k, _, _, _, shown in reads:
+        if shown is not None and shown != "fault":
+            if held.setdefault((k, shown[0]), shown[1]) != shown[1]:
+                return False  # one snapshot, two contents
+    for k, start, end, off, shown in reads:
+        if shown == "fault":
+            continue
+        times = sorted(t for (kk, t) in held if kk == k and start <= t <= end)
+        if (times[off] if off < len(times) else None) != (shown[0] if shown else None):
+            return False
+    return True
+
+
+def split_sessions(commands, keys):
+    """Groups of consecutive commands run from one GSME state: a command whose snapshot reads
+    cannot be answered from the same stored snapshots as its group's (RTDS captured the variants of
+    one folder from devices holding different snapshots) starts a new group."""
+    groups, cur, reads = [], [], []
+    for c in commands:
+        mine = snapshot_reads(keys, bytes.fromhex(GSME_EUI), c)
+        if cur and mine and not _consistent(reads + mine):
+            groups.append(cur)
+            cur, reads = [], []
+        cur.append(c)
+        reads += mine
+    if cur:
+        groups.append(cur)
+    return groups
+
+
+def seed_snapshots(w, reads):
+    """The snapshots RTDS's responses publish in `reads` (snapshot_reads), each once, into the
+    GasModel working copy `w` (firmware/gas/route.py snapshots answers from them)."""
+    seen = set()
+    for k, _, _, _, shown in reads:
+        if shown is not None and shown != "fault" and (k, shown[0]) not in seen:
+            seen.add((k, shown[0]))
+            w["p"].setdefault(k, []).append(shown[1])
 
 
 def _seed_der(dev, cmd):
@@ -225,16 +319,7 @@ def _seed_one(gas, w, cc, rc, pl, done, local):
     if cl == 0x0702 and cmd == 0x07:
         k = M.pkey(cl, cmd, gbz.le(p, 0, 2))
     elif (cl, cmd) in ((0x0702, 0x06), (0x0705, 0x01)):
-        k = M.pkey(cl, cmd, gbz.le(p, 9, 4))
-        lst = w["p"].setdefault(k, [])
-        off = p[8]
-        if (k, off) in done:
-            return
-        done.add((k, off))
-        while len(lst) <= off:
-            lst.append(None)
-        lst[off] = pl.hex()
-        return
+        return  # snapshots: seed_snapshots
     elif cl == 0x0709 and cmd == 0x01:
         k = M.pkey(cl, cmd, p[0] & 0x0F)
     else:
@@ -263,6 +348,9 @@ def in_process(keys, workdir=None):
             st = Store(os.path.join(self.workdir, "uc%03d" % self.n))
             self.role.provision_store(st, self.keys, self.table_dir)
             self.dev = roles.build("gsme", RtdsBoard(), st, self.table_dir)
-            self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+            if session is None:
+                self.role.seed(self.dev, uc.commands)
+            else:
+                self.role.seed(self.dev, session.commands, session.folder)
 
     return GsmeInProcess(GsmeRole(), keys, workdir)

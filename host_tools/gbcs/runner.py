@@ -234,11 +234,11 @@ def use_cases(top, eui, only=None):
 # Use cases (the folder name after its section) whose commands are independent scenarios, each
 # changing what the next one assumes (a CS02b/CS02g IMMEDIATE success replaces the cells the folder's
 # later commands are signed under; a CS06 IMMEDIATE success changes the running firmware its ERROR
-# variant reports): every command of such a folder starts from the freshly provisioned device.
-# (GCS28 is not one: from a fresh GSME its ERROR variant would answer its own clock, which on a
-# board has moved on from RTDS's instant by the time the command arrives, so the board and the
-# in-process run would differ.)
-FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06")
+# variant reports; a GCS28 SUCCESS sets the GSME's clock its ERROR variant, a current time outside
+# the validity window, answers with): every command of such a folder starts from the freshly
+# provisioned device. (The GSME's clock is RTDS's instant, 2015-01-01 00:00:00: in process, and on
+# a virtual board whose clock the runner stops there, GsmeRole.frozen_clock.)
+FRESH_PER_COMMAND = ("CS02b", "CS02g", "CS06", "GCS28")
 
 
 def _masked(msg):
@@ -556,25 +556,32 @@ class Session:
     """Commands run from one fresh device state, the values seeded, the DER state set (der_state)
     and the faults armed ([(originator counter, item)]) before they run."""
 
-    def __init__(self, commands, seeds_, faults, state=None):
+    def __init__(self, commands, seeds_, faults, state=None, folder=None):
         self.commands = commands
         self.seeds = seeds_
         self.faults = faults
         self.state = state or {}
+        self.folder = folder if folder is not None else commands  # every command of the use case
 
 
-def sessions(uc, analysis=None, keys=None):
+def sessions(uc, analysis=None, keys=None, split=None):
     """[Session] of UseCase `uc`: one for the whole folder (split where two commands need one
-    attribute seeded with different values), or one per command in the folders of
-    FRESH_PER_COMMAND. A fault is armed for every ERROR command classified "fault". `keys`: the
-    corpus Keystore, to seed what encrypted reads return (seeds)."""
+    attribute seeded with different values, or by `split`(commands) -> groups, a role's own rule),
+    or one per command in the folders of FRESH_PER_COMMAND. A fault is armed for every ERROR
+    command classified "fault". `keys`: the corpus Keystore, to seed what encrypted reads return
+    (seeds)."""
     a = classify(uc) if analysis is None else analysis
     fresh = uc.name.split("_", 1)[-1].startswith(FRESH_PER_COMMAND)
-    groups = [[c] for c in uc.commands] if fresh else _split_on_conflicts(uc.commands, keys)
+    if fresh:
+        groups = [[c] for c in uc.commands]
+    elif split is not None:
+        groups = split(uc.commands)
+    else:
+        groups = _split_on_conflicts(uc.commands, keys)
     out = []
     for g in groups:
         fl = [(c.msg.counter, a[c.name]["item"]) for c in g if c.name in a and a[c.name]["cause"] == "fault"]
-        out.append(Session(g, seeds(g, keys), fl, der_state(g)))
+        out.append(Session(g, seeds(g, keys), fl, der_state(g), uc.commands))
     return out
 
 
@@ -643,7 +650,10 @@ class InProcess:
                 faults.arm(st, k, ctr)
         self.dev = roles.build(self.role.name, getattr(self.role, "board", _HostBoard)(), st, self.table_dir)
         if hasattr(self.role, "seed"):  # a role whose model is seeded through its own API (chf)
-            self.role.seed(self.dev, session.commands if session is not None else uc.commands)
+            if session is None:
+                self.role.seed(self.dev, uc.commands)
+            else:
+                self.role.seed(self.dev, session.commands, session.folder)
         if st.get("fault") is not None:
             from firmware.core import faults
 
@@ -730,6 +740,11 @@ import firmware.alerts
 with open(%(cfg)r) as f:
     cfg = json.load(f)
 cfg.pop('uarts', None)
+try:  # the board's virtual clock and load, as its ROM reads them at boot
+    with open(%(sim)r) as f:
+        cfg['sim'] = json.load(f)
+except OSError:
+    pass  # no sim.json: the host clock
 first = True
 while True:
     line = sys.stdin.readline()
@@ -776,7 +791,8 @@ class ImagePrep:
 
         script = os.path.join(self.dir.name, "prep_server.py")
         with open(script, "w") as f:
-            f.write(_IMAGE_PREP % {"root": ROOT, "cfg": os.path.join(self.vb.path, "board.json")})
+            f.write(_IMAGE_PREP % {"root": ROOT, "cfg": os.path.join(self.vb.path, "board.json"),
+                                   "sim": os.path.join(self.vb.path, "sim.json")})
         self.p = subprocess.Popen([venv_bin("micropython"), "-X", "heapsize=4M", script], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                   cwd=self.dir.name)
@@ -820,12 +836,19 @@ class ImagePrep:
 class ImageResetter:
     """Per-use-case reset of a virtual board: its flash image as provisioning left it is put back
     and micropython restarted (the old process keeps the image file it opened, so the swap cannot
-    race one of its writes)."""
+    race one of its writes). With `clock` (seconds since 1970) the board's virtual clock stands
+    still at that instant for the run (host_tools/boards/simctl.py) and is put back at close()."""
 
-    def __init__(self, vb):
+    def __init__(self, vb, clock=None):
         self.vb = vb
         self.saved = os.path.join(vb.path, "rtds-provisioned.img")
         self.prep = None
+        self.clock = clock
+        if clock is not None:
+            from host_tools.boards import simctl
+
+            self.prev_clock = simctl.settings(vb.path).get("clock")
+            simctl.clock(vb.path, rate=0, set_to=clock)
 
     def save(self):
         """Called with the board idle at its REPL right after provisioning."""
@@ -850,6 +873,11 @@ class ImageResetter:
             self.prep = None
         if os.path.exists(self.saved):
             os.remove(self.saved)
+        if self.clock is not None:
+            from host_tools.boards import simctl
+
+            simctl.restore_clock(self.vb.path, self.prev_clock)
+            self.clock = None
 
 
 _SNAPSHOT_CODE = """import os, board
@@ -1083,7 +1111,8 @@ def supplier(keys):
 
 def virtual_board(vb, role, keys):
     """OpticalDevice for virtual board `vb` (host_tools.boards.vboard.VBoard), reset by image."""
-    return OpticalDevice(role, keys, os.path.realpath(vb.optical), vb.console, ImageResetter(vb))
+    return OpticalDevice(role, keys, os.path.realpath(vb.optical), vb.console,
+                         ImageResetter(vb, getattr(role, "frozen_clock", None)))
 
 
 def real_board(optical, console, role, keys):
@@ -1232,7 +1261,7 @@ def run(device, role, ucs, keys, out_dir=None, progress=None):
                  "results": []}
             t1 = time.monotonic()
             analysis = classify(uc)
-            for sess in sessions(uc, analysis, None if hasattr(role, "seed") else keys):
+            for sess in sessions(uc, analysis, None if hasattr(role, "seed") else keys, getattr(role, "split", None)):
                 u["seeded"] = u.get("seeded", 0) + len(sess.seeds)
                 armed = {} if hasattr(role, "seed") else dict(sess.faults)
                 device.begin(uc, sess)

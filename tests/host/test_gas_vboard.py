@@ -1,8 +1,8 @@
 """The RTDS gas meter on a virtual board (docs/gas.md "RTDS on a virtual board"): `smlab rtds sim:X
 --role gsme` — the runner provisions the board, logs in at its optical port with the supplier's HHT
 credential (firmware/gas/optical.py), and before each session writes the records the GSME's seed()
-writes in process (host_tools/gbcs/boardseed.py) and puts the GSME's clock on the corpus time; every
-command's verdict (authenticated, verified, content equal) equals the in-process run's. About 40 s.
+writes in process (host_tools/gbcs/boardseed.py); the board's virtual clock stands still at the
+corpus time for the run (runner.ImageResetter), as the in-process clock does; every command's verdict (authenticated, verified, content equal) equals the in-process run's. About 40 s.
 Skips when ../shared/interop is absent."""
 import json
 import os
@@ -33,6 +33,9 @@ def test_gsme_on_a_virtual_board_matches_in_process(tmp_path):
         b = subprocess.run([os.path.join(BIN, "smlab"), "rtds", "sim:gs", "--role", "gsme", "--json", "--report",
                             str(tmp_path / "board.json")], capture_output=True, text=True, timeout=400, env=env)
         assert b.returncode in (0, 1), b.stderr[-500:]
+        # the clock stood still at the RTDS instant for the run only: the board runs on the host's again
+        sim = os.path.join(str(home), "boards", "gs", "sim.json")
+        assert "clock" not in (json.load(open(sim)) if os.path.exists(sim) else {})
     finally:
         run("sim", "stop", check=False)
     board, inproc = json.load(open(tmp_path / "board.json")), json.load(open(tmp_path / "ip.json"))

@@ -72,7 +72,62 @@ def test_gsme_answers_rtds(report):
     assert sorted(refused) == sorted(NOT_AUTHENTICABLE)
     assert report["verified"] == report["authenticated"] == n - 2
     assert report["success_total"] == 73 and report["success_content_equal"] == 71
-    assert report["error_total"] == 61 and report["error_content_equal"] >= 49
+    assert report["error_total"] == 61 and report["error_content_equal"] == 59
+    missed = sorted(r["file"] for u in report["use_cases"] for r in u["results"]
+                    if r["variant"] == "ERROR" and r["content_equal"] is False)
+    # docs/gas.md "Not reproduced": no rule RTDS's answers follow is published for these two
+    assert missed == ["CS02aMAC_6.24.1_ERROR_COMMAND_GBCS.HEX", "CS07_8.9_ERROR_COMMAND_GBCS.HEX"]
+
+
+def _snapshot_pub(t, cause=2):
+    """A PublishSnapshot payload: snapshot id, time (LE), found, index, commands, cause, type, data."""
+    return bytes(4) + t.to_bytes(4, "little") + b"\x01\x00\x01" + cause.to_bytes(4, "little") + b"\x06\x2a"
+
+
+def test_snapshots_answer_by_window_and_offset_oldest_first(keys, tmp_path):
+    """GetSnapshot (firmware/gas/route.py snapshots): of the stored snapshots of the cause taken
+    within [start, end], the one at the offset, oldest first; past the last one NOT_FOUND."""
+    from firmware.gas import model as M, route
+    from firmware.gas.usecases import Ctx
+
+    dev, _ = _gsme(keys, str(tmp_path))
+    m = frame.parse(_cmd("4.4.3_GCS15c", "GCS15c_4.4.3_SUCCESS_COMMAND_GBCS.HEX"))
+    t1, t2, t3 = 0x1C0E6C00, 0x1C374A80, 0x1C602900
+    w = {"p": {M.pkey(0x0702, 0x06, 2): [_snapshot_pub(t3).hex(), _snapshot_pub(t1).hex(),
+                                         _snapshot_pub(t2).hex()]}}
+
+    def ask(start, end, off, cause=2):
+        ctx = Ctx(dev, m, w, 0)
+        p = start.to_bytes(4, "little") + end.to_bytes(4, "little") + bytes((off,)) + cause.to_bytes(4, "little")
+        route.snapshots(ctx, gbz.Component(0x0702, 0x01, 0, 0x06, p), 0x06)
+        (comp, enc), = ctx.out
+        if comp.cmd == gbzinfo.DEFAULT_RESPONSE:
+            return comp.payload[1]
+        assert enc and comp.cmd == 0x06
+        return gbz.le(comp.payload, 4, 4)
+
+    assert [ask(t1, t3, i) for i in range(4)] == [t1, t2, t3, gbzinfo.NOT_FOUND]
+    assert [ask(t1 + 1, t3, i) for i in range(3)] == [t2, t3, gbzinfo.NOT_FOUND]
+    assert ask(t1, t2 - 1, 1) == gbzinfo.NOT_FOUND
+    assert ask(t1, t3, 0, cause=1) == gbzinfo.NOT_FOUND
+
+
+def test_variants_holding_different_snapshots_run_apart(keys):
+    """GCS15c's ERROR response shows snapshots of December and January, its SUCCESS response others
+    of February and March in an overlapping window; GCS16a's two responses show different data for
+    one snapshot time: each variant runs from a GSME seeded with its own (gsme_rtds.split_sessions),
+    a folder whose responses agree stays one session."""
+    top, _ = runner.locate()
+    ucs = {u.name: u for u in runner.use_cases(top, GSME)}
+    role = gsme_rtds.GsmeRole()
+    for name in ("4.4.3_GCS15c", "4.6.1_GCS16a"):
+        groups = role.split(ucs[name].commands)
+        assert [[c.variant for c in g] for g in groups] in (
+            [["SUCCESS"], ["ERROR"]], [["ERROR"], ["SUCCESS"]]), name
+    assert len(role.split(ucs["4.4.4_GCS15d"].commands)) == 1
+    reads = gsme_rtds.snapshot_reads(keys, GSME, [c for c in ucs["4.4.3_GCS15c"].commands
+                                                  if c.variant == "ERROR"][0])
+    assert sorted({r[4][0] for r in reads if isinstance(r[4], tuple)}) == [0x1C0E6C00, 0x1C374A80]
 
 
 def _gsme(keys, tmp):
