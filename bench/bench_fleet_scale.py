@@ -199,7 +199,7 @@ def main(argv=None):
               % (i["boards"], i["up_s"], i["pss_total_mb"], i["pss_per_board_mb"], i["idle_pct_median"],
                  i["idle_pct_max"], old_cores, i["supervisors"], i["mem_available_mb"]))
     if not old:
-        print("(old path not run; issue 15 records: 100 boards p50 7.8-9.4 s, ~12 steps/s; flashing 0.8 s/board "
+        print("(old path not run; the one-process campaign measured on this machine: 100 boards p50 7.8-9.4 s, ~12 steps/s; flashing 0.8 s/board "
               "= 80 s for 100; ~13 MB PSS per board; idle 2% of a core per board)")
     if a.json:
         with open(a.json, "w") as f:

@@ -1,4 +1,4 @@
-"""UTRN top-ups on a virtual board end to end, with real whole-process power cuts (issue 5; complements
+"""UTRN top-ups on a virtual board end to end, with real whole-process power cuts (complements
 the in-process campaign bench/bench_utrn_powercut.py).
 
 A bench PKI and a virtual board are created in a temporary SMLAB_HOME, the firmware is flashed

@@ -110,3 +110,23 @@ def test_firmware_layers_import_downwards_only():
                 bad.append("%s:%d (%s) imports firmware.%s (%s)" % (
                     rel, line, LAYERS[_LEVEL[own]][0], dep, LAYERS[_LEVEL[dep]][0]))
     assert not bad, bad
+
+
+def test_sources_and_docs_cite_no_issue_numbers():
+    """Code and docs cite the specification, not the tracker: no 'issue 12', 'issue #3', '(#7)'."""
+    import re
+
+    pat = re.compile(r"\bissues? #?\d+|\(#\d+\)", re.I)
+    bad = []
+    for top in PACKAGES + ("bench", "tests", "docs"):
+        for root, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                if f.endswith((".py", ".md")):
+                    p = os.path.join(root, f)
+                    with open(p, encoding="utf-8") as fh:
+                        for i, line in enumerate(fh, 1):
+                            if pat.search(line) and p != os.path.abspath(__file__):
+                                bad.append("%s:%d" % (os.path.relpath(p, ROOT), i))
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+        bad += ["README.md:%d" % i for i, line in enumerate(fh, 1) if pat.search(line)]
+    assert not bad, bad
