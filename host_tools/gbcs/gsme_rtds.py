@@ -26,6 +26,12 @@ GSME_DS_PRIV = hashlib.sha256(b"smlab RTDS GSME 00DB1234567890A1 DS key").digest
 GSME_BENCH_KA = hashlib.sha256(b"smlab RTDS GSME 00DB1234567890A1 bench KA index").digest()
 
 
+# Trust anchor cells of the keystore the RTDS GSME does not hold: its CS02a answer (6.24.1_CS02aMAC
+# ERROR response) lists the ACB's keyAgreement cell alone and answers the network operator's role
+# NOT_FOUND (25). (role, key usage)
+NOT_HELD = ((4, "ds"), (3, "ds"), (3, "ka"))
+
+
 class GsmeRole:
     """Role of the runner for the RTDS GSME (the interface of runner.Role; module docstring)."""
 
@@ -54,9 +60,10 @@ class GsmeRole:
 
     def payload(self, keys):
         cells = [{"role": c.role, "usage": c.usage, "cell": c.cell, "eui": c.eui.hex(), "kid": c.kid.hex(),
-                  "pub": c.pub.hex()} for c in keys.cells()]
+                  "pub": c.pub.hex()} for c in keys.cells() if (c.role, c.usage) not in NOT_HELD]
         return {"v": 1, "role": self.name, "eui": GSME_EUI, "ka": GSME_BENCH_KA.hex(), "ds": self.ds_priv.hex(),
-                "cells": cells, "z": bench_z(keys, self.ka_pub(keys))}
+                "cells": cells,
+                "z": [e for e in bench_z(keys, self.ka_pub(keys)) if e["pub"] in [c["pub"] for c in cells]]}
 
     def provision_store(self, store, keys, table_dir=None):
         from firmware import provisioning
