@@ -743,8 +743,8 @@ cfg.pop('uarts', None)
 try:  # the board's virtual clock and load, as its ROM reads them at boot
     with open(%(sim)r) as f:
         cfg['sim'] = json.load(f)
-except OSError:
-    pass  # no sim.json: the host clock
+except OSError:  # no sim.json: the host clock, no load
+    cfg['sim'] = {}
 first = True
 while True:
     line = sys.stdin.readline()
